@@ -1,0 +1,152 @@
+"""One error shape for the whole API, and its place in the OpenAPI schema.
+
+Every error body is::
+
+    {"error": {"status": 404, "code": "not_found", "message": "...",
+               "details": {...} | null, "request_id": "..."}}
+"""
+
+from http import HTTPStatus
+
+import structlog
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.http import JsonResponse
+from django.views import defaults
+from rest_framework import exceptions, status
+from rest_framework.serializers import as_serializer_error
+from rest_framework.views import exception_handler
+
+logger = structlog.get_logger(__name__)
+
+
+def error_body(status_code: int, code: str, message: str, details=None, request=None) -> dict:
+    return {
+        "error": {
+            "status": status_code,
+            "code": code,
+            "message": message,
+            "details": details,
+            "request_id": getattr(request, "request_id", None),
+        }
+    }
+
+
+def error_response(request, status_code: int, code: str, message: str, details=None, **kw):
+    response = JsonResponse(
+        error_body(status_code, code, message, details, request), status=status_code
+    )
+    for header, value in kw.get("headers", {}).items():
+        response[header] = value
+    return response
+
+
+def _message_and_details(exc: exceptions.APIException) -> tuple[str, object]:
+    detail = exc.detail
+    if isinstance(detail, dict | list):
+        if isinstance(exc, exceptions.ValidationError):
+            return "Invalid input.", detail
+        return str(exc.default_detail), detail
+    return str(detail), None
+
+
+def api_exception_handler(exc, context):
+    """DRF's handler, reshaped. Unknown exceptions fall through to Django's 500 handler."""
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(detail=as_serializer_error(exc))
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    request = context.get("request")
+    if isinstance(exc, exceptions.APIException):
+        code = exc.get_codes() if not isinstance(exc.detail, dict | list) else None
+        code = code if isinstance(code, str) else _default_code(exc)
+        message, details = _message_and_details(exc)
+    else:  # Http404 / PermissionDenied converted by DRF
+        code = "not_found" if response.status_code == 404 else "permission_denied"
+        message, details = HTTPStatus(response.status_code).phrase + ".", None
+    # An error undoes the request's writes; views that must persist something on an error
+    # path (a failed-login audit row) return their response instead of raising.
+    if transaction.get_connection().in_atomic_block:
+        transaction.set_rollback(True)
+    response.data = error_body(response.status_code, code, message, details, request)
+    return response
+
+
+def _default_code(exc: exceptions.APIException) -> str:
+    if isinstance(exc, exceptions.ValidationError):
+        return "invalid"
+    code = exc.default_code
+    return code if isinstance(code, str) else "error"
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith(("/api/", "/health/", "/metrics"))
+
+
+def handler400(request, exception=None):
+    if _is_api(request):
+        return error_response(request, 400, "bad_request", "Bad request.")
+    return defaults.bad_request(request, exception)
+
+
+def handler403(request, exception=None):
+    if _is_api(request):
+        return error_response(request, 403, "permission_denied", "Permission denied.")
+    return defaults.permission_denied(request, exception)
+
+
+def handler404(request, exception=None):
+    if _is_api(request):
+        return error_response(request, 404, "not_found", "Not found.")
+    return defaults.page_not_found(request, exception)
+
+
+def handler500(request):
+    if _is_api(request):
+        return error_response(request, 500, "server_error", "Internal server error.")
+    return defaults.server_error(request)
+
+
+def csrf_failure(request, reason=""):
+    return error_response(request, 403, "csrf_failed", "CSRF verification failed.")
+
+
+# --- OpenAPI ----------------------------------------------------------------------------------
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["status", "code", "message"],
+            "properties": {
+                "status": {"type": "integer"},
+                "code": {"type": "string", "example": "not_found"},
+                "message": {"type": "string"},
+                "details": {"nullable": True, "description": "Field errors for validation."},
+                "request_id": {"type": "string", "nullable": True},
+            },
+        }
+    },
+}
+DOCUMENTED_ERRORS = {
+    status.HTTP_400_BAD_REQUEST: "Invalid input",
+    status.HTTP_401_UNAUTHORIZED: "Not authenticated",
+    status.HTTP_403_FORBIDDEN: "Not allowed",
+    status.HTTP_404_NOT_FOUND: "Not found (also: another org's object)",
+    status.HTTP_429_TOO_MANY_REQUESTS: "Rate limited",
+    status.HTTP_500_INTERNAL_SERVER_ERROR: "Server error",
+}
+
+
+def add_error_responses(result, generator, request, public):
+    """drf-spectacular hook: every operation documents the shared error shape."""
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for path in result.get("paths", {}).values():
+        for operation in path.values():
+            responses = operation.setdefault("responses", {})
+            for code, description in DOCUMENTED_ERRORS.items():
+                responses.setdefault(str(code), {"description": description, "content": ref})
+    return result

@@ -1,0 +1,380 @@
+#!/usr/bin/env python3
+"""Start the local PostgreSQL and Redis the platform needs, then serve it or test it.
+
+    devstack.py run           persistent servers (data under ./var), migrate, demo data, serve
+    devstack.py test [ARGS]   throwaway servers on free ports, then pytest ARGS
+
+``DATABASE_URL`` / ``REDIS_URL`` in the environment point at existing servers instead.
+Standard library only: this runs before anything else is configured.
+"""
+
+import argparse
+import glob
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+IS_ROOT = os.geteuid() == 0
+
+
+def log(message: str) -> None:
+    print(f"[devstack] {message}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def pg_bin(name: str) -> str:
+    for directory in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
+        candidate = Path(directory) / name
+        if candidate.exists():
+            return str(candidate)
+    found = shutil.which(name)
+    if not found:
+        sys.exit(f"{name} not found: install PostgreSQL (make installs it with apt).")
+    return found
+
+
+def as_postgres(cmd: list[str]) -> list[str]:
+    # initdb and pg_ctl refuse to run as root.
+    return ["runuser", "-u", "postgres", "--", *cmd] if IS_ROOT else cmd
+
+
+def give_to_postgres(path: Path, mode: int = 0o700) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    path.chmod(mode)
+    if IS_ROOT:
+        shutil.chown(path, "postgres", "postgres")
+
+
+def wait_for_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+class Postgres:
+    """One PostgreSQL cluster: an owner role and database, and the app role's password."""
+
+    def __init__(self, datadir: Path, port: int, *, durable: bool):
+        self.datadir = datadir
+        self.port = port
+        self.durable = durable
+        self.sockdir = Path(tempfile.mkdtemp(prefix="pgsock-"))
+        give_to_postgres(self.sockdir, 0o755)
+
+    def _psql(self, sql: str, db: str = "postgres") -> None:
+        subprocess.run(
+            [
+                pg_bin("psql"),
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                str(self.sockdir),
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-d",
+                db,
+                "-c",
+                sql,
+            ],
+            check=True,
+        )
+
+    def start(self, credentials: dict) -> None:
+        fresh = not (self.datadir / "PG_VERSION").exists()
+        if fresh:
+            give_to_postgres(self.datadir)
+            subprocess.run(
+                as_postgres(
+                    [
+                        pg_bin("initdb"),
+                        "-D",
+                        str(self.datadir),
+                        "-U",
+                        "postgres",
+                        "--auth-local=trust",
+                        "--auth-host=scram-sha-256",
+                        "-E",
+                        "UTF8",
+                    ]
+                ),
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+        options = f"-p {self.port} -k {self.sockdir} -c listen_addresses=127.0.0.1"
+        options += " -c max_connections=300"
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        subprocess.run(
+            as_postgres(
+                [
+                    pg_bin("pg_ctl"),
+                    "-D",
+                    str(self.datadir),
+                    "-l",
+                    str(self.datadir / "server.log"),
+                    "-o",
+                    options,
+                    "-w",
+                    "start",
+                ]
+            ),
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        owner, app = credentials["owner_user"], credentials["app_user"]
+        if fresh:
+            self._psql(f"CREATE ROLE {owner} LOGIN CREATEROLE BYPASSRLS")
+            self._psql(f"CREATE DATABASE {credentials['database']} OWNER {owner}")
+        # Passwords follow the credentials file, even if ./var was wiped and made anew.
+        self._psql(
+            f"ALTER ROLE {owner} PASSWORD '{credentials['owner_password']}';"
+            f" DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{app}') THEN"
+            f" ALTER ROLE {app} PASSWORD '{credentials['app_password']}'; END IF; END $$;"
+        )
+
+    def stop(self) -> None:
+        subprocess.run(
+            as_postgres([pg_bin("pg_ctl"), "-D", str(self.datadir), "-m", "fast", "-w", "stop"]),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        shutil.rmtree(self.sockdir, ignore_errors=True)
+
+
+class Redis:
+    def __init__(self, datadir: Path, port: int, *, durable: bool):
+        self.datadir = datadir
+        self.port = port
+        self.durable = durable
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.datadir.mkdir(parents=True, exist_ok=True)
+        persistence = (
+            ["--appendonly", "yes"] if self.durable else ["--save", "", "--appendonly", "no"]
+        )
+        self.process = subprocess.Popen(
+            [
+                shutil.which("redis-server") or "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.datadir),
+                *persistence,
+                "--logfile",
+                str(self.datadir / "redis.log"),
+            ],
+            start_new_session=True,
+        )
+        wait_for_port(self.port)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+def load_credentials(path: Path) -> dict:
+    if path.exists():
+        return json.loads(path.read_text())
+    import secrets
+
+    credentials = {
+        "database": "platform",
+        "owner_user": "platform",
+        "owner_password": secrets.token_hex(16),
+        "app_user": "platform_app",
+        "app_password": secrets.token_hex(16),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(credentials))
+    path.chmod(0o600)
+    return credentials
+
+
+def service_env(credentials: dict, pg_port: int | None, redis_port: int | None) -> dict:
+    env = {}
+    if pg_port is not None:
+        env["DATABASE_URL"] = (
+            f"postgres://{credentials['owner_user']}:{credentials['owner_password']}"
+            f"@127.0.0.1:{pg_port}/{credentials['database']}"
+        )
+        env["DATABASE_APP_USER"] = credentials["app_user"]
+        env["DATABASE_APP_PASSWORD"] = credentials["app_password"]
+    if redis_port is not None:
+        env["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
+    return env
+
+
+class Stack:
+    """The servers this run started, stopped again in reverse order."""
+
+    def __init__(self):
+        self.started: list = []
+
+    def stop(self) -> None:
+        for service in reversed(self.started):
+            service.stop()
+        self.started.clear()
+
+
+def start_services(base: Path, credentials: dict, *, durable: bool, stack: Stack) -> dict:
+    pg_port = redis_port = None
+    if not os.environ.get("DATABASE_URL"):
+        pg_port = int(os.environ.get("PLATFORM_PG_PORT") or free_port())
+        if IS_ROOT and durable:
+            # postgres cannot reach a checkout under a private home: keep the cluster in
+            # /var/lib and link it into ./var, where the rest of the local state lives.
+            digest = hashlib.sha256(str(base.resolve()).encode()).hexdigest()[:12]
+            real = Path("/var/lib/platform-dev") / digest / "pg"
+            real.parent.mkdir(parents=True, exist_ok=True)
+            link = base / "pg"
+            if not link.is_symlink():
+                link.parent.mkdir(parents=True, exist_ok=True)
+                link.symlink_to(real)
+            datadir = real
+        else:
+            datadir = base / "pg"
+        postgres = Postgres(datadir, pg_port, durable=durable)
+        log(f"PostgreSQL on 127.0.0.1:{pg_port} ({datadir})")
+        postgres.start(credentials)
+        stack.started.append(postgres)
+    if not os.environ.get("REDIS_URL"):
+        redis_port = int(os.environ.get("PLATFORM_REDIS_PORT") or free_port())
+        redis = Redis(base / "redis", redis_port, durable=durable)
+        log(f"Redis on 127.0.0.1:{redis_port}")
+        redis.start()
+        stack.started.append(redis)
+    return service_env(credentials, pg_port, redis_port)
+
+
+def manage(env: dict, *args: str) -> None:
+    subprocess.run([PYTHON, str(ROOT / "manage.py"), *args], env=env, check=True, cwd=ROOT)
+
+
+def cmd_test(pytest_args: list[str]) -> int:
+    base = Path(tempfile.mkdtemp(prefix="platform-test-"))
+    base.chmod(0o755)
+    stack = Stack()
+    try:
+        credentials = load_credentials(base / "credentials.json")
+        env = {**os.environ, **start_services(base, credentials, durable=False, stack=stack)}
+        env.setdefault("DJANGO_SETTINGS_MODULE", "platform_site.settings.test")
+        env["PLATFORM_VAR_DIR"] = str(base)
+        code = subprocess.call([PYTHON, "-m", "pytest", *pytest_args], env=env, cwd=ROOT)
+        if code == 5:
+            log("pytest collected no tests: that is a failure, not a pass.")
+            return 1
+        return code
+    finally:
+        stack.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def cmd_run(host: str, port: int) -> int:
+    base = Path(os.environ.get("PLATFORM_VAR_DIR") or ROOT / "var")
+    base.mkdir(parents=True, exist_ok=True)
+    stack = Stack()
+    children: list[subprocess.Popen] = []
+    try:
+        credentials = load_credentials(base / "credentials.json")
+        env = {**os.environ, **start_services(base, credentials, durable=True, stack=stack)}
+        env.setdefault("DJANGO_SETTINGS_MODULE", "platform_site.settings.local")
+        env["PLATFORM_VAR_DIR"] = str(base)
+        manage(env, "migrate", "--no-input", "-v", "0")
+        manage(env, "bootstrap_demo")
+        bin_dir = Path(PYTHON).parent
+        children.append(
+            subprocess.Popen(
+                [
+                    str(bin_dir / "celery"),
+                    "-A",
+                    "platform_site",
+                    "worker",
+                    "--beat",
+                    "--loglevel",
+                    "warning",
+                    "--concurrency",
+                    "2",
+                    "--schedule",
+                    str(base / "celerybeat-schedule"),
+                ],
+                env=env,
+                cwd=ROOT,
+            )
+        )
+        server = subprocess.Popen(
+            [
+                str(bin_dir / "uvicorn"),
+                "platform_site.asgi:application",
+                "--host",
+                host,
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            cwd=ROOT,
+        )
+        children.append(server)
+        log(f"serving on http://{host}:{port}/  (Studio: /studio/, API docs: /api/docs/)")
+        log("Ctrl-C stops everything")
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        return server.wait()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        stack.stop()
+        log("stopped")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run")
+    run.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    run.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    test = sub.add_parser("test")
+    test.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    args = parser.parse_args()
+    if args.command == "run":
+        return cmd_run(args.host, args.port)
+    return cmd_test([a for a in args.pytest_args if a != "--"])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""Roles and the permissions each one carries inside an organization."""
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    ADMIN = "admin", "Admin"
+    DEVELOPER = "developer", "Developer"
+    VIEWER = "viewer", "Viewer"
+
+
+# Permission codenames are app-level names, checked by ``tenants.permissions``.
+VIEW_ORG = "view_org"
+CHANGE_ORG = "change_org"
+DELETE_ORG = "delete_org"
+VIEW_MEMBERS = "view_members"
+MANAGE_MEMBERS = "manage_members"
+MANAGE_OWNERS = "manage_owners"
+VIEW_PROJECT = "view_project"
+ADD_PROJECT = "add_project"
+CHANGE_PROJECT = "change_project"
+DELETE_PROJECT = "delete_project"
+VIEW_DATA = "view_data"
+WRITE_DATA = "write_data"
+MANAGE_SCHEMA = "manage_schema"
+
+_VIEWER = {VIEW_ORG, VIEW_MEMBERS, VIEW_PROJECT, VIEW_DATA}
+_DEVELOPER = _VIEWER | {ADD_PROJECT, CHANGE_PROJECT, WRITE_DATA, MANAGE_SCHEMA}
+_ADMIN = _DEVELOPER | {CHANGE_ORG, MANAGE_MEMBERS, DELETE_PROJECT}
+_OWNER = _ADMIN | {DELETE_ORG, MANAGE_OWNERS}
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    Role.VIEWER: frozenset(_VIEWER),
+    Role.DEVELOPER: frozenset(_DEVELOPER),
+    Role.ADMIN: frozenset(_ADMIN),
+    Role.OWNER: frozenset(_OWNER),
+}
+
+# Roles that may see and manage every row of an org, whatever a collection's access rule says.
+PRIVILEGED_ROLES = frozenset({Role.OWNER, Role.ADMIN})

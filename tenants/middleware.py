@@ -1,0 +1,87 @@
+"""Opens the request's transaction and sets the tenant context that RLS policies read.
+
+Runs after authentication. The org comes from the URL (``/api/v1/orgs/<org>/...``) or, for
+routes without one, from the token's ``org`` claim; either way the user's membership is
+checked first, and a non-member gets a 404 before any tenant query runs.
+"""
+
+from django.db import transaction
+
+from platform_site.errors import error_response
+from tenants import selectors
+from tenants.context import TenantContext, clear_tenant_context, set_tenant_context
+
+STUDIO_PREFIX = "/studio/"
+
+
+def tenant_exempt(view):
+    """Mark a view that must answer without a database transaction (liveness, readiness)."""
+    view.tenant_exempt = True
+    return view
+
+
+class TenantContextMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.membership = None
+        request.org = None
+        request.tenant_atomic = None
+        try:
+            response = self.get_response(request)
+        except BaseException as exc:
+            if request.tenant_atomic is not None:
+                request.tenant_atomic.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        if request.tenant_atomic is not None:
+            if response.status_code >= 500:
+                transaction.set_rollback(True)
+            elif not transaction.get_connection().needs_rollback:
+                clear_tenant_context()
+            request.tenant_atomic.__exit__(None, None, None)
+        return response
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if getattr(view_func, "tenant_exempt", False):
+            return None
+        # The transaction opens once the view is known and closes in __call__ with the
+        # response, so the context below holds for everything the view does.
+        request.tenant_atomic = transaction.atomic()
+        request.tenant_atomic.__enter__()
+        user = request.user
+        user_id = user.pk if user.is_authenticated else None
+        platform_admin = bool(
+            user_id and user.is_superuser and request.path.startswith(STUDIO_PREFIX)
+        )
+        set_tenant_context(TenantContext(user_id=user_id, platform_admin=platform_admin))
+
+        org_ref = view_kwargs.get("org")
+        from_url = org_ref is not None
+        if not from_url and getattr(request, "auth_token", None) is not None:
+            org_ref = request.auth_token.get("org")
+        if org_ref is None:
+            return None
+        membership = selectors.membership_for(user=user, org_ref=str(org_ref))
+        if membership is None:
+            if not from_url:
+                return None  # a stale token org claim only loses its default org
+            if not user.is_authenticated:
+                return error_response(
+                    request,
+                    401,
+                    "not_authenticated",
+                    "Authentication credentials were not provided.",
+                )
+            return error_response(request, 404, "not_found", "Not found.")
+        request.membership = membership
+        request.org = membership.org
+        set_tenant_context(
+            TenantContext(
+                org_id=membership.org_id,
+                user_id=user_id,
+                role=membership.role,
+                platform_admin=platform_admin,
+            )
+        )
+        return None

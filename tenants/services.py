@@ -1,0 +1,151 @@
+"""Writes for orgs, members and projects.
+
+Each service takes the acting user, validates, runs in one transaction with the tenant
+context of the org it writes to, and refuses what the actor's role does not allow.
+"""
+
+import uuid
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils.text import slugify
+from guardian.shortcuts import assign_perm
+
+from tenants import constants
+from tenants.constants import Role
+from tenants.context import TenantContext, set_tenant_context
+from tenants.models import Membership, Organization, Project
+from tenants.permissions import has_org_perm
+
+User = get_user_model()
+
+
+def _context_for(org_id, actor, role=None) -> None:
+    set_tenant_context(TenantContext(org_id=org_id, user_id=actor.pk, role=role))
+
+
+def _require(membership: Membership | None, perm: str) -> None:
+    if not has_org_perm(membership, perm):
+        raise PermissionDenied(f"Your role does not allow {perm.replace('_', ' ')}.")
+
+
+@transaction.atomic
+def org_create(*, actor, name: str, slug: str | None = None) -> Organization:
+    """Create an org; its creator becomes its owner."""
+    slug = slug or slugify(name)[:63]
+    if not slug:
+        raise ValidationError({"slug": "A slug is required (letters, digits, hyphens)."})
+    org = Organization(id=uuid.uuid4(), name=name, slug=slug)
+    org.full_clean()
+    # The new org's id is the context, so the RLS WITH CHECK lets exactly this row in.
+    _context_for(org.id, actor, Role.OWNER)
+    org.save(force_insert=True)
+    Membership.objects.create(org=org, user=actor, role=Role.OWNER)
+    return org
+
+
+@transaction.atomic
+def org_update(*, membership: Membership, name: str | None = None, slug: str | None = None):
+    _require(membership, constants.CHANGE_ORG)
+    org = membership.org
+    if name is not None:
+        org.name = name
+    if slug is not None:
+        org.slug = slug
+    org.full_clean()
+    org.save()
+    return org
+
+
+@transaction.atomic
+def org_delete(*, membership: Membership) -> None:
+    _require(membership, constants.DELETE_ORG)
+    membership.org.delete()
+
+
+def _owner_count(org: Organization) -> int:
+    return Membership.objects.filter(org=org, role=Role.OWNER).count()
+
+
+@transaction.atomic
+def member_add(*, membership: Membership, email: str, role: str = Role.VIEWER) -> Membership:
+    """Add an existing user, found by email, to the actor's org."""
+    _require(membership, constants.MANAGE_MEMBERS)
+    if role == Role.OWNER:
+        _require(membership, constants.MANAGE_OWNERS)
+    user = User.objects.filter(email__iexact=email, is_active=True).first()
+    if user is None:
+        raise ValidationError({"email": "No active user has this email."})
+    if Membership.objects.filter(org=membership.org, user=user).exists():
+        raise ValidationError({"email": "This user is already a member."})
+    return Membership.objects.create(org=membership.org, user=user, role=role)
+
+
+@transaction.atomic
+def member_change_role(*, membership: Membership, target: Membership, role: str) -> Membership:
+    _require(membership, constants.MANAGE_MEMBERS)
+    if Role.OWNER in (role, target.role):
+        _require(membership, constants.MANAGE_OWNERS)
+    # Lock the org's owners so two concurrent demotions cannot both pass the last-owner check.
+    owners = list(Membership.objects.select_for_update().filter(org=target.org, role=Role.OWNER))
+    if target.role == Role.OWNER and role != Role.OWNER and len(owners) <= 1:
+        raise ValidationError({"role": "The last owner cannot be demoted."})
+    target.role = role
+    target.save(update_fields=["role"])
+    return target
+
+
+@transaction.atomic
+def member_remove(*, membership: Membership, target: Membership) -> None:
+    if target.user_id != membership.user_id:  # leaving an org needs no permission
+        _require(membership, constants.MANAGE_MEMBERS)
+        if target.role == Role.OWNER:
+            _require(membership, constants.MANAGE_OWNERS)
+    owners = list(Membership.objects.select_for_update().filter(org=target.org, role=Role.OWNER))
+    if target.role == Role.OWNER and len(owners) <= 1:
+        raise ValidationError({"user": "The last owner cannot be removed."})
+    target.delete()
+
+
+@transaction.atomic
+def project_create(*, membership: Membership, name: str, description: str = "") -> Project:
+    _require(membership, constants.ADD_PROJECT)
+    if Project.objects.filter(org=membership.org, name=name).exists():
+        raise ValidationError({"name": "A project with this name already exists."})
+    project = Project(
+        org=membership.org, name=name, description=description, created_by=membership.user
+    )
+    project.full_clean()
+    project.save()
+    return project
+
+
+@transaction.atomic
+def project_update(*, membership: Membership, project: Project, **fields) -> Project:
+    if not has_org_perm(membership, constants.CHANGE_PROJECT, project):
+        raise PermissionDenied("Your role does not allow changing this project.")
+    if "name" in fields and (
+        Project.objects.filter(org=project.org, name=fields["name"]).exclude(pk=project.pk).exists()
+    ):
+        raise ValidationError({"name": "A project with this name already exists."})
+    for field, value in fields.items():
+        setattr(project, field, value)
+    project.full_clean()
+    project.save()
+    return project
+
+
+@transaction.atomic
+def project_delete(*, membership: Membership, project: Project) -> None:
+    if not has_org_perm(membership, constants.DELETE_PROJECT, project):
+        raise PermissionDenied("Your role does not allow deleting this project.")
+    project.delete()
+
+
+def project_grant(*, membership: Membership, project: Project, user, perm: str) -> None:
+    """Give one member an object-level permission on one project (django-guardian)."""
+    _require(membership, constants.MANAGE_MEMBERS)
+    if not Membership.objects.filter(org=project.org, user=user).exists():
+        raise ValidationError({"user": "Only members of the org can be granted access."})
+    assign_perm(f"tenants.{perm}", user, project)

@@ -1,0 +1,90 @@
+"""Shared fixtures. The database and Redis are the real servers ``make test`` started.
+
+Tests run on the ``default`` alias, which connects as the application role: row-level
+security applies to them exactly as it does to requests.
+"""
+
+import pytest
+from django.core.management import call_command
+from django.db import connections
+from rest_framework.test import APIClient
+
+from tenants import services
+from tests.factories import UserFactory
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_blocker):
+    """Use the database ``make test`` created, migrated here as the owner."""
+    with django_db_blocker.unblock():
+        call_command("migrate", database="owner", verbosity=0, interactive=False)
+        _truncate_all()
+
+
+def _truncate_all() -> None:
+    """Empty every table (as the owner: the app role may not TRUNCATE)."""
+    with connections["owner"].cursor() as cursor:
+        cursor.execute(
+            "SELECT string_agg(quote_ident(tablename), ', ') FROM pg_tables "
+            "WHERE schemaname = 'public' AND tablename <> 'django_migrations'"
+        )
+        tables = cursor.fetchone()[0]
+        cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    call_command("migrate", database="owner", verbosity=0, interactive=False)
+
+
+@pytest.fixture
+def committed(django_db_blocker):
+    """For tests whose work must really commit (threads, other processes, live servers).
+
+    Everything is truncated afterwards through the owner connection.
+    """
+    with django_db_blocker.unblock():
+        assert not connections["default"].in_atomic_block, "committed cannot be combined with db"
+        try:
+            yield
+        finally:
+            for connection in connections.all():
+                connection.close()
+            _truncate_all()
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def other_user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def org(user):
+    return services.org_create(actor=user, name="Org A", slug="org-a")
+
+
+@pytest.fixture
+def other_org(other_user):
+    return services.org_create(actor=other_user, name="Org B", slug="org-b")
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+@pytest.fixture
+def client_for():
+    """An API client authenticated with a bearer token for the given user."""
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    def make(user, **claims):
+        token = AccessToken.for_user(user)
+        for claim, value in claims.items():
+            token[claim] = value
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        return client
+
+    return make

@@ -1,0 +1,141 @@
+"""Row-level security: isolation holds in PostgreSQL itself, on the app role's connection."""
+
+import uuid
+
+import pytest
+from django.conf import settings
+from django.db import DatabaseError, connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
+
+from tenants import services
+from tenants.context import NoTransaction, TenantContext, set_tenant_context
+from tenants.models import Project
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def two_orgs(user, other_user, org, other_org):
+    set_tenant_context(TenantContext(org_id=org.id, user_id=user.pk))
+    membership_a = org.memberships.get(user=user)
+    a1 = services.project_create(membership=membership_a, name="a1")
+    a2 = services.project_create(membership=membership_a, name="a2")
+    set_tenant_context(TenantContext(org_id=other_org.id, user_id=other_user.pk))
+    membership_b = other_org.memberships.get(user=other_user)
+    b1 = services.project_create(membership=membership_b, name="bravo-project")
+    set_tenant_context(TenantContext())
+    return {"a": [a1, a2], "b": [b1]}
+
+
+def test_user_lists_only_own_org_projects(two_orgs, user, client_for):
+    response = client_for(user).get("/api/v1/orgs/org-a/projects/")
+    assert response.status_code == 200
+    assert sorted(p["name"] for p in response.json()) == ["a1", "a2"]
+
+
+@pytest.mark.parametrize("method", ["get", "put", "patch", "delete"])
+def test_other_orgs_project_is_404_on_every_verb(two_orgs, user, client_for, method):
+    foreign = two_orgs["b"][0]
+    client = client_for(user)
+    # Through the other org's URL (not a member) and smuggled under the user's own org.
+    for url in (
+        f"/api/v1/orgs/org-b/projects/{foreign.id}/",
+        f"/api/v1/orgs/org-a/projects/{foreign.id}/",
+    ):
+        response = getattr(client, method)(url, {"name": "x"}, format="json")
+        assert response.status_code == 404, (url, response.content)
+        assert "bravo-project" not in response.content.decode()
+    set_tenant_context(TenantContext(org_id=foreign.org_id))
+    assert Project.objects.get(pk=foreign.pk).name == "bravo-project"  # still there, unchanged
+
+
+@pytest.mark.urls("tests.tenants.rawsql_urls")
+def test_raw_sql_without_where_sees_only_the_request_org(two_orgs, user, client_for):
+    body = client_for(user).get("/api/v1/orgs/org-a/rawcount/project").json()
+    assert body["count"] == 2
+    assert body["role"] == settings.DATABASE_APP_USER
+
+
+@pytest.mark.urls("tests.tenants.rawsql_urls")
+def test_raw_sql_in_foreign_org_is_refused_before_any_sql(two_orgs, user, client_for):
+    with CaptureQueriesContext(connection) as queries:
+        response = client_for(user).get("/api/v1/orgs/org-b/rawcount/project")
+    assert response.status_code == 404
+    assert not any("tenants_project" in q["sql"] for q in queries.captured_queries)
+
+
+def test_no_org_set_sees_zero_rows(two_orgs):
+    set_tenant_context(TenantContext())
+    with connection.cursor() as cursor:
+        for table in ("tenants_project", "tenants_membership", "tenants_organization"):
+            cursor.execute(f"SELECT count(*) FROM {table}")
+            assert cursor.fetchone()[0] == 0, table
+
+
+def test_app_role_is_not_privileged_and_owns_nothing(db):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_user, rolsuper, rolbypassrls, rolcreaterole FROM pg_roles "
+            "WHERE rolname = current_user"
+        )
+        role, superuser, bypass, createrole = cursor.fetchone()
+        cursor.execute(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tableowner = %s",
+            [role],
+        )
+        owned = cursor.fetchone()[0]
+    assert role == settings.DATABASE_APP_USER
+    assert (superuser, bypass, createrole, owned) == (False, False, False, 0)
+
+
+def test_app_role_cannot_turn_row_security_off(two_orgs):
+    set_tenant_context(TenantContext(org_id=two_orgs["a"][0].org_id))
+    with pytest.raises(DatabaseError, match="row-level security"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL row_security = off")
+            cursor.execute("SELECT count(*) FROM tenants_project")
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "ALTER TABLE tenants_project DISABLE ROW LEVEL SECURITY",
+        "ALTER TABLE tenants_project NO FORCE ROW LEVEL SECURITY",
+        "DROP POLICY tenant_isolation ON tenants_project",
+        "ALTER ROLE CURRENT_USER BYPASSRLS",
+        "TRUNCATE tenants_project",
+    ],
+)
+def test_app_role_cannot_weaken_rls(db, statement):
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(statement)
+
+
+def test_rls_is_enabled_and_forced_on_tenant_tables(db):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class "
+            "WHERE relname IN ('tenants_project', 'tenants_membership', 'tenants_organization')"
+        )
+        rows = cursor.fetchall()
+    assert len(rows) == 3
+    assert all(enabled and forced for _, enabled, forced in rows)
+
+
+def test_write_into_another_org_is_rejected_by_with_check(two_orgs, user):
+    org_a = two_orgs["a"][0].org_id
+    org_b = two_orgs["b"][0].org_id
+    set_tenant_context(TenantContext(org_id=org_a, user_id=user.pk))
+    with pytest.raises(DatabaseError, match="row-level security"), transaction.atomic():
+        Project.objects.create(org_id=org_b, name="smuggled")
+    # Moving an own row to the other org is refused too.
+    with pytest.raises(DatabaseError, match="row-level security"), transaction.atomic():
+        Project.objects.filter(pk=two_orgs["a"][0].pk).update(org_id=org_b)
+
+
+def test_context_needs_a_transaction(db):
+    # The test itself runs in a transaction; step outside it on a fresh connection alias.
+    conn = connections["default"]
+    assert conn.in_atomic_block
+    with pytest.raises(NoTransaction):
+        set_tenant_context(TenantContext(org_id=uuid.uuid4()), using="owner")

@@ -1,0 +1,97 @@
+"""Every /api/v1/ route, walked from the URL conf: a user of another org reaches nothing.
+
+A new org-scoped route is covered automatically; a route outside ``/orgs/<org>/`` must be
+listed in NOT_ORG_SCOPED with the reason, and a new URL parameter needs a sample value in
+``foreign_values`` — otherwise this test fails.
+"""
+
+import re
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from tenants import services
+from tenants.context import TenantContext, set_tenant_context
+
+pytestmark = pytest.mark.django_db
+
+API_PREFIX = "api/v1/"
+METHODS = ("get", "post", "put", "patch", "delete")
+
+# Routes that are not inside one org, and why no org's data can leak through them.
+NOT_ORG_SCOPED = {
+    "orgs/": "lists and creates the caller's own orgs only (membership-filtered by RLS)",
+    "auth/token/": "exchanges the caller's own credentials",
+    "auth/token/refresh/": "exchanges the caller's own refresh token",
+}
+
+
+def api_routes(resolver=None, prefix=""):
+    resolver = resolver or get_resolver()
+    for entry in resolver.url_patterns:
+        pattern = prefix + _as_text(entry.pattern)
+        if isinstance(entry, URLResolver):
+            yield from api_routes(entry, pattern)
+        elif isinstance(entry, URLPattern) and pattern.startswith(API_PREFIX):
+            yield pattern[len(API_PREFIX) :]
+
+
+def _as_text(pattern) -> str:
+    text = str(pattern)
+    text = text.removeprefix("^").removesuffix("$").replace("/?", "/")
+    return re.sub(r"<(?:\w+:)?(\w+)>", r"(?P<\1>x)", text)
+
+
+def _fill(route: str, values: dict) -> str:
+    def value(match):
+        name = match.group(1)
+        if name not in values:
+            raise AssertionError(f"route {route!r}: add a foreign sample value for <{name}>")
+        return str(values[name])
+
+    return re.sub(r"\(\?P<(\w+)>[^)]*\)", value, route)
+
+
+@pytest.fixture
+def foreign_values(other_org, other_user):
+    set_tenant_context(TenantContext(org_id=other_org.id, user_id=other_user.pk))
+    membership = other_org.memberships.get(user=other_user)
+    project = services.project_create(membership=membership, name="secret-project")
+    set_tenant_context(TenantContext())
+    return {"org": other_org.slug, "project": project.id, "user_id": other_user.pk}
+
+
+def test_route_list_is_not_empty():
+    routes = list(api_routes())
+    assert any("(?P<org>" in r for r in routes)
+    assert len(routes) >= 5
+
+
+def test_every_route_is_org_scoped_or_explained():
+    unexplained = [r for r in api_routes() if "(?P<org>" not in r and r not in NOT_ORG_SCOPED]
+    assert unexplained == []
+
+
+def test_user_of_another_org_reaches_no_org_route(org, user, client_for, foreign_values):
+    client = client_for(user)
+    routes = [r for r in api_routes() if "(?P<org>" in r]
+    for route in routes:
+        for by in ("slug", "id"):
+            values = dict(foreign_values)
+            if by == "id":
+                values["org"] = _org_id(foreign_values["org"])
+            url = "/" + API_PREFIX + _fill(route, values)
+            for method in METHODS:
+                response = getattr(client, method)(url, {}, format="json")
+                assert response.status_code == 404, (method, url, response.status_code)
+                body = response.content.decode()
+                assert "secret-project" not in body and str(foreign_values["project"]) not in body
+
+
+def _org_id(slug):
+    from tenants.models import Organization
+
+    set_tenant_context(TenantContext(platform_admin=True))
+    org_id = Organization.objects.get(slug=slug).id
+    set_tenant_context(TenantContext())
+    return org_id
