@@ -6,7 +6,9 @@ from dataclasses import asdict, dataclass
 
 from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
-from django_redis import get_redis_connection
+
+from cache.breaker import breaker_status, redis_call
+from cache.client import get_redis
 
 
 @dataclass
@@ -50,8 +52,10 @@ def _migrations() -> str | None:
     return None
 
 
-def _redis() -> None:
-    get_redis_connection("default").ping()
+def _redis() -> str:
+    status = breaker_status()
+    redis_call(get_redis().ping)
+    return f"breaker {status['state']}"
 
 
 def readiness_checks() -> list[Check]:

@@ -221,3 +221,5 @@ LOG_FILE = env.str("LOG_FILE", default="")
 LOGGING = build_logging(json=LOG_JSON, level=LOG_LEVEL, log_file=LOG_FILE)
 DJANGO_STRUCTLOG_CELERY_ENABLED = True
 CSRF_FAILURE_VIEW = "platform_site.errors.csrf_failure"
+REDIS_BREAKER_FAIL_MAX = env.int("REDIS_BREAKER_FAIL_MAX", default=3)
+REDIS_BREAKER_RESET_SECONDS = env.float("REDIS_BREAKER_RESET_SECONDS", default=5.0)
