@@ -143,6 +143,7 @@ class Postgres:
             ),
             check=True,
             stdout=subprocess.DEVNULL,
+            start_new_session=True,
         )
         owner, app = credentials["owner_user"], credentials["app_user"]
         if fresh:
@@ -194,9 +195,8 @@ class Redis:
         wait_for_port(self.port)
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
+        if self.process is not None:
+            stop_group(self.process)
 
 
 def load_credentials(path: Path) -> dict:
@@ -273,6 +273,25 @@ def start_services(base: Path, credentials: dict, *, durable: bool, stack: Stack
     return service_env(credentials, pg_port, redis_port)
 
 
+def spawn(cmd: list[str], env: dict) -> subprocess.Popen:
+    """A child in its own process group: Ctrl-C reaches this script, which stops children
+    in order (app first, databases last) and can kill a child's whole group if it lingers."""
+    return subprocess.Popen(cmd, env=env, cwd=ROOT, start_new_session=True)
+
+
+def stop_group(process: subprocess.Popen, timeout: float = 15.0) -> None:
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    except ProcessLookupError:
+        pass
+
+
 def manage(env: dict, *args: str) -> None:
     subprocess.run([PYTHON, str(ROOT / "manage.py"), *args], env=env, check=True, cwd=ROOT)
 
@@ -296,6 +315,10 @@ def cmd_test(pytest_args: list[str]) -> int:
         shutil.rmtree(base, ignore_errors=True)
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def cmd_run(host: str, port: int) -> int:
     base = Path(os.environ.get("PLATFORM_VAR_DIR") or ROOT / "var")
     base.mkdir(parents=True, exist_ok=True)
@@ -310,7 +333,7 @@ def cmd_run(host: str, port: int) -> int:
         manage(env, "bootstrap_demo")
         bin_dir = Path(PYTHON).parent
         children.append(
-            subprocess.Popen(
+            spawn(
                 [
                     str(bin_dir / "celery"),
                     "-A",
@@ -324,11 +347,10 @@ def cmd_run(host: str, port: int) -> int:
                     "--schedule",
                     str(base / "celerybeat-schedule"),
                 ],
-                env=env,
-                cwd=ROOT,
+                env,
             )
         )
-        server = subprocess.Popen(
+        server = spawn(
             [
                 str(bin_dir / "uvicorn"),
                 "platform_site.asgi:application",
@@ -339,25 +361,18 @@ def cmd_run(host: str, port: int) -> int:
                 "--log-level",
                 "warning",
             ],
-            env=env,
-            cwd=ROOT,
+            env,
         )
         children.append(server)
         log(f"serving on http://{host}:{port}/  (Studio: /studio/, API docs: /api/docs/)")
         log("Ctrl-C stops everything")
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        signal.signal(signal.SIGTERM, _interrupt)
         return server.wait()
     except KeyboardInterrupt:
         return 0
     finally:
-        for child in children:
-            if child.poll() is None:
-                child.terminate()
-        for child in children:
-            try:
-                child.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        for child in reversed(children):
+            stop_group(child)
         stack.stop()
         log("stopped")
 
