@@ -36,12 +36,13 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/pip check
 	touch $@
 
-# PostgreSQL, Redis, the venv module and Chromium (browser tests) from Debian when missing.
+# PostgreSQL, Redis, the venv module and Chromium (Studio browser tests) from Debian when missing.
 system-deps:
 	@missing=""; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
 	command -v runuser >/dev/null 2>&1 || missing="$$missing util-linux"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \

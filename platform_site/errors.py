@@ -80,30 +80,30 @@ def _default_code(exc: exceptions.APIException) -> str:
     return code if isinstance(code, str) else "error"
 
 
-def _is_api(request) -> bool:
+def is_api_request(request) -> bool:
     return request.path.startswith(("/api/", "/health/", "/metrics"))
 
 
 def handler400(request, exception=None):
-    if _is_api(request):
+    if is_api_request(request):
         return error_response(request, 400, "bad_request", "Bad request.")
     return defaults.bad_request(request, exception)
 
 
 def handler403(request, exception=None):
-    if _is_api(request):
+    if is_api_request(request):
         return error_response(request, 403, "permission_denied", "Permission denied.")
     return defaults.permission_denied(request, exception)
 
 
 def handler404(request, exception=None):
-    if _is_api(request):
+    if is_api_request(request):
         return error_response(request, 404, "not_found", "Not found.")
     return defaults.page_not_found(request, exception)
 
 
 def handler500(request):
-    if _is_api(request):
+    if is_api_request(request):
         return error_response(request, 500, "server_error", "Internal server error.")
     return defaults.server_error(request)
 

@@ -1,3 +1,5 @@
 """Websocket routes, gathered from the apps that own them."""
 
-websocket_urlpatterns: list = []
+from studio.routing import websocket_urlpatterns as studio_routes
+
+websocket_urlpatterns = [*studio_routes]

@@ -3,3 +3,4 @@ from django.apps import AppConfig
 
 class StudioConfig(AppConfig):
     name = "studio"
+    verbose_name = "Studio"

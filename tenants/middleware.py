@@ -6,8 +6,9 @@ checked first, and a non-member gets a 404 before any tenant query runs.
 """
 
 from django.db import transaction
+from django.http import Http404
 
-from platform_site.errors import error_response
+from platform_site.errors import error_response, is_api_request
 from tenants import selectors
 from tenants.context import TenantContext, clear_tenant_context, set_tenant_context
 
@@ -51,9 +52,8 @@ class TenantContextMiddleware:
         request.tenant_atomic.__enter__()
         user = request.user
         user_id = user.pk if user.is_authenticated else None
-        platform_admin = bool(
-            user_id and user.is_superuser and request.path.startswith(STUDIO_PREFIX)
-        )
+        # Platform staff see every org in the Studio; nowhere else, and nobody else.
+        platform_admin = bool(user_id and user.is_staff and request.path.startswith(STUDIO_PREFIX))
         set_tenant_context(TenantContext(user_id=user_id, platform_admin=platform_admin))
 
         org_ref = view_kwargs.get("org")
@@ -63,17 +63,26 @@ class TenantContextMiddleware:
         if org_ref is None:
             return None
         membership = selectors.membership_for(user=user, org_ref=str(org_ref))
+        if membership is None and platform_admin and from_url:
+            org = selectors.org_by_ref(org_ref=str(org_ref))
+            if org is None:
+                raise Http404("No such organization.")
+            request.org = org
+            set_tenant_context(TenantContext(org_id=org.id, user_id=user_id, platform_admin=True))
+            return None
         if membership is None:
             if not from_url:
                 return None  # a stale token org claim only loses its default org
             if not user.is_authenticated:
+                if not is_api_request(request):
+                    return None  # Studio views send anonymous users to their login page
                 return error_response(
                     request,
                     401,
                     "not_authenticated",
                     "Authentication credentials were not provided.",
                 )
-            return error_response(request, 404, "not_found", "Not found.")
+            raise Http404("No such organization.")
         request.membership = membership
         request.org = membership.org
         set_tenant_context(

@@ -28,6 +28,13 @@ def membership_for(*, user, org_ref: str) -> Membership | None:
     )
 
 
+def org_by_ref(*, org_ref: str) -> Organization | None:
+    """The org named by slug or id, if the current RLS context can see it."""
+    if len(org_ref) > 63:
+        return None
+    return Organization.objects.filter(_org_ref_q(org_ref)).first()
+
+
 def org_list_for_user(*, user) -> QuerySet[Organization]:
     return Organization.objects.filter(memberships__user=user).order_by("name")
 

@@ -34,7 +34,7 @@ def _truncate_all() -> None:
 
 
 @pytest.fixture
-def committed(django_db_blocker):
+def committed(django_db_setup, django_db_blocker):
     """For tests whose work must really commit (threads, other processes, live servers).
 
     Everything is truncated afterwards through the owner connection.

@@ -24,7 +24,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "te
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "studio",  # before the admin, so its templates override admin/base_site.html
+    "studio.admin_site.StudioAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -42,13 +43,14 @@ INSTALLED_APPS = [
     "datastore",
     "cache",
     "observability",
-    "studio",
 ]
 
 MIDDLEWARE = [
     "observability.middleware.RequestIdMiddleware",
     "django_structlog.middlewares.RequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files (Studio, admin, API docs) served by the app itself, under ASGI too.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -211,6 +213,8 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# Local and test servers find static files in the apps; production serves `collectstatic` output.
+WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
 
 # --- Logging ----------------------------------------------------------------------------------
 from platform_site.settings.logging import build_logging  # noqa: E402
@@ -223,3 +227,6 @@ DJANGO_STRUCTLOG_CELERY_ENABLED = True
 CSRF_FAILURE_VIEW = "platform_site.errors.csrf_failure"
 REDIS_BREAKER_FAIL_MAX = env.int("REDIS_BREAKER_FAIL_MAX", default=3)
 REDIS_BREAKER_RESET_SECONDS = env.float("REDIS_BREAKER_RESET_SECONDS", default=5.0)
+
+# --- Studio -----------------------------------------------------------------------------------
+STUDIO_LIVE_INTERVAL_SECONDS = env.float("STUDIO_LIVE_INTERVAL_SECONDS", default=5.0)

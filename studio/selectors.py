@@ -1,0 +1,33 @@
+"""Reads for the Studio: which orgs a person may administer there."""
+
+from django.db.models import QuerySet
+
+from tenants.constants import PRIVILEGED_ROLES
+from tenants.models import Membership, Organization
+
+
+def is_platform_staff(user) -> bool:
+    return bool(user.is_active and user.is_staff)
+
+
+def administered_memberships(*, user) -> QuerySet[Membership]:
+    """Memberships through which ``user`` administers an org (owner or admin role)."""
+    return (
+        Membership.objects.filter(user=user, role__in=PRIVILEGED_ROLES)
+        .select_related("org")
+        .order_by("org__name")
+    )
+
+
+def is_org_admin(user) -> bool:
+    return user.is_active and administered_memberships(user=user).exists()
+
+
+def studio_orgs(*, user) -> QuerySet[Organization]:
+    """Orgs shown in the Studio: all of them for staff (RLS platform context), else the ones
+    the user administers."""
+    if is_platform_staff(user):
+        return Organization.objects.order_by("name")
+    return Organization.objects.filter(
+        memberships__user=user, memberships__role__in=PRIVILEGED_ROLES
+    ).order_by("name")

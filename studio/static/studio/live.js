@@ -1,0 +1,116 @@
+// The Studio's live channel: one websocket, a frame every few seconds, reconnecting by itself.
+(function () {
+  "use strict";
+  var statusEl = document.getElementById("live-status");
+  var countEl = document.getElementById("frame-count");
+  var frames = 0;
+  var retry = 500;
+  var chart = null;
+  var series = [[], []];
+
+  function setStatus(text) {
+    if (!statusEl) return;
+    statusEl.textContent = text;
+    statusEl.className = "studio-status " + text;
+  }
+
+  function lookup(obj, path) {
+    return path.split(".").reduce(function (o, k) { return o == null ? undefined : o[k]; }, obj);
+  }
+
+  function format(el, value) {
+    if (value === undefined || value === null) return "–";
+    if (el.dataset.format === "percent") return (value * 100).toFixed(1) + "%";
+    if (el.dataset.bool) { var words = el.dataset.bool.split(","); return value ? words[0] : words[1]; }
+    return String(value);
+  }
+
+  function renderFields(frame) {
+    document.querySelectorAll("[data-field]").forEach(function (el) {
+      var value = lookup(frame, el.dataset.field);
+      var text = format(el, value);
+      el.textContent = text;
+      if (el.dataset.status) el.className = "studio-status " + (el.dataset.bool ? (value ? "ok" : "fail") : text);
+    });
+  }
+
+  function renderTable(id, rows, cells, empty) {
+    var table = document.getElementById(id);
+    if (!table || !rows) return;
+    var body = table.tagName === "UL" ? table : table.querySelector("tbody");
+    body.textContent = "";
+    if (!rows.length) {
+      var item = document.createElement(table.tagName === "UL" ? "li" : "tr");
+      item.className = "studio-empty";
+      item.textContent = empty;
+      body.appendChild(item);
+      return;
+    }
+    rows.forEach(function (row) {
+      if (table.tagName === "UL") {
+        var li = document.createElement("li");
+        li.textContent = cells(row).join(" · ");
+        body.appendChild(li);
+        return;
+      }
+      var tr = document.createElement("tr");
+      cells(row).forEach(function (value) {
+        var td = document.createElement("td");
+        td.textContent = value;
+        tr.appendChild(td);
+      });
+      body.appendChild(tr);
+    });
+  }
+
+  function renderChart(frame) {
+    var target = document.getElementById("hit-rate-chart");
+    if (!target || typeof uPlot === "undefined") return;
+    var history = frame.redis && frame.redis.history;
+    if (history && history.length) {
+      series = [history.map(function (p) { return p.at; }), history.map(function (p) { return p.hit_rate; })];
+    } else if (frame.redis && frame.redis.hit_rate != null) {
+      series[0].push(frame.at); series[1].push(frame.redis.hit_rate);
+    }
+    var cutoff = frame.at - 3600;
+    while (series[0].length && series[0][0] < cutoff) { series[0].shift(); series[1].shift(); }
+    if (!chart) {
+      chart = new uPlot({
+        width: target.clientWidth || 600, height: 180,
+        series: [{}, { label: "hit rate", stroke: "#417690", scale: "rate" }],
+        scales: { rate: { range: [0, 1] } },
+        axes: [{}, { scale: "rate", values: function (u, v) { return v.map(function (x) { return (x * 100) + "%"; }); } }],
+      }, series, target);
+    } else {
+      chart.setData(series);
+    }
+  }
+
+  function onFrame(frame) {
+    frames += 1;
+    if (countEl) countEl.textContent = String(frames);
+    renderFields(frame);
+    var redis = frame.redis || {};
+    renderTable("hotkeys", redis.hotkeys, function (k) { return [k.key, String(k.rate)]; }, "No key accesses sampled yet.");
+    renderTable("alerts", frame.alerts, function (a) { return [a.state, a.title, a.runbook_url || ""]; }, "No recent alerts.");
+    renderChart(frame);
+  }
+
+  function connect() {
+    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    var socket = new WebSocket(scheme + location.host + "/ws/studio/live/");
+    setStatus("connecting");
+    socket.onopen = function () { retry = 500; setStatus("live"); };
+    socket.onmessage = function (event) {
+      var data = JSON.parse(event.data);
+      if (data.type === "frame") onFrame(data);
+    };
+    socket.onclose = function () {
+      setStatus("disconnected");
+      setTimeout(connect, retry);
+      retry = Math.min(retry * 2, 10000);
+    };
+  }
+
+  connect();
+})();
