@@ -5,7 +5,7 @@ from uuid import UUID
 
 from django.db.models import Q, QuerySet
 
-from tenants.models import Membership, Organization, Project
+from tenants.models import Invitation, Membership, Organization, Project
 
 
 def _org_ref_q(ref: str, prefix: str = "") -> Q:
@@ -49,3 +49,8 @@ def member_get(*, org: Organization, user_id: int) -> Membership | None:
 
 def project_list(*, org: Organization) -> QuerySet[Project]:
     return Project.objects.filter(org=org).order_by("created_at")
+
+
+def invitation_list(*, org: Organization) -> QuerySet[Invitation]:
+    """Invitations not accepted yet (expired ones included, so they can be revoked)."""
+    return Invitation.objects.filter(org=org, accepted_at__isnull=True).order_by("-created_at")

@@ -4,18 +4,24 @@ Each service takes the acting user, validates, runs in one transaction with the 
 context of the org it writes to, and refuses what the actor's role does not allow.
 """
 
+import hashlib
+import secrets
 import uuid
+from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
+from django.http import Http404
+from django.utils import timezone
 from django.utils.text import slugify
 from guardian.shortcuts import assign_perm
 
 from tenants import constants
 from tenants.constants import Role
 from tenants.context import TenantContext, set_tenant_context
-from tenants.models import Membership, Organization, Project
+from tenants.models import Invitation, Membership, Organization, Project
 from tenants.permissions import has_org_perm
 
 User = get_user_model()
@@ -149,3 +155,78 @@ def project_grant(*, membership: Membership, project: Project, user, perm: str) 
     if not Membership.objects.filter(org=project.org, user=user).exists():
         raise ValidationError({"user": "Only members of the org can be granted access."})
     assign_perm(f"tenants.{perm}", user, project)
+
+
+INVITATION_TTL = timedelta(days=7)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@transaction.atomic
+def member_invite(
+    *, membership: Membership, email: str, role: str = Role.VIEWER, accept_url: str = ""
+) -> tuple[Invitation, str]:
+    """Invite someone by email; returns the invitation and its token (sent, never stored)."""
+    _require(membership, constants.MANAGE_MEMBERS)
+    if role == Role.OWNER:
+        _require(membership, constants.MANAGE_OWNERS)
+    email = email.strip().lower()
+    if Membership.objects.filter(org=membership.org, user__email__iexact=email).exists():
+        raise ValidationError({"email": "This person is already a member."})
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation.objects.create(
+        org=membership.org,
+        email=email,
+        role=role,
+        token_hash=_token_hash(token),
+        invited_by=membership.user,
+        expires_at=timezone.now() + INVITATION_TTL,
+    )
+    link = f"{accept_url}?token={token}" if accept_url else token
+    transaction.on_commit(
+        lambda: send_mail(
+            subject=f"You are invited to {membership.org.name}",
+            message=(
+                f"{membership.user.email} invited you to join {membership.org.name} as "
+                f"{role}.\n\nAccept: {link}\n\nThis invitation expires in 7 days."
+            ),
+            from_email=None,
+            recipient_list=[email],
+        )
+    )
+    return invitation, token
+
+
+@transaction.atomic
+def invitation_accept(*, user, token: str) -> Membership:
+    """Join the org an invitation was addressed to, as the invited role.
+
+    Row-level security shows a user only the invitations sent to their own email, so a
+    token forwarded to somebody else finds nothing.
+    """
+    # No join to the org here: the invitee cannot see the org row until they are a member.
+    invitation = (
+        Invitation.objects.select_for_update().filter(token_hash=_token_hash(token)).first()
+    )
+    if invitation is None:
+        raise Http404("No invitation for you matches this token.")
+    if invitation.accepted_at is not None:
+        raise ValidationError({"token": "This invitation was already accepted."})
+    if invitation.expires_at <= timezone.now():
+        raise ValidationError({"token": "This invitation has expired."})
+    _context_for(invitation.org_id, user, invitation.role)
+    if Membership.objects.filter(org_id=invitation.org_id, user=user).exists():
+        raise ValidationError({"token": "You are already a member of this org."})
+    member = Membership.objects.create(org_id=invitation.org_id, user=user, role=invitation.role)
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    return member
+
+
+@transaction.atomic
+def invitation_revoke(*, membership: Membership, invitation: Invitation) -> None:
+    _require(membership, constants.MANAGE_MEMBERS)
+    invitation.delete()

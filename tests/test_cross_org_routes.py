@@ -23,6 +23,7 @@ NOT_ORG_SCOPED = {
     "orgs/": "lists and creates the caller's own orgs only (membership-filtered by RLS)",
     "auth/token/": "exchanges the caller's own credentials",
     "auth/token/refresh/": "exchanges the caller's own refresh token",
+    "invitations/accept/": "RLS shows a user only invitations sent to their own email",
 }
 
 
@@ -57,8 +58,14 @@ def foreign_values(other_org, other_user):
     set_tenant_context(TenantContext(org_id=other_org.id, user_id=other_user.pk))
     membership = other_org.memberships.get(user=other_user)
     project = services.project_create(membership=membership, name="secret-project")
+    invitation, _ = services.member_invite(membership=membership, email="guest@example.com")
     set_tenant_context(TenantContext())
-    return {"org": other_org.slug, "project": project.id, "user_id": other_user.pk}
+    return {
+        "org": other_org.slug,
+        "project": project.id,
+        "user_id": other_user.pk,
+        "invitation": invitation.id,
+    }
 
 
 def test_route_list_is_not_empty():

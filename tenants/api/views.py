@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from tenants import constants, selectors, services
 from tenants.api import serializers as s
@@ -68,7 +69,7 @@ class MemberViewSet(viewsets.ViewSet):
     def _target(self, request, user_id):
         target = selectors.member_get(org=request.org, user_id=int(user_id))
         if target is None:
-            raise _not_found()
+            raise Http404
         return target
 
     @extend_schema(responses=s.MembershipSerializer(many=True))
@@ -151,11 +152,45 @@ class ProjectViewSet(viewsets.ViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class InvitationViewSet(viewsets.ViewSet):
+    lookup_field = "invitation"
+    lookup_value_regex = "[0-9a-fA-F-]{36}"
+    permission_classes = [IsAuthenticated, OrgPermission]
+    required_perms = {
+        "list": constants.MANAGE_MEMBERS,
+        "create": constants.MANAGE_MEMBERS,
+        "destroy": constants.MANAGE_MEMBERS,
+    }
+
+    @extend_schema(responses=s.InvitationSerializer(many=True))
+    def list(self, request, org=None):
+        invitations = selectors.invitation_list(org=request.org)
+        return Response(s.InvitationSerializer(invitations, many=True).data)
+
+    @extend_schema(request=s.InvitationCreateSerializer, responses={201: s.InvitationSerializer})
+    def create(self, request, org=None):
+        data = _valid(s.InvitationCreateSerializer, request.data)
+        invitation, _token = services.member_invite(membership=request.membership, **data)
+        return Response(s.InvitationSerializer(invitation).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, org=None, invitation=None):
+        found = get_object_or_404(selectors.invitation_list(org=request.org), pk=invitation)
+        services.invitation_revoke(membership=request.membership, invitation=found)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class InvitationAcceptView(APIView):
+    """Accept an invitation sent to the caller's email; answers with the new membership."""
+
+    @extend_schema(request=s.InvitationAcceptSerializer, responses={201: s.MembershipSerializer})
+    def post(self, request):
+        data = _valid(s.InvitationAcceptSerializer, request.data)
+        member = services.invitation_accept(user=request.user, token=data["token"])
+        return Response(s.MembershipSerializer(member).data, status=status.HTTP_201_CREATED)
+
+
 def _valid(serializer_class, data, **kwargs) -> dict:
     serializer = serializer_class(data=data, **kwargs)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
-
-
-def _not_found() -> Http404:
-    return Http404()
