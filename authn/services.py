@@ -366,6 +366,8 @@ def session_switch_org(*, user, session_id, org_ref: str) -> TokenPair | None:
         return None
     session.active_org_id = membership.org_id
     session.save(update_fields=["active_org_id"])
+    with connection.cursor() as cursor:  # the audit row belongs to the org switched to
+        cursor.execute("SELECT set_config('app.org_id', %s, true)", [str(membership.org_id)])
     audit_record(
         action=AuditAction.ORG_SWITCH,
         actor_id=user.pk,
