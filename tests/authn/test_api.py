@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 User = get_user_model()
 
 
-def _register(client, email="new@example.com", password="a-long enough passphrase"):
+def _register(client, email="new@example.com", password="a-long enough passphrase"):  # noqa: S107
     return client.post(
         "/api/v1/auth/register/", {"email": email, "password": password}, format="json"
     )
