@@ -25,7 +25,7 @@ from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
 from authn import emails, tokens
-from authn.audit import audit_record
+from authn.audit import audit_record  # noqa: F401  (a service of this app, used by others)
 from authn.constants import AuditAction, RevokeReason
 from authn.models import AccountState, PendingCacheInvalidation, RefreshToken, Session
 from cache import sessions as session_cache
