@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from guardian.shortcuts import assign_perm
 
+from authn import services as auth_services
 from tenants import constants
 from tenants.constants import Role
 from tenants.context import TenantContext, set_tenant_context
@@ -97,8 +98,16 @@ def member_change_role(*, membership: Membership, target: Membership, role: str)
     owners = list(Membership.objects.select_for_update().filter(org=target.org, role=Role.OWNER))
     if target.role == Role.OWNER and role != Role.OWNER and len(owners) <= 1:
         raise ValidationError({"role": "The last owner cannot be demoted."})
-    target.role = role
+    previous, target.role = target.role, role
     target.save(update_fields=["role"])
+    auth_services.audit_record(
+        action="role_change",
+        actor_id=membership.user_id,
+        org_id=target.org_id,
+        target_type="membership",
+        target_id=target.pk,
+        metadata={"user_id": target.user_id, "from": previous, "to": role},
+    )
     return target
 
 

@@ -76,15 +76,20 @@ def api_client():
 
 @pytest.fixture
 def client_for():
-    """An API client authenticated with a bearer token for the given user."""
+    """An API client with a bearer token of a real, live session of the given user."""
     from rest_framework_simplejwt.tokens import AccessToken
 
+    from authn import services as auth_services
+
     def make(user, **claims):
-        token = AccessToken.for_user(user)
+        pair = auth_services.session_start(user=user)
+        token = AccessToken(pair.access)
         for claim, value in claims.items():
             token[claim] = value
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        client.session_id = pair.session_id
+        client.refresh_token = pair.refresh
         return client
 
     return make

@@ -21,9 +21,21 @@ METHODS = ("get", "post", "put", "patch", "delete")
 # Routes that are not inside one org, and why no org's data can leak through them.
 NOT_ORG_SCOPED = {
     "orgs/": "lists and creates the caller's own orgs only (membership-filtered by RLS)",
-    "auth/token/": "exchanges the caller's own credentials",
-    "auth/token/refresh/": "exchanges the caller's own refresh token",
     "invitations/accept/": "RLS shows a user only invitations sent to their own email",
+    "auth/register/": "creates an account; no org data",
+    "auth/login/": "exchanges the caller's own credentials",
+    "auth/refresh/": "exchanges the caller's own refresh token",
+    "auth/logout/": "revokes the caller's own session",
+    "auth/logout-all/": "revokes the caller's own sessions",
+    "auth/me/": "the caller's own account and memberships (RLS: own memberships)",
+    "auth/switch-org/": "membership-checked; a non-member gets 404",
+    "auth/password/change/": "the caller's own password",
+    "auth/password/reset/": "same answer whether or not the email exists",
+    "auth/password/reset/confirm/": "needs the signed token mailed to the account",
+    "auth/email/verify/": "the caller's own email",
+    "auth/email/verify/confirm/": "needs the signed token mailed to the account",
+    "auth/sessions/": "the caller's own sessions (RLS on user_id)",
+    "auth/sessions/(?P<session_id>x)/": "the caller's own sessions only; others are 404",
 }
 
 

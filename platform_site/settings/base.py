@@ -230,3 +230,50 @@ REDIS_BREAKER_RESET_SECONDS = env.float("REDIS_BREAKER_RESET_SECONDS", default=5
 
 # --- Studio -----------------------------------------------------------------------------------
 STUDIO_LIVE_INTERVAL_SECONDS = env.float("STUDIO_LIVE_INTERVAL_SECONDS", default=5.0)
+# --- Auth service (authn) ---------------------------------------------------------------------
+# Argon2id first (OWASP floor); the others only verify legacy hashes, upgraded at login.
+PASSWORD_HASHERS = [
+    "authn.hashers.Argon2idPasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    *AUTH_PASSWORD_VALIDATORS,
+    {"NAME": "authn.validators.MaximumLengthValidator", "OPTIONS": {"max_length": 1024}},
+]
+SIMPLE_JWT.update(
+    {
+        # Pinned: tokens naming any other algorithm (none, RS256, ...) are refused.
+        "ALGORITHM": "HS256",
+        "ACCESS_TOKEN_LIFETIME": timedelta(
+            minutes=min(15, max(5, env.int("JWT_ACCESS_MINUTES", default=10)))
+        ),
+        "LEEWAY": 0,
+        "UPDATE_LAST_LOGIN": False,
+    }
+)
+AUTHN_SESSION_LIFETIME = timedelta(days=env.int("AUTHN_SESSION_DAYS", default=14))
+AUTHN_REFRESH_REUSE_GRACE_SECONDS = env.float("AUTHN_REFRESH_REUSE_GRACE_SECONDS", default=10.0)
+AUTHN_SESSION_CACHE_ALIAS = env.str("AUTHN_SESSION_CACHE_ALIAS", default="default")
+AUTHN_SESSION_CACHE_TTL = env.int("AUTHN_SESSION_CACHE_TTL", default=3600)
+AUTHN_WARM_SESSIONS_ON_STARTUP = env.bool("AUTHN_WARM_SESSIONS_ON_STARTUP", default=True)
+AUTHN_WARM_SESSIONS_LIMIT = env.int("AUTHN_WARM_SESSIONS_LIMIT", default=1000)
+# Proxies whose X-Forwarded-For is believed (CIDRs); everyone else is their REMOTE_ADDR.
+AUTHN_TRUSTED_PROXIES = env.list("AUTHN_TRUSTED_PROXIES", default=[])
+# "<count>/<seconds>" per action and per key (client IP, account email).
+AUTHN_RATE_LIMITS = {
+    action: {
+        key: env.str(f"AUTHN_RATE_{action.upper()}_{key.upper()}", default=default)
+        for key, default in defaults.items()
+    }
+    for action, defaults in {
+        "register": {"ip": "10/3600", "account": "3/3600"},
+        "login": {"ip": "30/300", "account": "10/300"},
+        "refresh": {"ip": "120/60", "account": "60/60"},
+        "reset": {"ip": "10/3600", "account": "5/3600"},
+    }.items()
+}
+AUTHN_EMAIL_ASYNC = env.bool("AUTHN_EMAIL_ASYNC", default=True)
+AUTHN_FRONTEND_URL = env.str("AUTHN_FRONTEND_URL", default="http://127.0.0.1:8000")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="no-reply@platform.local")
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
