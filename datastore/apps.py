@@ -3,3 +3,4 @@ from django.apps import AppConfig
 
 class DatastoreConfig(AppConfig):
     name = "datastore"
+    verbose_name = "Data"

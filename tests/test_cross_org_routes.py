@@ -58,7 +58,15 @@ def foreign_values(other_org, other_user):
     membership = other_org.memberships.get(user=other_user)
     project = services.project_create(membership=membership, name="secret-project")
     set_tenant_context(TenantContext())
-    return {"org": other_org.slug, "project": project.id, "user_id": other_user.pk}
+    return {
+        "org": other_org.slug,
+        "project": project.id,
+        "user_id": other_user.pk,
+        "collection": "secret_collection",
+        "record": "8b1f2d4e-0000-4000-8000-000000000001",
+        "document": "8b1f2d4e00004000800000000000000a",
+        "index": "org_id_1_project_id_1_name_1",
+    }
 
 
 def test_route_list_is_not_empty():
