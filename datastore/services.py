@@ -146,11 +146,8 @@ def _sync_indexes_on_commit(collection: Collection) -> None:
     else:
         from datastore import documents
 
-        org_id, project_id, name = collection.org_id, collection.project_id, collection.name
-        paths = list(collection.indexes)
-        transaction.on_commit(
-            lambda: documents.sync_declared_indexes(org_id, project_id, name, paths)
-        )
+        collection_id, paths = collection.id, list(collection.indexes)
+        transaction.on_commit(lambda: documents.sync_declared_indexes(collection_id, paths))
 
 
 def _index_name(collection_id: UUID, path: str) -> str:

@@ -223,3 +223,9 @@ DJANGO_STRUCTLOG_CELERY_ENABLED = True
 CSRF_FAILURE_VIEW = "platform_site.errors.csrf_failure"
 REDIS_BREAKER_FAIL_MAX = env.int("REDIS_BREAKER_FAIL_MAX", default=3)
 REDIS_BREAKER_RESET_SECONDS = env.float("REDIS_BREAKER_RESET_SECONDS", default=5.0)
+
+# --- Data services (datastore) ----------------------------------------------------------------
+# MongoDB for documents: any pymongo URI (mongodb+srv://, ?tls=true, ?replicaSet=..., auth).
+MONGODB_URL = env.str("MONGODB_URL", default="")
+MONGODB_DATABASE = env.str("MONGODB_DATABASE", default="platform")
+MONGODB_TIMEOUT_MS = env.int("MONGODB_TIMEOUT_MS", default=5000)
