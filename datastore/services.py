@@ -98,7 +98,7 @@ def collection_create(
         access=access,
     )
     _sync_indexes_on_commit(collection)
-    logger.info("collection_created", collection=str(collection.id), store=store)
+    logger.info("collection_created", collection=str(collection.id), store=str(store))
     return collection
 
 

@@ -229,3 +229,5 @@ REDIS_BREAKER_RESET_SECONDS = env.float("REDIS_BREAKER_RESET_SECONDS", default=5
 MONGODB_URL = env.str("MONGODB_URL", default="")
 MONGODB_DATABASE = env.str("MONGODB_DATABASE", default="platform")
 MONGODB_TIMEOUT_MS = env.int("MONGODB_TIMEOUT_MS", default=5000)
+BACKUP_DIR = env.str("BACKUP_DIR", default=str(VAR_DIR / "backups"))
+BACKUP_KEEP = env.int("BACKUP_KEEP", default=7)  # verified backups whose files are kept
