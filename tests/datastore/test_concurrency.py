@@ -5,107 +5,28 @@ client switching org on every request. Every row of every response must belong t
 the request named: one foreign row is a failure.
 """
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 import pytest
-from django.conf import settings
-from django.db import transaction
-from rest_framework_simplejwt.tokens import AccessToken
 
-from datastore import services as data_services
-from tenants import services
-from tenants.context import TenantContext, set_tenant_context
-from tests.factories import UserFactory
+from tests.datastore.live import live_server, seed_org
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 CLIENTS = 20
 REQUESTS = 2000
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def server():
-    port = free_port()
-    env = {
-        **os.environ,
-        "SECRET_KEY": settings.SECRET_KEY,
-        "LOG_LEVEL": "WARNING",
-        "DATABASE_POOL_MIN_SIZE": "2",
-        # Fewer connections than clients: requests queue for the pool and reuse connections.
-        "DATABASE_POOL_MAX_SIZE": "8",
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "platform_site.asgi:application",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-        cwd=ROOT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{base}/health/live", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            raise RuntimeError("the server did not start")
-        time.sleep(0.2)
-    try:
+    # Fewer pooled connections than clients: requests queue for the pool and reuse connections.
+    with live_server(DATABASE_POOL_MIN_SIZE="2", DATABASE_POOL_MAX_SIZE="8") as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-
-
-def make_org(slug: str) -> dict:
-    owner = UserFactory()
-    org = services.org_create(actor=owner, name=slug, slug=slug)
-    with transaction.atomic():
-        set_tenant_context(TenantContext(org_id=org.id, user_id=owner.pk, role="owner"))
-        membership = org.memberships.get()
-        project = services.project_create(membership=membership, name="app")
-        collection = data_services.collection_create(
-            membership=membership, project=project, name="items"
-        )
-        records = data_services.record_bulk_create(
-            membership=membership,
-            collection=collection,
-            items=[{"org": slug, "n": i} for i in range(30)],
-        )
-    return {
-        "slug": slug,
-        "token": str(AccessToken.for_user(owner)),
-        "url": f"/api/v1/orgs/{slug}/projects/{project.id}/collections/items/records/",
-        "ids": {str(r.id) for r in records},
-    }
 
 
 def test_no_foreign_row_under_concurrency(django_db_setup, committed, server):
-    orgs = [make_org("conc-a"), make_org("conc-b")]
+    orgs = [seed_org("conc-a"), seed_org("conc-b")]
 
     def client_run(index: int) -> list[str]:
         problems = []
