@@ -3,6 +3,7 @@
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
+from datastore.selectors import pool_stats
 from observability.health import readiness_checks
 from tenants.middleware import tenant_exempt
 
@@ -19,6 +20,10 @@ def ready(request):
     checks = readiness_checks()
     ok = all(check.ok for check in checks)
     return JsonResponse(
-        {"status": "ok" if ok else "unavailable", "checks": {c.name: c.as_dict() for c in checks}},
+        {
+            "status": "ok" if ok else "unavailable",
+            "checks": {c.name: c.as_dict() for c in checks},
+            "pool": pool_stats(),
+        },
         status=200 if ok else 503,
     )

@@ -147,11 +147,12 @@ class Postgres:
         )
         owner, app = credentials["owner_user"], credentials["app_user"]
         if fresh:
-            self._psql(f"CREATE ROLE {owner} LOGIN CREATEROLE BYPASSRLS")
+            self._psql(f"CREATE ROLE {owner} LOGIN CREATEROLE CREATEDB BYPASSRLS")
             self._psql(f"CREATE DATABASE {credentials['database']} OWNER {owner}")
         # Passwords follow the credentials file, even if ./var was wiped and made anew.
+        # CREATEDB: backups are verified by restoring into a scratch database.
         self._psql(
-            f"ALTER ROLE {owner} PASSWORD '{credentials['owner_password']}';"
+            f"ALTER ROLE {owner} CREATEDB PASSWORD '{credentials['owner_password']}';"
             f" DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{app}') THEN"
             f" ALTER ROLE {app} PASSWORD '{credentials['app_password']}'; END IF; END $$;"
         )

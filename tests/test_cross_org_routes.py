@@ -77,6 +77,10 @@ def foreign_values(other_org, other_user):
         "project": project.id,
         "user_id": other_user.pk,
         "invitation": invitation.id,
+        "collection": "secret_collection",
+        "record": "8b1f2d4e-0000-4000-8000-000000000001",
+        "document": "8b1f2d4e00004000800000000000000a",
+        "index": "org_id_1_project_id_1_name_1",
     }
 
 

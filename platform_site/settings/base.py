@@ -277,3 +277,30 @@ AUTHN_EMAIL_ASYNC = env.bool("AUTHN_EMAIL_ASYNC", default=True)
 AUTHN_FRONTEND_URL = env.str("AUTHN_FRONTEND_URL", default="http://127.0.0.1:8000")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="no-reply@platform.local")
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# --- Data services (datastore) ----------------------------------------------------------------
+# MongoDB for documents: any pymongo URI (mongodb+srv://, ?tls=true, ?replicaSet=..., auth).
+MONGODB_URL = env.str("MONGODB_URL", default="")
+MONGODB_DATABASE = env.str("MONGODB_DATABASE", default="platform")
+MONGODB_TIMEOUT_MS = env.int("MONGODB_TIMEOUT_MS", default=5000)
+BACKUP_DIR = env.str("BACKUP_DIR", default=str(VAR_DIR / "backups"))
+BACKUP_KEEP = env.int("BACKUP_KEEP", default=7)  # verified backups whose files are kept
+# Pool tuning for the app role's connections (psycopg_pool.ConnectionPool arguments).
+DATABASES["default"]["OPTIONS"]["pool"].update(
+    max_waiting=env.int("DATABASE_POOL_MAX_WAITING", default=200),  # beyond: fail fast
+    max_idle=env.float("DATABASE_POOL_MAX_IDLE", default=300.0),
+    max_lifetime=env.float("DATABASE_POOL_MAX_LIFETIME", default=1800.0),
+    reconnect_timeout=env.float("DATABASE_POOL_RECONNECT_TIMEOUT", default=60.0),
+)
+# The app role may go through PgBouncer (transaction pooling) while the owner connects
+# directly (migrations, backups). Transaction pooling hands each transaction any server
+# connection: no prepared statements, no server-side cursors. The tenant context is set with
+# set_config(..., true) inside the request's transaction, so it travels with the transaction.
+DATABASES["default"]["HOST"] = env.str("DATABASE_APP_HOST", default=_owner_db["HOST"])
+DATABASES["default"]["PORT"] = env.str("DATABASE_APP_PORT", default=str(_owner_db["PORT"] or ""))
+# Prepared statements (psycopg prepare_threshold) pay off on direct connections only.
+if env.str("DATABASE_PREPARE_THRESHOLD", default=""):
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = env.int("DATABASE_PREPARE_THRESHOLD")
+DATABASE_PGBOUNCER = env.bool("DATABASE_PGBOUNCER", default=False)
+if DATABASE_PGBOUNCER:
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = None
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True

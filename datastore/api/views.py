@@ -1,0 +1,258 @@
+"""Collections and records of a project. The tenant middleware has checked membership and set
+the RLS context; these views check the role's permission and call services and selectors."""
+
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from datastore import filters, selectors, services
+from datastore.api import serializers as s
+from datastore.constants import Store
+from datastore.models import Record
+from tenants import constants
+from tenants.permissions import OrgPermission
+
+READ_WRITE = {
+    "get": constants.VIEW_DATA,
+    "post": constants.WRITE_DATA,
+    "put": constants.WRITE_DATA,
+    "patch": constants.WRITE_DATA,
+    "delete": constants.WRITE_DATA,
+}
+
+
+class PreconditionFailed(APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = "The record has changed since the version named in If-Match."
+    default_code = "precondition_failed"
+
+
+def etag(record: Record) -> str:
+    return f'"{record.version}"'
+
+
+def expected_version(request) -> int | None:
+    """The version named by If-Match (``"3"`` or ``W/"3"``), None without the header."""
+    header = request.headers.get("If-Match")
+    if header is None or header.strip() == "*":
+        return None
+    versions = set()
+    for tag in header.split(","):
+        tag = tag.strip().removeprefix("W/").strip('"')
+        if tag.isdigit() and len(tag) < 10:
+            versions.add(int(tag))
+    if len(versions) != 1:
+        raise PreconditionFailed()
+    return versions.pop()
+
+
+def valid(serializer_class, data, **kwargs) -> dict:
+    serializer = serializer_class(data=data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class ProjectScopedView(APIView):
+    permission_classes = [IsAuthenticated, OrgPermission]
+    required_perms = READ_WRITE
+    store = Store.RECORDS
+
+    def project(self):
+        project = selectors.project_get(org=self.request.org, project_id=self.kwargs["project"])
+        if project is None:
+            raise Http404
+        return project
+
+    def collection(self):
+        collection = selectors.collection_get(
+            project=self.project(), name=self.kwargs["collection"], store=self.store
+        )
+        if collection is None:
+            raise Http404
+        return collection
+
+
+class CollectionListView(ProjectScopedView):
+    required_perms = {"get": constants.VIEW_DATA, "post": constants.MANAGE_SCHEMA}
+
+    @extend_schema(responses=s.CollectionSerializer(many=True))
+    def get(self, request, org, project):
+        collections = selectors.collection_list(project=self.project())
+        return Response(s.CollectionSerializer(collections, many=True).data)
+
+    @extend_schema(request=s.CollectionCreateSerializer, responses={201: s.CollectionSerializer})
+    def post(self, request, org, project):
+        data = valid(s.CollectionCreateSerializer, request.data)
+        collection = services.collection_create(
+            membership=request.membership, project=self.project(), **data
+        )
+        return Response(s.CollectionSerializer(collection).data, status=status.HTTP_201_CREATED)
+
+
+class CollectionDetailView(ProjectScopedView):
+    required_perms = {
+        "get": constants.VIEW_DATA,
+        "patch": constants.MANAGE_SCHEMA,
+        "delete": constants.MANAGE_SCHEMA,
+    }
+
+    def collection(self):
+        project = self.project()
+        name = self.kwargs["collection"]
+        for store in Store.values:
+            collection = selectors.collection_get(project=project, name=name, store=store)
+            if collection is not None:
+                return collection
+        raise Http404
+
+    @extend_schema(responses=s.CollectionSerializer)
+    def get(self, request, org, project, collection):
+        return Response(s.CollectionSerializer(self.collection()).data)
+
+    @extend_schema(request=s.CollectionUpdateSerializer, responses=s.CollectionSerializer)
+    def patch(self, request, org, project, collection):
+        target = self.collection()
+        data = valid(s.CollectionUpdateSerializer, request.data)
+        updated = services.collection_update(
+            membership=request.membership, collection=target, **data
+        )
+        return Response(s.CollectionSerializer(updated).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, org, project, collection):
+        services.collection_delete(membership=request.membership, collection=self.collection())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+LIST_PARAMETERS = [
+    OpenApiParameter(
+        "filter",
+        str,
+        many=True,
+        description="<path>:<op>:<json value>; ops: " + ", ".join(filters.OPERATORS),
+    ),
+    OpenApiParameter("order", str, description="<path>, -<path>, $created_at, $updated_at"),
+    OpenApiParameter("fields", str, description="Comma-separated data paths to return."),
+    OpenApiParameter("limit", int, description="1 to 200 (default 20)."),
+    OpenApiParameter("cursor", str, description="next_cursor of the previous page."),
+    OpenApiParameter("count", bool, description="Also return the total number of matches."),
+]
+
+
+def parse_query(params) -> filters.ListQuery:
+    try:
+        return filters.parse_list_query(params)
+    except filters.FilterError as exc:
+        raise ValidationError({"query": [str(exc)]}) from None
+
+
+class RecordListView(ProjectScopedView):
+    @extend_schema(parameters=LIST_PARAMETERS, responses=s.RecordPageSerializer)
+    def get(self, request, org, project, collection):
+        query = parse_query(request.query_params)
+        records, next_cursor, count = selectors.record_list(
+            collection=self.collection(), query=query
+        )
+        results = s.RecordSerializer(records, many=True).data
+        for item in results:
+            item["data"] = filters.select_fields(item["data"], query.fields)
+        body = {"results": results, "next_cursor": next_cursor}
+        if count is not None:
+            body["count"] = count
+        return Response(body)
+
+    @extend_schema(
+        request=s.RecordWriteSerializer,
+        responses={201: s.RecordSerializer},
+        description='One record: {"data": {...}}. Several: {"items": [{...}, ...]} (max 500).',
+    )
+    def post(self, request, org, project, collection):
+        target = self.collection()
+        if isinstance(request.data, dict) and "items" in request.data:
+            items = valid(s.RecordBulkSerializer, request.data)["items"]
+            records = services.record_bulk_create(
+                membership=request.membership, collection=target, items=items
+            )
+            return Response(
+                {"results": s.RecordSerializer(records, many=True).data},
+                status=status.HTTP_201_CREATED,
+            )
+        data = valid(s.RecordWriteSerializer, request.data)["data"]
+        record = services.record_create(membership=request.membership, collection=target, data=data)
+        return Response(
+            s.RecordSerializer(record).data,
+            status=status.HTTP_201_CREATED,
+            headers={"ETag": etag(record)},
+        )
+
+
+class RecordDetailView(ProjectScopedView):
+    def _respond(self, record: Record) -> Response:
+        return Response(s.RecordSerializer(record).data, headers={"ETag": etag(record)})
+
+    @extend_schema(responses=s.RecordSerializer)
+    def get(self, request, org, project, collection, record):
+        found = selectors.record_get(collection=self.collection(), record_id=record)
+        if found is None:
+            raise Http404
+        return self._respond(found)
+
+    @extend_schema(
+        request=s.RecordWriteSerializer,
+        responses=s.RecordSerializer,
+        parameters=[OpenApiParameter("If-Match", str, OpenApiParameter.HEADER)],
+    )
+    def put(self, request, org, project, collection, record):
+        return self._write(request, record, merge=False)
+
+    @extend_schema(
+        request=s.RecordWriteSerializer,
+        responses=s.RecordSerializer,
+        description="JSON Merge Patch (RFC 7396) of data; null removes a key.",
+        parameters=[OpenApiParameter("If-Match", str, OpenApiParameter.HEADER)],
+    )
+    def patch(self, request, org, project, collection, record):
+        return self._write(request, record, merge=True)
+
+    def _write(self, request, record_id, *, merge: bool) -> Response:
+        target = self.collection()
+        version = expected_version(request)
+        data = valid(s.RecordWriteSerializer, request.data)["data"]
+        try:
+            record = services.record_update(
+                membership=request.membership,
+                collection=target,
+                record_id=record_id,
+                data=data,
+                merge=merge,
+                expected_version=version,
+            )
+        except Record.DoesNotExist:
+            raise Http404 from None
+        except services.VersionMismatch:
+            raise PreconditionFailed() from None
+        return self._respond(record)
+
+    @extend_schema(
+        responses={204: None},
+        parameters=[OpenApiParameter("If-Match", str, OpenApiParameter.HEADER)],
+    )
+    def delete(self, request, org, project, collection, record):
+        target = self.collection()
+        version = expected_version(request)
+        try:
+            services.record_delete(
+                membership=request.membership,
+                collection=target,
+                record_id=record,
+                expected_version=version,
+            )
+        except Record.DoesNotExist:
+            raise Http404 from None
+        except services.VersionMismatch:
+            raise PreconditionFailed() from None
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,329 @@
+"""The record filter grammar, compiled to parameterised SQL over the ``data`` JSONB column.
+
+Grammar (query string of ``GET .../records/``; also the Studio's filter box)::
+
+    filter=<path>:<op>:<value>        repeatable; all filters must hold (AND)
+    order=<key> | order=-<key>        one key; ties are broken by id
+    fields=<path>,<path>...           return only these paths of ``data``
+    limit=<1..200>  cursor=<opaque>  count=true
+
+``<path>`` is one or more names (letters, digits, underscore; not starting with a digit)
+joined by dots: ``address.city``. ``<value>`` is JSON: ``42``, ``"bob"``, ``true``,
+``["a","b"]``. Operators:
+
+==========  ====================================================================
+eq / neq    the field exists and equals / differs from the value (JSON equality:
+            ``1`` equals ``1.0``, ``true`` does not equal ``1``)
+lt lte      the field has the value's type (number or string) and compares so;
+gt gte      strings compare by code point
+in          the value is a JSON array (1 to 100 items); the field equals one of them
+contains    the value is a scalar; the field is an array with an element equal to it
+exists      the value is ``true`` or ``false``: the field is present / absent
+            (a JSON ``null`` counts as present)
+search      the value is a string; the field is a string holding every word of it
+            (full-text, ``simple`` configuration: case-insensitive, no stemming)
+==========  ====================================================================
+
+A missing field matches nothing except ``exists:false``. Order keys are a path, or
+``$created_at`` / ``$updated_at``. Anything else is a :class:`FilterError` (HTTP 400).
+Values always travel as bound parameters, never as SQL text.
+"""
+
+import base64
+import binascii
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import BooleanField
+from django.db.models.expressions import RawSQL
+
+from datastore.constants import (
+    DEFAULT_PAGE,
+    FIELD_SEGMENT_PATTERN,
+    MAX_FILTERS,
+    MAX_IN_VALUES,
+    MAX_PAGE,
+    MAX_PATH_DEPTH,
+)
+
+OPERATORS = ("eq", "neq", "lt", "lte", "gt", "gte", "in", "contains", "exists", "search")
+COLUMN_KEYS = {"$created_at": "created_at", "$updated_at": "updated_at"}
+_PATH_RE = re.compile(rf"{FIELD_SEGMENT_PATTERN}(?:\.{FIELD_SEGMENT_PATTERN})*\Z")
+_COMPARE = {"lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
+DATA = '"datastore_record"."data"'
+
+
+class FilterError(ValueError):
+    """A filter, order, field list or cursor that does not follow the grammar."""
+
+
+def parse_path(text: str) -> list[str]:
+    if not isinstance(text, str) or not _PATH_RE.match(text):
+        raise FilterError(f"{text!r} is not a field path (names joined by dots).")
+    path = text.split(".")
+    if len(path) > MAX_PATH_DEPTH:
+        raise FilterError(f"A field path has at most {MAX_PATH_DEPTH} parts.")
+    return path
+
+
+def _reject_constant(name: str):
+    raise FilterError(f"{name} is not a JSON value.")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise FilterError(f"{text} is out of range.")
+    return value
+
+
+def parse_json(text: str) -> Any:
+    try:
+        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    except (ValueError, RecursionError) as exc:
+        if isinstance(exc, FilterError):
+            raise
+        raise FilterError(f"{text[:60]!r} is not valid JSON.") from None
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), allow_nan=False)
+
+
+@dataclass(frozen=True)
+class Condition:
+    path: tuple[str, ...]
+    op: str
+    value: Any
+
+    def sql(self) -> tuple[str, list]:
+        path = list(self.path)
+        field = f"({DATA} #> %s)"
+        op, value = self.op, self.value
+        if op == "eq":
+            return f"{field} = %s::jsonb", [path, dumps(value)]
+        if op == "neq":
+            return f"{field} <> %s::jsonb", [path, dumps(value)]
+        if op in _COMPARE:
+            symbol = _COMPARE[op]
+            if isinstance(value, str):
+                return (
+                    f"(jsonb_typeof({field}) = 'string' AND "
+                    f'({DATA} #>> %s) COLLATE "C" {symbol} %s)',
+                    [path, path, value],
+                )
+            return (
+                f"(jsonb_typeof({field}) = 'number' AND {field} {symbol} %s::jsonb)",
+                [path, path, dumps(value)],
+            )
+        if op == "in":
+            return f"{field} = ANY(%s::jsonb[])", [path, [dumps(v) for v in value]]
+        if op == "contains":
+            # data @> {"a": {"b": [v]}}: the GIN index answers it.
+            nested: Any = [value]
+            for part in reversed(path):
+                nested = {part: nested}
+            return f"{DATA} @> %s::jsonb", [dumps(nested)]
+        if op == "exists":
+            return f"{field} IS {'NOT ' if value else ''}NULL", [path]
+        if op == "search":
+            return (
+                f"(jsonb_typeof({field}) = 'string' AND to_tsvector('simple', {DATA} #>> %s)"
+                " @@ plainto_tsquery('simple', %s))",
+                [path, path, value],
+            )
+        raise AssertionError(op)
+
+    def expression(self) -> RawSQL:
+        sql, params = self.sql()
+        # SQL text from fixed templates; paths and values are bound parameters.
+        return RawSQL(sql, params, output_field=BooleanField())  # noqa: S611
+
+
+def parse_condition(text: str) -> Condition:
+    if not isinstance(text, str):
+        raise FilterError("A filter is <path>:<op>:<value>.")
+    parts = text.split(":", 2)
+    if len(parts) != 3:
+        raise FilterError(f"{text[:60]!r} is not <path>:<op>:<value>.")
+    raw_path, op, raw_value = parts
+    path = tuple(parse_path(raw_path))
+    if op not in OPERATORS:
+        raise FilterError(f"Unknown operator {op[:20]!r}; use one of {', '.join(OPERATORS)}.")
+    value = parse_json(raw_value)
+    _check_value(op, value)
+    return Condition(path, op, value)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _check_value(op: str, value: Any) -> None:
+    if op in _COMPARE and not (_is_number(value) or isinstance(value, str)):
+        raise FilterError(f"{op} compares with a number or a string.")
+    if op == "in" and not (isinstance(value, list) and 0 < len(value) <= MAX_IN_VALUES):
+        raise FilterError(f"in takes a JSON array of 1 to {MAX_IN_VALUES} values.")
+    if op == "contains" and isinstance(value, dict | list):
+        raise FilterError("contains takes a single value (string, number, boolean or null).")
+    if op == "exists" and not isinstance(value, bool):
+        raise FilterError("exists takes true or false.")
+    if op == "search" and not (isinstance(value, str) and 0 < len(value) <= 200):
+        raise FilterError("search takes a string of 1 to 200 characters.")
+    if isinstance(value, str) and "\x00" in value:
+        raise FilterError("Values cannot contain NUL characters.")
+
+
+@dataclass(frozen=True)
+class OrderKey:
+    column: str | None  # a record column, or None for a data path
+    path: tuple[str, ...]
+    descending: bool
+
+    @property
+    def text(self) -> str:
+        name = next((k for k, v in COLUMN_KEYS.items() if v == self.column), None)
+        return ("-" if self.descending else "") + (name or ".".join(self.path))
+
+    def expression(self) -> tuple[str, list]:
+        if self.column:
+            return f'"datastore_record"."{self.column}"', []
+        return f"({DATA} #> %s)", [list(self.path)]
+
+
+def parse_order(text: str | None) -> OrderKey:
+    text = text or "$created_at"
+    descending = text.startswith("-")
+    name = text[1:] if descending else text
+    if name in COLUMN_KEYS:
+        return OrderKey(COLUMN_KEYS[name], (), descending)
+    return OrderKey(None, tuple(parse_path(name)), descending)
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    conditions: tuple[Condition, ...] = ()
+    order: OrderKey = OrderKey("created_at", (), False)
+    fields: tuple[tuple[str, ...], ...] | None = None
+    limit: int = DEFAULT_PAGE
+    cursor: dict | None = None
+    count: bool = False
+
+
+def parse_list_query(params) -> ListQuery:
+    """Parse a QueryDict (or a dict of lists) into a :class:`ListQuery`."""
+    getlist = params.getlist if hasattr(params, "getlist") else lambda k: params.get(k, [])
+    filters = getlist("filter")
+    if len(filters) > MAX_FILTERS:
+        raise FilterError(f"At most {MAX_FILTERS} filters.")
+    conditions = tuple(parse_condition(f) for f in filters)
+    order = parse_order(_single(getlist, "order"))
+    fields_text = _single(getlist, "fields")
+    fields = None
+    if fields_text is not None:
+        fields = tuple(tuple(parse_path(f)) for f in fields_text.split(",") if f)
+    limit_text = _single(getlist, "limit")
+    limit = DEFAULT_PAGE
+    if limit_text is not None:
+        if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_PAGE:
+            raise FilterError(f"limit is a whole number from 1 to {MAX_PAGE}.")
+        limit = int(limit_text)
+    cursor_text = _single(getlist, "cursor")
+    cursor = decode_cursor(cursor_text, order) if cursor_text else None
+    count_text = _single(getlist, "count")
+    if count_text not in (None, "true", "false"):
+        raise FilterError("count is true or false.")
+    return ListQuery(conditions, order, fields, limit, cursor, count_text == "true")
+
+
+def _single(getlist, name: str) -> str | None:
+    values = getlist(name)
+    if len(values) > 1:
+        raise FilterError(f"{name} may be given once.")
+    return values[0] if values else None
+
+
+def encode_cursor(order: OrderKey, value: Any, record_id, *, present: bool = True) -> str:
+    raw = dumps({"o": order.text, "v": value, "p": present, "id": str(record_id)})
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(text: str, order: OrderKey) -> dict:
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        cursor = json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, binascii.Error, FilterError):
+        raise FilterError("cursor is not valid.") from None
+    if (
+        not isinstance(cursor, dict)
+        or cursor.get("o") != order.text
+        or not isinstance(cursor.get("id"), str)
+        or not isinstance(cursor.get("p"), bool)
+        or not re.fullmatch(r"[0-9a-f-]{36}", cursor["id"])
+    ):
+        raise FilterError("cursor is not valid for this order.")
+    if order.column and not isinstance(cursor.get("v"), str):
+        raise FilterError("cursor is not valid.")
+    return cursor
+
+
+def keyset(order: OrderKey, cursor: dict) -> RawSQL:
+    """Rows after the cursor in (key, id) order; a missing key sorts last ascending."""
+    expr, params = order.expression()
+    cast = "::timestamptz" if order.column else "::jsonb"
+    # For a data path, a JSON null is a value and an absent key is SQL NULL.
+    present = order.column or cursor["p"]
+    value = cursor["v"] if order.column else (dumps(cursor["v"]) if present else None)
+    rid = cursor["id"]
+    ident = '"datastore_record"."id"'
+    if not order.descending:
+        if value is None:
+            sql = f"({expr} IS NULL AND {ident} > %s::uuid)"
+            args = [*params, rid]
+        else:
+            sql = (
+                f"({expr} > %s{cast} OR {expr} IS NULL OR "
+                f"({expr} = %s{cast} AND {ident} > %s::uuid))"
+            )
+            args = [*params, value, *params, *params, value, rid]
+    elif value is None:
+        sql = f"({expr} IS NOT NULL OR {ident} < %s::uuid)"
+        args = [*params, rid]
+    else:
+        sql = f"({expr} < %s{cast} OR ({expr} = %s{cast} AND {ident} < %s::uuid))"
+        args = [*params, value, *params, value, rid]
+    return RawSQL(sql, args, output_field=BooleanField())  # noqa: S611
+
+
+def value_at(data: Any, path) -> tuple[bool, Any]:
+    """(present, value) of ``path`` inside ``data``, walking objects only."""
+    node = data
+    for part in path:
+        if not isinstance(node, dict) or part not in node:
+            return False, None
+        node = node[part]
+    return True, node
+
+
+def select_fields(data: dict, fields) -> dict:
+    if fields is None:
+        return data
+    out: dict = {}
+    for path in fields:
+        node: Any = data
+        for part in path:
+            if not isinstance(node, dict) or part not in node:
+                break
+            node = node[part]
+        else:
+            target = out
+            for part in path[:-1]:
+                target = target.setdefault(part, {})
+                if not isinstance(target, dict):
+                    break
+            else:
+                target[path[-1]] = node
+    return out

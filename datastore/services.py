@@ -1,0 +1,337 @@
+"""Writes for collections and records.
+
+Each service takes the acting membership, checks the role, validates, writes in one
+transaction and, for records, announces the change after commit through
+``datastore.signals.record_changed``. Row-level security is the guard underneath: a record
+can only be written into the org (and, in an owner-only collection, for the user) in context.
+"""
+
+import hashlib
+import re
+from typing import Any
+from uuid import UUID
+
+import structlog
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connections, transaction
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from psycopg import sql
+
+from datastore import filters
+from datastore.constants import MAX_BULK, MAX_INDEXES, NAME_PATTERN, Access, Store
+from datastore.models import Collection, Record
+from datastore.signals import record_changed
+from tenants import constants
+from tenants.permissions import has_org_perm
+
+logger = structlog.get_logger(__name__)
+
+_NAME_RE = re.compile(NAME_PATTERN + r"\Z")
+
+
+class VersionMismatch(Exception):
+    """If-Match named a version that is no longer current."""
+
+
+def _require(membership, perm: str) -> None:
+    if not has_org_perm(membership, perm):
+        raise PermissionDenied(f"Your role does not allow {perm.replace('_', ' ')}.")
+
+
+# --- collections ------------------------------------------------------------------------------
+def _clean_collection(
+    *, name: str, store: str, json_schema: Any, indexes: Any, access: str
+) -> list[str]:
+    errors: dict[str, str] = {}
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        errors["name"] = "Letters, digits and underscores, starting with a letter (max 63)."
+    if store not in Store.values:
+        errors["store"] = f"One of {', '.join(Store.values)}."
+    if access not in Access.values:
+        errors["access"] = f"One of {', '.join(Access.values)}."
+    if json_schema is not None:
+        if not isinstance(json_schema, dict):
+            errors["json_schema"] = "A JSON Schema object, or null."
+        else:
+            try:
+                Draft202012Validator.check_schema(json_schema)
+            except SchemaError as exc:
+                errors["json_schema"] = f"Not a valid JSON Schema: {exc.message}"[:300]
+    cleaned: list[str] = []
+    if not isinstance(indexes, list) or len(indexes) > MAX_INDEXES:
+        errors["indexes"] = f"A list of at most {MAX_INDEXES} field paths."
+    else:
+        try:
+            cleaned = sorted({".".join(filters.parse_path(path)) for path in indexes})
+        except filters.FilterError as exc:
+            errors["indexes"] = str(exc)
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+@transaction.atomic
+def collection_create(
+    *,
+    membership,
+    project,
+    name: str,
+    store: str = Store.RECORDS,
+    json_schema: dict | None = None,
+    indexes: list[str] | None = None,
+    access: str = Access.ORG,
+) -> Collection:
+    _require(membership, constants.MANAGE_SCHEMA)
+    cleaned = _clean_collection(
+        name=name, store=store, json_schema=json_schema, indexes=indexes or [], access=access
+    )
+    if Collection.objects.filter(project=project, store=store, name=name).exists():
+        raise ValidationError({"name": "A collection with this name already exists."})
+    collection = Collection.objects.create(
+        org_id=project.org_id,
+        project=project,
+        name=name,
+        store=store,
+        json_schema=json_schema,
+        indexes=cleaned,
+        access=access,
+    )
+    _sync_indexes_on_commit(collection)
+    logger.info("collection_created", collection=str(collection.id), store=str(store))
+    return collection
+
+
+@transaction.atomic
+def collection_update(*, membership, collection: Collection, **fields) -> Collection:
+    _require(membership, constants.MANAGE_SCHEMA)
+    allowed = {"json_schema", "indexes", "access"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationError({f: "This field cannot be changed." for f in sorted(unknown)})
+    merged = {
+        "json_schema": collection.json_schema,
+        "indexes": collection.indexes,
+        "access": collection.access,
+        **fields,
+    }
+    cleaned = _clean_collection(name=collection.name, store=collection.store, **merged)
+    access_changed = merged["access"] != collection.access
+    collection.json_schema = merged["json_schema"]
+    collection.indexes = cleaned
+    collection.access = merged["access"]
+    collection.save()
+    if access_changed and collection.store == Store.RECORDS:
+        # The trigger copies the rule from the collection onto each row it touches.
+        Record.objects.filter(collection=collection).update(
+            owner_only=collection.access == Access.OWNER
+        )
+    _sync_indexes_on_commit(collection)
+    return collection
+
+
+@transaction.atomic
+def collection_delete(*, membership, collection: Collection) -> None:
+    _require(membership, constants.MANAGE_SCHEMA)
+    collection_id = collection.id
+    collection.delete()
+    if collection.store == Store.RECORDS:
+        transaction.on_commit(lambda: _sync_record_indexes(collection_id, []))
+
+
+def _sync_indexes_on_commit(collection: Collection) -> None:
+    if collection.store == Store.RECORDS:
+        collection_id, paths = collection.id, list(collection.indexes)
+        transaction.on_commit(lambda: _sync_record_indexes(collection_id, paths))
+    else:
+        from datastore import documents
+
+        collection_id, paths = collection.id, list(collection.indexes)
+        transaction.on_commit(lambda: documents.sync_declared_indexes(collection_id, paths))
+
+
+def _index_name(collection_id: UUID, path: str) -> str:
+    return f"rec_{collection_id.hex[:24]}_{hashlib.sha256(path.encode()).hexdigest()[:8]}"
+
+
+def _sync_record_indexes(collection_id: UUID, paths: list[str]) -> None:
+    """Partial expression indexes, one per declared path, built by the owner role.
+
+    The app role owns no table and cannot create indexes; this runs after commit, outside the
+    request's transaction.
+    """
+    wanted = {_index_name(collection_id, p): p for p in paths}
+    owner = connections["owner"]
+    with owner.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'datastore_record' "
+            "AND indexname LIKE %s",
+            [f"rec_{collection_id.hex[:24]}_%"],
+        )
+        existing = {row[0] for row in cursor.fetchall()}
+        for name in existing - set(wanted):
+            cursor.execute(sql.SQL("DROP INDEX IF EXISTS {}").format(sql.Identifier(name)))
+        for name, path in wanted.items():
+            if name in existing:
+                continue
+            statement = sql.SQL(
+                "CREATE INDEX IF NOT EXISTS {} ON datastore_record ((data #> {})) "
+                "WHERE collection_id = {}"
+            ).format(
+                sql.Identifier(name),
+                sql.Literal("{" + ",".join(path.split(".")) + "}"),
+                sql.Literal(str(collection_id)),
+            )
+            cursor.execute(statement)
+
+
+# --- records ----------------------------------------------------------------------------------
+def _validate_data(collection: Collection, data: Any, *, prefix: str = "") -> None:
+    if not isinstance(data, dict):
+        raise ValidationError({prefix or "data": "A record is a JSON object."})
+    try:
+        filters.dumps(data)
+    except ValueError:
+        raise ValidationError({prefix or "data": "Numbers must be finite."}) from None
+    if _has_nul(data):
+        raise ValidationError({prefix or "data": "Text cannot contain NUL characters."})
+    if collection.json_schema:
+        validator = Draft202012Validator(collection.json_schema)
+        messages = [
+            f"{'/'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message}"[:300]
+            for e in validator.iter_errors(data)
+        ][:10]
+        if messages:
+            raise ValidationError({prefix or "data": messages})
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _announce(record: Record, op: str, data: dict) -> None:
+    payload = {
+        "org_id": record.org_id,
+        "project_id": record.project_id,
+        "collection_id": record.collection_id,
+        "record_id": record.pk,
+        "owner_id": record.owner_id,
+        "op": op,
+        "data": data,
+    }
+    transaction.on_commit(lambda: record_changed.send(sender=Record, **payload))
+
+
+def _writable(membership, collection: Collection) -> None:
+    _require(membership, constants.WRITE_DATA)
+    if collection.store != Store.RECORDS:
+        raise ValidationError({"collection": "This collection stores documents."})
+
+
+@transaction.atomic
+def record_create(*, membership, collection: Collection, data: dict) -> Record:
+    _writable(membership, collection)
+    _validate_data(collection, data)
+    record = Record.objects.create(
+        org_id=collection.org_id,
+        project_id=collection.project_id,
+        collection=collection,
+        owner_id=membership.user_id,
+        data=data,
+    )
+    _announce(record, "create", data)
+    return record
+
+
+@transaction.atomic
+def record_bulk_create(*, membership, collection: Collection, items: list) -> list[Record]:
+    _writable(membership, collection)
+    if not isinstance(items, list) or not 0 < len(items) <= MAX_BULK:
+        raise ValidationError({"items": f"A list of 1 to {MAX_BULK} records."})
+    for index, data in enumerate(items):
+        _validate_data(collection, data, prefix=f"items[{index}]")
+    records = Record.objects.bulk_create(
+        [
+            Record(
+                org_id=collection.org_id,
+                project_id=collection.project_id,
+                collection=collection,
+                owner_id=membership.user_id,
+                data=data,
+            )
+            for data in items
+        ]
+    )
+    for record in records:
+        _announce(record, "create", record.data)
+    return records
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396 JSON Merge Patch."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def _locked(collection: Collection, record_id: UUID, expected_version: int | None) -> Record:
+    record = (
+        Record.objects.select_for_update()
+        .filter(org_id=collection.org_id, collection=collection, pk=record_id)
+        .first()
+    )
+    if record is None:
+        raise Record.DoesNotExist
+    if expected_version is not None and record.version != expected_version:
+        raise VersionMismatch(record.version)
+    return record
+
+
+@transaction.atomic
+def record_update(
+    *,
+    membership,
+    collection: Collection,
+    record_id: UUID,
+    data: dict,
+    merge: bool,
+    expected_version: int | None = None,
+) -> Record:
+    """Replace the record's data, or merge-patch it (``merge=True``).
+
+    Only ``data`` changes: org, project, collection and owner are not the client's to set
+    (and a trigger refuses any UPDATE that would move them).
+    """
+    _writable(membership, collection)
+    if not isinstance(data, dict):
+        raise ValidationError({"data": "A JSON object."})
+    record = _locked(collection, record_id, expected_version)
+    new_data = merge_patch(record.data, data) if merge else data
+    _validate_data(collection, new_data)
+    record.data = new_data
+    record.version += 1
+    record.save(update_fields=["data", "version", "updated_at"])
+    _announce(record, "update", new_data)
+    return record
+
+
+@transaction.atomic
+def record_delete(
+    *, membership, collection: Collection, record_id: UUID, expected_version: int | None = None
+) -> None:
+    _writable(membership, collection)
+    record = _locked(collection, record_id, expected_version)
+    _announce(record, "delete", record.data)
+    record.delete()

@@ -1,0 +1,10 @@
+"""The one hook every record write calls after commit (realtime and webhooks subscribe here).
+
+``record_changed`` is sent with keyword arguments ``org_id``, ``project_id``,
+``collection_id``, ``record_id``, ``owner_id``, ``op`` ("create", "update", "delete") and
+``data`` (the record's data after the change; the data before it for a delete).
+"""
+
+from django.dispatch import Signal
+
+record_changed = Signal()
