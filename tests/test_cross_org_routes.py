@@ -10,6 +10,9 @@ import re
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from observability import alerts as obs_alerts
+from observability import services as obs_services
+from observability.models import Alert
 from tenants import services
 from tenants.context import TenantContext, set_tenant_context
 
@@ -57,8 +60,23 @@ def foreign_values(other_org, other_user):
     set_tenant_context(TenantContext(org_id=other_org.id, user_id=other_user.pk))
     membership = other_org.memberships.get(user=other_user)
     project = services.project_create(membership=membership, name="secret-project")
+    channel = obs_services.channel_create(
+        membership=membership, name="secret-project", kind="slack", target="https://x.test/h"
+    )
+    alert_outcome = obs_alerts.raise_event(
+        "backup_failed", key="secret-project", org_id=other_org.id
+    )
+    assert alert_outcome == "fired"
+    set_tenant_context(TenantContext(platform_admin=True))
+    alert = Alert.objects.get(org=other_org)
     set_tenant_context(TenantContext())
-    return {"org": other_org.slug, "project": project.id, "user_id": other_user.pk}
+    return {
+        "org": other_org.slug,
+        "project": project.id,
+        "user_id": other_user.pk,
+        "channel": channel.id,
+        "alert": alert.id,
+    }
 
 
 def test_route_list_is_not_empty():

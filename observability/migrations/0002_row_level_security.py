@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from tenants.rls import EnableRLS
+from tenants.rls import CURRENT_ORG, PLATFORM_ADMIN, EnableRLS, org_policy
 
 
 class Migration(migrations.Migration):
@@ -9,7 +9,12 @@ class Migration(migrations.Migration):
     # A NULL org (platform rules, alerts, channels) only matches the platform admin context.
     operations = [
         EnableRLS("observability_alertchannel"),
-        EnableRLS("observability_alertrule"),
+        # Platform rules (name, runbook) are readable by every org, writable by none.
+        EnableRLS(
+            "observability_alertrule",
+            using=f"(org_id IS NULL OR org_id = {CURRENT_ORG} OR {PLATFORM_ADMIN})",
+            check=org_policy(),
+        ),
         EnableRLS("observability_alert"),
         EnableRLS("observability_alertdelivery"),
     ]

@@ -226,3 +226,9 @@ def celery_worker(tmp_path):
         except subprocess.TimeoutExpired:
             worker.kill()
             worker.wait()
+
+
+@pytest.fixture
+def committed(django_db_setup, committed):
+    """The shared ``committed``, after the session's migrations (when it runs first)."""
+    yield
