@@ -1,11 +1,24 @@
-"""Liveness and readiness endpoints (plain Django views: they must answer without auth)."""
+"""Health, metrics and error views (plain Django views: they must answer without a tenant).
+
+``/health/live`` is public. ``/health/ready`` is public too, so load balancers can use it, but
+an anonymous caller only learns the overall status and the names of failing dependencies;
+latencies, error texts, pool and breaker details go to operators (``observability.access``).
+``/health/redis``, ``/metrics`` and ``/health/errors`` are for operators only.
+"""
 
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
+from django_prometheus.exports import ExportToDjangoView
 
-from datastore.selectors import pool_stats
-from observability.health import readiness_checks
+from observability import selectors
+from observability.access import is_operator
+from observability.health import details, readiness_checks, redis_detail
+from platform_site.errors import error_response
 from tenants.middleware import tenant_exempt
+
+
+def _forbidden(request):
+    return error_response(request, 403, "permission_denied", "Operators only.")
 
 
 @tenant_exempt
@@ -19,11 +32,57 @@ def live(request):
 def ready(request):
     checks = readiness_checks()
     ok = all(check.ok for check in checks)
+    body: dict = {
+        "status": "ok" if ok else "unavailable",
+        "failing": [c.name for c in checks if not c.ok],
+    }
+    if is_operator(request):
+        body["checks"] = {c.name: c.as_dict() for c in checks}
+        body["details"] = details()
+    return JsonResponse(body, status=200 if ok else 503)
+
+
+@tenant_exempt
+@require_GET
+def redis_health(request):
+    if not is_operator(request):
+        return _forbidden(request)
+    detail = redis_detail()
+    return JsonResponse(detail, status=200 if detail.get("ok") else 503)
+
+
+@tenant_exempt
+@require_GET
+def metrics(request):
+    if not is_operator(request):
+        return _forbidden(request)
+    return ExportToDjangoView(request)
+
+
+@tenant_exempt
+@require_GET
+def errors(request):
+    """The rolling 24 h view of error groups, most recent first."""
+    if not is_operator(request):
+        return _forbidden(request)
+    groups = selectors.error_groups_recent()
     return JsonResponse(
         {
-            "status": "ok" if ok else "unavailable",
-            "checks": {c.name: c.as_dict() for c in checks},
-            "pool": pool_stats(),
-        },
-        status=200 if ok else 503,
+            "errors": [
+                {
+                    "fingerprint": g.fingerprint,
+                    "source": g.source,
+                    "type": g.exc_type,
+                    "location": g.location,
+                    "message": g.message,
+                    "count": g.count,
+                    "count_24h": g.count_24h,
+                    "first_seen": g.first_seen.isoformat(),
+                    "last_seen": g.last_seen.isoformat(),
+                    "sample_request_id": g.sample_request_id,
+                    "sample_org_id": str(g.sample_org_id) if g.sample_org_id else None,
+                }
+                for g in groups
+            ]
+        }
     )

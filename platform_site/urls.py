@@ -2,8 +2,6 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from observability import views as health
-
 handler400 = "platform_site.errors.handler400"
 handler403 = "platform_site.errors.handler403"
 handler404 = "platform_site.errors.handler404"
@@ -13,13 +11,13 @@ api_v1 = [
     path("", include("authn.api.urls")),
     path("", include("tenants.api.urls")),
     path("", include("datastore.api.urls")),
+    path("", include("observability.api.urls")),
 ]
 
 urlpatterns = [
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("health/live", health.live, name="health-live"),
-    path("health/ready", health.ready, name="health-ready"),
+    path("", include("observability.urls")),
     path("studio/", admin.site.urls),
 ]

@@ -10,6 +10,9 @@ import re
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from observability import alerts as obs_alerts
+from observability import services as obs_services
+from observability.models import Alert
 from tenants import services
 from tenants.context import TenantContext, set_tenant_context
 
@@ -71,6 +74,15 @@ def foreign_values(other_org, other_user):
     membership = other_org.memberships.get(user=other_user)
     project = services.project_create(membership=membership, name="secret-project")
     invitation, _ = services.member_invite(membership=membership, email="guest@example.com")
+    channel = obs_services.channel_create(
+        membership=membership, name="secret-project", kind="slack", target="https://x.test/h"
+    )
+    alert_outcome = obs_alerts.raise_event(
+        "backup_failed", key="secret-project", org_id=other_org.id
+    )
+    assert alert_outcome == "fired"
+    set_tenant_context(TenantContext(platform_admin=True))
+    alert = Alert.objects.get(org=other_org)
     set_tenant_context(TenantContext())
     return {
         "org": other_org.slug,
@@ -81,6 +93,8 @@ def foreign_values(other_org, other_user):
         "record": "8b1f2d4e-0000-4000-8000-000000000001",
         "document": "8b1f2d4e00004000800000000000000a",
         "index": "org_id_1_project_id_1_name_1",
+        "channel": channel.id,
+        "alert": alert.id,
     }
 
 

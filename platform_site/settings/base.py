@@ -222,7 +222,17 @@ from platform_site.settings.logging import build_logging  # noqa: E402
 LOG_JSON = env.bool("LOG_JSON", default=False)
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOG_FILE = env.str("LOG_FILE", default="")
-LOGGING = build_logging(json=LOG_JSON, level=LOG_LEVEL, log_file=LOG_FILE)
+LOG_ROTATE_WHEN = env.str("LOG_ROTATE_WHEN", default="midnight")
+LOG_MAX_BYTES = env.int("LOG_MAX_BYTES", default=0)  # > 0: rotate by size instead of time
+LOG_RETENTION = env.int("LOG_RETENTION", default=14)  # rotated files kept
+LOGGING = build_logging(
+    json=LOG_JSON,
+    level=LOG_LEVEL,
+    log_file=LOG_FILE,
+    rotate_when=LOG_ROTATE_WHEN,
+    max_bytes=LOG_MAX_BYTES,
+    retention=LOG_RETENTION,
+)
 DJANGO_STRUCTLOG_CELERY_ENABLED = True
 CSRF_FAILURE_VIEW = "platform_site.errors.csrf_failure"
 REDIS_BREAKER_FAIL_MAX = env.int("REDIS_BREAKER_FAIL_MAX", default=3)
@@ -304,3 +314,43 @@ DATABASE_PGBOUNCER = env.bool("DATABASE_PGBOUNCER", default=False)
 if DATABASE_PGBOUNCER:
     DATABASES["default"]["OPTIONS"]["prepare_threshold"] = None
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+# --- Observability ----------------------------------------------------------------------------
+INSTALLED_APPS += ["django_structlog", "django_prometheus"]  # noqa: F405
+# Prometheus timing wraps everything; request context (org, route, API access log) is bound
+# once the tenant middleware has resolved the org.
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    *MIDDLEWARE,
+    "observability.middleware.RequestContextMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+# RequestIdMiddleware has validated X-Request-ID before django-structlog reads it.
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True
+# request_started is logged before authentication knows the user and org; request_finished
+# carries everything, so the start line is debug-only.
+DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = 10
+# API access log: headers always masked; bodies only when asked for (and masked too).
+LOG_HTTP_BODIES = env.bool("LOG_HTTP_BODIES", default=False)
+LOG_HTTP_BODY_MAX = env.int("LOG_HTTP_BODY_MAX", default=2048)
+# Who may read /metrics and detailed health besides staff users: CIDRs, e.g. "10.0.0.0/8".
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
+MONGODB_URL = env.str("MONGODB_URL", default="")
+ERROR_RETENTION_HOURS = env.int("ERROR_RETENTION_HOURS", default=24)
+ALERT_RUNBOOK_BASE_URL = env.str(
+    "ALERT_RUNBOOK_BASE_URL", default="https://runbooks.example.com/platform"
+)
+ALERT_HTTP_TIMEOUT = env.float("ALERT_HTTP_TIMEOUT", default=5.0)
+ALERT_EMAIL_FROM = env.str("ALERT_EMAIL_FROM", default="alerts@localhost")
+# OpenTelemetry: off unless OTEL_ENABLED; the standard OTEL_* variables configure exporter,
+# endpoint, headers and sampler (OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG).
+OTEL_ENABLED = env.bool("OTEL_ENABLED", default=False)
+CELERY_BEAT_SCHEDULE = globals().get("CELERY_BEAT_SCHEDULE", {}) | {
+    "observability-evaluate-alerts": {
+        "task": "observability.tasks.evaluate_alerts",
+        "schedule": env.float("ALERT_EVALUATION_SECONDS", default=30.0),
+    },
+    "observability-prune-errors": {
+        "task": "observability.tasks.prune_errors",
+        "schedule": 3600.0,
+    },
+}

@@ -1,8 +1,14 @@
-"""structlog + stdlib logging configuration: JSON lines in production, console in dev."""
+"""structlog + stdlib logging configuration: JSON lines in production, console in dev.
+
+Every line passes ``mask_secrets`` (``observability.redaction``): authorization headers,
+cookies, passwords, tokens and anything shaped like a JWT never reach a handler.
+"""
 
 import logging.config
 
 import structlog
+
+from observability.redaction import mask_secrets
 
 SHARED_PROCESSORS = [
     structlog.contextvars.merge_contextvars,
@@ -10,10 +16,31 @@ SHARED_PROCESSORS = [
     structlog.stdlib.add_log_level,
     structlog.processors.TimeStamper(fmt="iso", utc=True),
     structlog.processors.StackInfoRenderer(),
+    mask_secrets,
 ]
 
 
-def build_logging(*, json: bool, level: str, log_file: str = "") -> dict:
+def json_formatter() -> structlog.stdlib.ProcessorFormatter:
+    return structlog.stdlib.ProcessorFormatter(
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            mask_secrets,
+            structlog.processors.JSONRenderer(),
+        ],
+        foreign_pre_chain=SHARED_PROCESSORS,
+    )
+
+
+def build_logging(
+    *,
+    json: bool,
+    level: str,
+    log_file: str = "",
+    rotate_when: str = "midnight",
+    max_bytes: int = 0,
+    retention: int = 14,
+) -> dict:
     renderer = (
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
     )
@@ -21,13 +48,24 @@ def build_logging(*, json: bool, level: str, log_file: str = "") -> dict:
         "console": {"class": "logging.StreamHandler", "formatter": "main"},
     }
     if log_file:
-        handlers["file"] = {
-            "class": "logging.handlers.TimedRotatingFileHandler",
-            "filename": log_file,
-            "when": "midnight",
-            "backupCount": 14,
-            "formatter": "json",
-        }
+        # Files are always JSON lines; rotation by size when LOG_MAX_BYTES is set, else by time.
+        if max_bytes > 0:
+            handlers["file"] = {
+                "class": "logging.handlers.RotatingFileHandler",
+                "filename": log_file,
+                "maxBytes": max_bytes,
+                "backupCount": retention,
+                "formatter": "json",
+            }
+        else:
+            handlers["file"] = {
+                "class": "logging.handlers.TimedRotatingFileHandler",
+                "filename": log_file,
+                "when": rotate_when,
+                "backupCount": retention,
+                "utc": True,
+                "formatter": "json",
+            }
     structlog.configure(
         processors=[
             *SHARED_PROCESSORS,
@@ -43,14 +81,15 @@ def build_logging(*, json: bool, level: str, log_file: str = "") -> dict:
         "formatters": {
             "main": {
                 "()": structlog.stdlib.ProcessorFormatter,
-                "processor": renderer,
+                "processors": [
+                    structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    *([structlog.processors.format_exc_info] if json else []),
+                    mask_secrets,
+                    renderer,
+                ],
                 "foreign_pre_chain": SHARED_PROCESSORS,
             },
-            "json": {
-                "()": structlog.stdlib.ProcessorFormatter,
-                "processor": structlog.processors.JSONRenderer(),
-                "foreign_pre_chain": SHARED_PROCESSORS,
-            },
+            "json": {"()": json_formatter},
         },
         "handlers": handlers,
         "root": {"handlers": list(handlers), "level": level},

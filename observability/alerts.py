@@ -1,0 +1,278 @@
+"""Alert rules, their evaluation, deduplication, routing and escalation.
+
+``evaluate()`` runs every ``ALERT_EVALUATION_SECONDS`` from Celery beat: each polled rule
+(Redis down, error rate, p99 latency, cache hit rate, replication lag) yields observations;
+an observation that fires opens one alert per dedup key (a second firing only updates it), one
+that clears resolves it. Event-driven rules (hot key, backup failed) come in through
+``raise_event`` from the detector that saw them. Notifications are sent straight from the
+evaluating process, never through the broker: the broker may be the Redis that is down.
+
+Other apps feed signals without importing this module's internals::
+
+    from observability.alerts import raise_event, register_signal
+    raise_event("hotkey", key="org:123:key", value=5400, summary="...", org_id=org.id)
+    register_signal("cache_hit_rate", lambda: hits / max(hits + misses, 1))
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import structlog
+from django.conf import settings
+from django.db import connections, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from observability.constants import SEVERITY_RANK, AlertState, RuleKind, Severity
+from observability.models import Alert, AlertChannel, AlertDelivery, AlertRule
+from tenants.context import TenantContext, tenant_context
+
+logger = structlog.get_logger(__name__)
+
+# kind -> (name, severity, threshold, window minutes, runbook page)
+BUILTIN_RULES = {
+    RuleKind.REDIS_DOWN: ("Redis down", Severity.CRITICAL, 0, 1, "redis-down"),
+    RuleKind.ERROR_RATE: ("Error rate high", Severity.WARNING, 10, 5, "error-rate"),
+    RuleKind.P99_LATENCY: ("p99 latency high", Severity.WARNING, 1000, 5, "latency"),
+    RuleKind.CACHE_HIT_RATE: ("Cache hit rate low", Severity.WARNING, 0.5, 15, "cache-hit-rate"),
+    RuleKind.HOTKEY: ("Hot key", Severity.WARNING, 1000, 1, "hotkey"),
+    RuleKind.BACKUP_FAILED: ("Backup failed", Severity.CRITICAL, 0, 1, "backup-failed"),
+    RuleKind.REPLICATION_LAG: ("Replication lag", Severity.WARNING, 30, 1, "replication-lag"),
+}
+
+_SIGNALS: dict[str, Callable[[], float | None]] = {}
+
+
+def register_signal(name: str, source: Callable[[], float | None]) -> None:
+    """A value a polled rule reads: ``p99_latency_ms`` or ``cache_hit_rate``."""
+    _SIGNALS[name] = source
+
+
+@dataclass
+class Observation:
+    key: str
+    firing: bool
+    summary: str
+    value: float | None = None
+    org_id: object = None
+
+
+def ensure_builtin_rules() -> None:
+    base = settings.ALERT_RUNBOOK_BASE_URL.rstrip("/")
+    for kind, (name, severity, threshold, window, page) in BUILTIN_RULES.items():
+        AlertRule.objects.get_or_create(
+            kind=kind,
+            org=None,
+            defaults={
+                "name": name,
+                "severity": severity,
+                "threshold": threshold,
+                "window_minutes": window,
+                "runbook_url": f"{base}/{page}",
+            },
+        )
+
+
+# --- polled rules ---------------------------------------------------------------------------------
+def _redis_down(rule, now) -> list[Observation]:
+    from cache.breaker import breaker_status
+    from observability.health import _redis, timed
+
+    check = timed("redis", _redis)
+    state = breaker_status()["state"]
+    firing = not check.ok or state == "open"
+    summary = (
+        f"Redis unreachable ({check.detail}); breaker {state}" if firing else "Redis reachable"
+    )
+    return [Observation("redis_down", firing, summary)]
+
+
+def _error_rate(rule, now) -> list[Observation]:
+    from observability.selectors import error_count_since
+
+    window = max(rule.window_minutes, 1)
+    count = error_count_since(since=now - timedelta(minutes=window), org_id=rule.org_id)
+    rate = count / window
+    return [
+        Observation(
+            f"error_rate:{rule.org_id or 'platform'}",
+            rate > rule.threshold,
+            f"{rate:.1f} errors/min over {window} min (threshold {rule.threshold:g})",
+            rate,
+            rule.org_id,
+        )
+    ]
+
+
+def _from_signal(name: str, *, above: bool, unit: str):
+    def evaluate(rule, now) -> list[Observation]:
+        source = _SIGNALS.get(name)
+        value = source() if source else None
+        if value is None:
+            return []  # no data: neither fire nor resolve
+        firing = value > rule.threshold if above else value < rule.threshold
+        word = "above" if above else "below"
+        summary = f"{name} = {value:g}{unit} ({word} {rule.threshold:g}{unit})"
+        return [Observation(f"{rule.kind}:{rule.org_id or 'platform'}", firing, summary, value)]
+
+    return evaluate
+
+
+def _replication_lag(rule, now) -> list[Observation]:
+    with connections["default"].cursor() as cursor:
+        cursor.execute(
+            "SELECT coalesce(max(extract(epoch FROM replay_lag)), 0) FROM pg_stat_replication"
+        )
+        lag = float(cursor.fetchone()[0] or 0)
+    return [
+        Observation(
+            "replication_lag",
+            lag > rule.threshold,
+            f"PostgreSQL replica lag {lag:.1f}s (threshold {rule.threshold:g}s)",
+            lag,
+        )
+    ]
+
+
+EVALUATORS = {
+    RuleKind.REDIS_DOWN: _redis_down,
+    RuleKind.ERROR_RATE: _error_rate,
+    RuleKind.P99_LATENCY: _from_signal("p99_latency_ms", above=True, unit="ms"),
+    RuleKind.CACHE_HIT_RATE: _from_signal("cache_hit_rate", above=False, unit=""),
+    RuleKind.REPLICATION_LAG: _replication_lag,
+}
+
+
+def evaluate(*, now=None) -> dict:
+    """One evaluation round: fire, update, resolve, escalate. Returns counts for the log."""
+    now = now or timezone.now()
+    counts = {"fired": 0, "resolved": 0, "escalated": 0}
+    with tenant_context(TenantContext(platform_admin=True)):
+        ensure_builtin_rules()
+        for rule in AlertRule.objects.filter(enabled=True):
+            evaluator = EVALUATORS.get(rule.kind)
+            if evaluator is None:
+                continue
+            try:
+                observations = evaluator(rule, now)
+            except Exception as exc:  # one broken rule must not silence the others
+                logger.warning("alert_rule_failed", rule=rule.kind, error=str(exc)[:200])
+                continue
+            for observation in observations:
+                outcome = apply(rule, observation, now=now)
+                if outcome in counts:
+                    counts[outcome] += 1
+        counts["escalated"] = escalate(now=now)
+    logger.info("alerts_evaluated", **counts)
+    return counts
+
+
+def raise_event(
+    kind: str,
+    *,
+    key: str,
+    summary: str = "",
+    value: float | None = None,
+    org_id=None,
+    resolve: bool = False,
+    now=None,
+) -> str | None:
+    """Fire (or with ``resolve=True`` clear) an event-driven alert, e.g. a hot key.
+
+    With a ``value`` the rule's threshold decides: at or below it the alert resolves.
+    Returns "fired", "updated", "resolved" or None.
+    """
+    now = now or timezone.now()
+    with tenant_context(TenantContext(platform_admin=True)):
+        ensure_builtin_rules()
+        rule = (
+            AlertRule.objects.filter(kind=kind, enabled=True)
+            .filter(Q(org_id=org_id) | Q(org__isnull=True))
+            .order_by("org_id")  # an org's own rule wins over the platform one
+            .first()
+        )
+        if rule is None:
+            return None
+        firing = not resolve and (value is None or value > rule.threshold)
+        text = summary or f"{rule.name}: {key}" + (f" = {value:g}" if value is not None else "")
+        return apply(rule, Observation(f"{kind}:{key}", firing, text, value, org_id), now=now)
+
+
+def apply(rule: AlertRule, observation: Observation, *, now) -> str | None:
+    org_id = observation.org_id or rule.org_id
+    open_alert = (
+        Alert.objects.select_for_update()
+        .filter(dedup_key=observation.key)
+        .exclude(state=AlertState.RESOLVED)
+        .first()
+    )
+    if observation.firing and open_alert is None:
+        alert = Alert.objects.create(
+            org_id=org_id,
+            rule=rule,
+            dedup_key=observation.key,
+            state=AlertState.FIRING,
+            severity=rule.severity,
+            summary=observation.summary,
+            value=observation.value,
+            started_at=now,
+        )
+        logger.warning("alert_fired", alert_id=str(alert.id), dedup_key=alert.dedup_key)
+        notify_on_commit(alert, "trigger", levels=[0])
+        return "fired"
+    if observation.firing:
+        open_alert.summary, open_alert.value = observation.summary, observation.value
+        open_alert.save(update_fields=["summary", "value"])
+        return "updated"
+    if open_alert is not None:
+        open_alert.state = AlertState.RESOLVED
+        open_alert.resolved_at = now
+        open_alert.save(update_fields=["state", "resolved_at"])
+        logger.info("alert_resolved", alert_id=str(open_alert.id), dedup_key=open_alert.dedup_key)
+        notify_on_commit(open_alert, "resolve", levels=range(open_alert.escalation_level + 1))
+        return "resolved"
+    return None
+
+
+def escalate(*, now) -> int:
+    """Unacknowledged alerts past their rule's delay go to the next level's channels."""
+    escalated = 0
+    for alert in Alert.objects.select_for_update().filter(state=AlertState.FIRING):
+        since = alert.escalated_at or alert.started_at
+        if now - since < timedelta(minutes=alert.rule.escalate_after_minutes):
+            continue
+        next_level = alert.escalation_level + 1
+        if not routed_channels(alert, level=next_level):
+            continue
+        alert.escalation_level, alert.escalated_at = next_level, now
+        alert.save(update_fields=["escalation_level", "escalated_at"])
+        logger.warning("alert_escalated", alert_id=str(alert.id), level=next_level)
+        notify_on_commit(alert, "escalate", levels=[next_level])
+        escalated += 1
+    return escalated
+
+
+def routed_channels(alert: Alert, *, level: int) -> list[AlertChannel]:
+    """Channels of the alert's org (and the platform's) at ``level`` taking its severity."""
+    scope = Q(org__isnull=True) if alert.org_id is None else Q(org_id=alert.org_id)
+    channels = AlertChannel.objects.filter(scope, enabled=True, escalation_level=level)
+    return [c for c in channels if SEVERITY_RANK[alert.severity] >= SEVERITY_RANK[c.min_severity]]
+
+
+def notify_on_commit(alert: Alert, action: str, *, levels: Iterable[int]) -> None:
+    alert_id, levels = alert.id, list(levels)
+    transaction.on_commit(lambda: deliver(alert_id, action, levels))
+
+
+def deliver(alert_id, action: str, levels: list[int]) -> list[AlertDelivery]:
+    from observability import notify
+
+    deliveries = []
+    with tenant_context(TenantContext(platform_admin=True)):
+        alert = Alert.objects.select_related("rule").get(pk=alert_id)
+        for level in levels:
+            for channel in routed_channels(alert, level=level):
+                result = notify.send(channel, action=action, alert=alert)
+                deliveries.append(notify.record(channel, result, action=action, alert=alert))
+    return deliveries

@@ -1,0 +1,59 @@
+"""The platform's own scrape-time gauges: breaker, pools, queue depth."""
+
+from observability import health
+from observability.metrics import register_gauge
+
+BREAKER_STATES = {"closed": 0, "half-open": 1, "open": 2}
+
+
+def _breaker() -> float:
+    from cache.breaker import breaker_status
+
+    return BREAKER_STATES.get(breaker_status()["state"], -1)
+
+
+def _pg_pool():
+    stats = health.postgres_pool_stats()
+    if stats is None:
+        return None
+    return {
+        ("default", "size"): stats["size"],
+        ("default", "available"): stats["available"],
+        ("default", "in_use"): stats["size"] - stats["available"],
+        ("default", "max"): stats["max"],
+        ("default", "waiting"): stats["waiting"],
+    }
+
+
+def _redis_pool():
+    stats = health.redis_pool_stats()
+    return {
+        ("default", "created"): stats["created"],
+        ("default", "in_use"): stats["in_use"],
+        ("default", "available"): stats["available"],
+        ("default", "max"): stats["max"] or 0,
+    }
+
+
+def _queues():
+    depth = health.queue_depth()
+    return None if depth is None else {(name,): n for name, n in depth.items()}
+
+
+def register_builtin() -> None:
+    register_gauge(
+        "platform_redis_breaker_state", "Redis breaker: 0 closed, 1 half-open, 2 open.", _breaker
+    )
+    register_gauge(
+        "platform_db_pool_connections",
+        "PostgreSQL pool connections by state.",
+        _pg_pool,
+        ("alias", "state"),
+    )
+    register_gauge(
+        "platform_redis_pool_connections",
+        "Redis pool connections by state.",
+        _redis_pool,
+        ("alias", "state"),
+    )
+    register_gauge("platform_queue_depth", "Celery messages waiting.", _queues, ("queue",))

@@ -1,0 +1,45 @@
+"""Reads for operators (error groups) and for org members (their alerts and channels)."""
+
+from datetime import timedelta
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from observability.models import Alert, AlertChannel, ErrorGroup
+
+ERRORS_DB = "owner"  # see observability.models: errors live outside request transactions
+
+
+def error_groups_recent(*, hours: int = 24) -> QuerySet[ErrorGroup]:
+    since = timezone.now() - timedelta(hours=hours)
+    return (
+        ErrorGroup.objects.using(ERRORS_DB)
+        .filter(last_seen__gte=since)
+        .annotate(count_24h=Count("occurrences", filter=Q(occurrences__at__gte=since)))
+        .order_by("-last_seen")
+    )
+
+
+def error_count_since(*, since, org_id=None) -> int:
+    from observability.models import ErrorOccurrence
+
+    qs = ErrorOccurrence.objects.using(ERRORS_DB).filter(at__gte=since)
+    if org_id is not None:
+        qs = qs.filter(org_id=org_id)
+    return qs.count()
+
+
+def channel_list(*, org) -> QuerySet[AlertChannel]:
+    return AlertChannel.objects.filter(org=org)
+
+
+def channel_get(*, org, channel_id) -> AlertChannel | None:
+    return AlertChannel.objects.filter(org=org, id=channel_id).first()
+
+
+def alert_list(*, org, limit: int = 100) -> QuerySet[Alert]:
+    return Alert.objects.filter(org=org).select_related("rule")[:limit]
+
+
+def alert_get(*, org, alert_id) -> Alert | None:
+    return Alert.objects.filter(org=org, id=alert_id).select_related("rule").first()

@@ -1,0 +1,121 @@
+"""Error tracking: unhandled exceptions grouped by fingerprint (type + location).
+
+Hooks: Django's ``got_request_exception`` (HTTP), Celery's ``task_failure`` and
+``capture_exception`` for websocket consumers (or ``track_consumer_errors``). Recording never
+raises: a broken error tracker must not turn one failure into two.
+"""
+
+import functools
+import hashlib
+import traceback
+from pathlib import Path
+
+import structlog
+from django.conf import settings
+
+logger = structlog.get_logger(__name__)
+_BASE = str(Path(settings.BASE_DIR).resolve())
+
+
+def location_of(exc: BaseException) -> str:
+    """The innermost frame in our own code (else the innermost frame): ``path:function``.
+
+    Line numbers are left out on purpose, so an edit above the raise keeps the group.
+    """
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return "unknown"
+    ours = [f for f in frames if f.filename.startswith(_BASE) and "/.venv/" not in f.filename]
+    frame = (ours or frames)[-1]
+    path = frame.filename.removeprefix(_BASE).lstrip("/")
+    return f"{path}:{frame.name}"
+
+
+def fingerprint(exc: BaseException) -> tuple[str, str, str]:
+    exc_type = f"{type(exc).__module__}.{type(exc).__qualname__}"
+    location = location_of(exc)
+    digest = hashlib.sha256(f"{exc_type}|{location}".encode()).hexdigest()[:40]
+    return digest, exc_type, location
+
+
+def capture_exception(
+    exc: BaseException, *, source: str, request_id: str = "", org_id=None
+) -> None:
+    try:
+        from observability import services
+
+        if not request_id or org_id is None:
+            context = structlog.contextvars.get_contextvars()
+            request_id = request_id or str(context.get("request_id", ""))
+            org_id = org_id or context.get("org_id")
+        services.error_record(exc=exc, source=source, request_id=request_id, org_id=org_id)
+    except Exception as failure:  # never let tracking break the caller
+        logger.warning("error_tracking_failed", error=f"{type(failure).__name__}")
+
+
+def on_request_exception(sender, request=None, **kwargs):
+    import sys
+
+    exc = sys.exc_info()[1]
+    if exc is None:
+        return
+    org = getattr(request, "org", None)
+    capture_exception(
+        exc,
+        source="http",
+        request_id=getattr(request, "request_id", ""),
+        org_id=org.id if org is not None else None,
+    )
+
+
+def on_task_failure(sender=None, task_id=None, exception=None, **kwargs):
+    if exception is None:
+        return
+    capture_exception(exception, source="celery")
+
+
+def track_consumer_errors(handler):
+    """Decorator for websocket consumer handlers (sync or async): record, then re-raise."""
+    import inspect
+
+    if inspect.iscoroutinefunction(handler):
+
+        @functools.wraps(handler)
+        async def async_wrapper(self, *args, **kwargs):
+            try:
+                return await handler(self, *args, **kwargs)
+            except Exception as exc:
+                from asgiref.sync import sync_to_async
+
+                await sync_to_async(capture_consumer_exception)(exc, getattr(self, "scope", {}))
+                raise
+
+        return async_wrapper
+
+    @functools.wraps(handler)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return handler(self, *args, **kwargs)
+        except Exception as exc:
+            capture_consumer_exception(exc, getattr(self, "scope", {}))
+            raise
+
+    return wrapper
+
+
+def capture_consumer_exception(exc: BaseException, scope: dict) -> None:
+    org = scope.get("org")
+    capture_exception(
+        exc,
+        source="websocket",
+        request_id=str(scope.get("request_id", "")),
+        org_id=getattr(org, "id", None) or scope.get("org_id"),
+    )
+
+
+def connect() -> None:
+    from celery.signals import task_failure
+    from django.core.signals import got_request_exception
+
+    got_request_exception.connect(on_request_exception, dispatch_uid="observability-errors")
+    task_failure.connect(on_task_failure, dispatch_uid="observability-errors", weak=False)
