@@ -12,6 +12,7 @@ handler500 = "platform_site.errors.handler500"
 api_v1 = [
     path("", include("authn.api.urls")),
     path("", include("tenants.api.urls")),
+    path("", include("cache.api.urls")),
 ]
 
 urlpatterns = [

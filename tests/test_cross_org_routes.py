@@ -23,6 +23,8 @@ NOT_ORG_SCOPED = {
     "orgs/": "lists and creates the caller's own orgs only (membership-filtered by RLS)",
     "auth/token/": "exchanges the caller's own credentials",
     "auth/token/refresh/": "exchanges the caller's own refresh token",
+    "admin/redis/metrics": "platform staff only; server-wide Redis figures, no org data",
+    "admin/redis/metrics/prometheus": "platform staff only; same figures as text",
 }
 
 
