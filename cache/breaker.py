@@ -49,6 +49,8 @@ class _TransitionRecorder(pybreaker.CircuitBreakerListener):
         self.last_transition: dict | None = None
 
     def state_change(self, cb, old_state, new_state) -> None:
+        if old_state is not None and old_state.name == new_state.name:
+            return
         self.last_transition = {
             "from": old_state.name if old_state else None,
             "to": new_state.name,

@@ -181,6 +181,7 @@ def django_cache_settings(config: RedisConfig) -> dict:
         location = location if config.read_from_replicas else [f"{location}?is_master=1"]
     else:
         location = config.direct_url()
+        options["CONNECTION_POOL_KWARGS"].pop("ssl", None)  # implied by rediss://
     return {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": location,

@@ -51,6 +51,7 @@ INFO_FIELDS = (
     "master_repl_offset",
     "slave_repl_offset",
     "uptime_in_seconds",
+    "run_id",
 )
 
 

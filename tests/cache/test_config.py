@@ -59,6 +59,7 @@ def test_tls_verification_is_always_required():
     )
     pool = django_cache_settings(config)["OPTIONS"]["CONNECTION_POOL_KWARGS"]
     assert pool["ssl_cert_reqs"] == "required" and pool["ssl_check_hostname"] is True
+    assert "ssl" not in pool  # rediss:// selects the TLS connection class
     assert pool["ssl_ca_certs"] == "/ca.crt" and pool["ssl_keyfile"] == "/c.key"
     host = channel_layer_settings(config)["CONFIG"]["hosts"][0]
     assert host["address"].startswith("rediss://") and host["ssl_cert_reqs"] == "required"
