@@ -1,3 +1,5 @@
 """Websocket routes, gathered from the apps that own them."""
 
-websocket_urlpatterns: list = []
+from realtime.routing import websocket_urlpatterns as realtime_routes
+
+websocket_urlpatterns: list = [*realtime_routes]

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "cache",
     "observability",
     "studio",
+    "realtime",
 ]
 
 MIDDLEWARE = [
@@ -226,3 +227,11 @@ REDIS_BREAKER_RESET_SECONDS = env.float("REDIS_BREAKER_RESET_SECONDS", default=5
 REDIS_HOTKEY_SAMPLE_RATE = env.float("REDIS_HOTKEY_SAMPLE_RATE", default=0.01)
 REDIS_HOTKEY_THRESHOLD = env.float("REDIS_HOTKEY_THRESHOLD", default=1000.0)
 REDIS_HOTKEY_ALERT_COOLDOWN = env.int("REDIS_HOTKEY_ALERT_COOLDOWN", default=300)
+
+# --- Realtime ---------------------------------------------------------------------------------
+REALTIME_AUTH_TIMEOUT = env.float("REALTIME_AUTH_TIMEOUT", default=10.0)
+# How long a socket trusts a membership it read before checking PostgreSQL again.
+REALTIME_MEMBERSHIP_TTL = env.float("REALTIME_MEMBERSHIP_TTL", default=15.0)
+# Dotted path to f(org_id, collection_id) -> bool (owner-only collection), for events that do
+# not say; without one such events reach only the row's owner and org owners/admins.
+REALTIME_COLLECTION_ACCESS_RESOLVER = env.str("REALTIME_COLLECTION_ACCESS_RESOLVER", default="")
