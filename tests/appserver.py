@@ -21,7 +21,12 @@ def free_port() -> int:
 
 
 class AppServer:
-    def __init__(self, env: dict[str, str] | None = None, log_path: Path | None = None):
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        log_path: Path | None = None,
+        log_level: str = "warning",
+    ):
         self.port = free_port()
         self.env = {
             **os.environ,
@@ -31,6 +36,7 @@ class AppServer:
             **(env or {}),
         }
         self.log_path = log_path
+        self.log_level = log_level
         self.process: subprocess.Popen | None = None
 
     @property
@@ -46,7 +52,7 @@ class AppServer:
         self.process = subprocess.Popen(
             [
                 sys.executable, "-m", "uvicorn", "platform_site.asgi:application",
-                "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
+                "--host", "127.0.0.1", "--port", str(self.port), "--log-level", self.log_level,
             ],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
