@@ -3,8 +3,27 @@
 Every Redis use goes through ``redis_call``. After ``REDIS_BREAKER_FAIL_MAX`` consecutive
 failures the breaker opens: calls fail fast with ``RedisUnavailable`` for
 ``REDIS_BREAKER_RESET_SECONDS``, then one trial call (half-open) decides whether it closes.
-Each caller decides what "unavailable" means for it (sessions fall back to PostgreSQL, the
-cache recomputes); that choice is documented where the caller is.
+What each caller does while Redis is unavailable (breaker open, or the call failed):
+
+=================  ==========================================================================
+caller             fallback
+=================  ==========================================================================
+session cache      read the session from PostgreSQL (the source of truth); skip the write-back
+                   (``cache/sessions.py``)
+cache reads        ``cache.store.get_or_compute``: compute the value, do not store it
+hotkey sampling    drop the sample (``cache.hotkeys.record_access`` never raises)
+rate limits        ``cache.ratelimit``: a per-process fixed window with the same limit; a
+                   client is never refused because Redis is down, and never gets more than
+                   ``limit`` x (number of processes) per window: safe for availability and
+                   bounded for abuse
+metrics            report ``{"available": false}`` with the breaker state, never a 5xx
+realtime           channels-redis raises in the consumer; the socket closes with 1011 and the
+                   client reconnects (Supabase clients do so by default)
+health/ready       reports the failing check
+=================  ==========================================================================
+
+The breaker is per process; its state, failure count and last transition are in
+``breaker_status()`` (health, metrics, ``manage.py redis_status``).
 """
 
 import time
@@ -15,6 +34,7 @@ import pybreaker
 import redis
 import structlog
 from django.conf import settings
+from django_redis.exceptions import ConnectionInterrupted
 
 logger = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -29,6 +49,8 @@ class _TransitionRecorder(pybreaker.CircuitBreakerListener):
         self.last_transition: dict | None = None
 
     def state_change(self, cb, old_state, new_state) -> None:
+        if old_state is not None and old_state.name == new_state.name:
+            return
         self.last_transition = {
             "from": old_state.name if old_state else None,
             "to": new_state.name,
@@ -39,9 +61,19 @@ class _TransitionRecorder(pybreaker.CircuitBreakerListener):
         )
 
 
+# Connection trouble opens the breaker; so does a demoted primary answering READONLY during a
+# failover. A bad command is the caller's bug and does not count.
+REDIS_FAILURES = (
+    redis.ConnectionError,
+    redis.TimeoutError,
+    redis.exceptions.ReadOnlyError,
+    ConnectionInterrupted,
+    OSError,
+)
+
+
 def _not_a_redis_failure(exc: BaseException) -> bool:
-    # Only connection trouble opens the breaker; a bad command is the caller's bug.
-    return not isinstance(exc, redis.ConnectionError | redis.TimeoutError | OSError)
+    return not isinstance(exc, REDIS_FAILURES)
 
 
 transitions = _TransitionRecorder()
@@ -60,13 +92,17 @@ def redis_call(func: Callable[..., T], *args, **kwargs) -> T:
         return redis_breaker.call(func, *args, **kwargs)
     except pybreaker.CircuitBreakerError as exc:
         raise RedisUnavailable("circuit breaker open") from exc
-    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+    except REDIS_FAILURES as exc:
         raise RedisUnavailable(f"{type(exc).__name__}: {exc}") from exc
+
+
+STATE_CODES = {"closed": 0, "half-open": 1, "open": 2}
 
 
 def breaker_status() -> dict:
     return {
         "state": redis_breaker.current_state,
+        "state_code": STATE_CODES.get(redis_breaker.current_state, -1),
         "fail_counter": redis_breaker.fail_counter,
         "fail_max": redis_breaker.fail_max,
         "reset_timeout": redis_breaker.reset_timeout,

@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("tenants.api.urls")),
     path("", include("datastore.api.urls")),
     path("", include("observability.api.urls")),
+    path("", include("cache.api.urls")),
 ]
 
 urlpatterns = [

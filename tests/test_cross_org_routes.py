@@ -39,6 +39,8 @@ NOT_ORG_SCOPED = {
     "auth/email/verify/confirm/": "needs the signed token mailed to the account",
     "auth/sessions/": "the caller's own sessions (RLS on user_id)",
     "auth/sessions/(?P<session_id>x)/": "the caller's own sessions only; others are 404",
+    "admin/redis/metrics": "platform staff only; server-wide Redis figures, no org data",
+    "admin/redis/metrics/prometheus": "platform staff only; same figures as text",
 }
 
 

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "datastore",
     "cache",
     "observability",
+    "realtime",
 ]
 
 MIDDLEWARE = [
@@ -116,29 +117,27 @@ DATABASE_ROUTERS = ["tenants.routers.OwnerMigratesRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis ------------------------------------------------------------------------------------
-REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
-CACHES = {
-    "default": {
-        "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "platform",
-        "OPTIONS": {
-            "CLIENT_CLASS": "django_redis.client.DefaultClient",
-            "SOCKET_CONNECT_TIMEOUT": env.float("REDIS_CONNECT_TIMEOUT", default=0.5),
-            "SOCKET_TIMEOUT": env.float("REDIS_SOCKET_TIMEOUT", default=0.5),
-            "CONNECTION_POOL_KWARGS": {"max_connections": env.int("REDIS_POOL_SIZE", default=50)},
-        },
-    }
-}
-CHANNEL_LAYERS = {
-    "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL]},
-    }
-}
+# One description of how to reach Redis (URL / TLS / AUTH / Sentinel, see cache/config.py);
+# the cache, the channel layer, Celery, sessions and rate limits all derive from it.
+import os  # noqa: E402
+
+from cache.config import (  # noqa: E402
+    celery_settings,
+    channel_layer_settings,
+    django_cache_settings,
+    redis_config_from_env,
+)
+
+REDIS = redis_config_from_env(os.environ)
+REDIS_URL = REDIS.direct_url()
+CACHES = {"default": django_cache_settings(REDIS)}
+CHANNEL_LAYERS = {"default": channel_layer_settings(REDIS)}
 
 # --- Celery -----------------------------------------------------------------------------------
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+_celery_redis = celery_settings(REDIS)
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=_celery_redis["broker_url"])
+CELERY_BROKER_TRANSPORT_OPTIONS = _celery_redis["transport_options"]
+CELERY_BROKER_USE_SSL = _celery_redis["use_ssl"]
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_TIME_LIMIT = 300
@@ -354,3 +353,15 @@ CELERY_BEAT_SCHEDULE = globals().get("CELERY_BEAT_SCHEDULE", {}) | {
         "schedule": 3600.0,
     },
 }
+# --- Redis: hotkeys, metrics -------------------------------------------------------------------
+REDIS_HOTKEY_SAMPLE_RATE = env.float("REDIS_HOTKEY_SAMPLE_RATE", default=0.01)
+REDIS_HOTKEY_THRESHOLD = env.float("REDIS_HOTKEY_THRESHOLD", default=1000.0)
+REDIS_HOTKEY_ALERT_COOLDOWN = env.int("REDIS_HOTKEY_ALERT_COOLDOWN", default=300)
+
+# --- Realtime ---------------------------------------------------------------------------------
+REALTIME_AUTH_TIMEOUT = env.float("REALTIME_AUTH_TIMEOUT", default=10.0)
+# How long a socket trusts a membership it read before checking PostgreSQL again.
+REALTIME_MEMBERSHIP_TTL = env.float("REALTIME_MEMBERSHIP_TTL", default=15.0)
+# Dotted path to f(org_id, collection_id) -> bool (owner-only collection), for events that do
+# not say; without one such events reach only the row's owner and org owners/admins.
+REALTIME_COLLECTION_ACCESS_RESOLVER = env.str("REALTIME_COLLECTION_ACCESS_RESOLVER", default="")

@@ -1,0 +1,439 @@
+"""The realtime websocket: record-change subscriptions, broadcast channels and presence.
+
+Protocol (JSON text frames; every client message may carry a ``ref`` echoed in the reply):
+
+    -> {"type": "auth", "token": "<JWT>"}        first message, unless the token came as the
+                                                 subprotocol "bearer.<JWT>" (next to
+                                                 "platform.realtime.v1"). Never in the URL.
+    <- {"type": "ready", "user_id": 1}
+    -> {"type": "subscribe", "org": "<slug|id>", "collection": "<id>",
+        "filter": {"status": "open"} | "status=open"}
+    <- {"type": "subscribed", "subscription": "s1"}
+    <- {"type": "change", "subscription": "s1", "op": "insert", "collection": ..., "id": ...,
+        "record": {...}, "committed_at": ...}
+    -> {"type": "unsubscribe", "subscription": "s1"}
+    -> {"type": "join", "org": ..., "channel": "room", "presence": {...}}
+    <- {"type": "presence_state", "channel": "room", "presences": [...]}
+    <- {"type": "presence_diff", "channel": "room", "joins": [...], "leaves": [...]}
+    -> {"type": "broadcast", "org": ..., "channel": "room", "event": "cursor", "payload": {...}}
+    <- {"type": "broadcast", "channel": "room", "event": "cursor", "payload": {...},
+        "from_user": 2}
+    -> {"type": "leave", "org": ..., "channel": "room"}
+    -> {"type": "heartbeat"}                    <- {"type": "heartbeat"}
+    <- {"type": "error", "code": "not_found" | "invalid" | ..., "message": ...}
+
+Close codes: 4401 not authenticated / token expired, 4001 session revoked, 4008 too slow to
+authenticate.
+
+Authorisation: at subscribe / join time the user must be a member of the org (a non-member
+gets ``not_found``, as from the REST API). For every event the consumer checks again: the
+event's org is the subscription's, the token has not expired, the membership still exists
+(re-read from PostgreSQL at most every ``REALTIME_MEMBERSHIP_TTL`` seconds), and for owner-only
+collections the user owns the row or is an org owner/admin.
+"""
+
+import asyncio
+import time
+
+import structlog
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+
+from realtime import filters, presence
+from realtime.auth import AuthenticationFailed, authenticate_token
+from realtime.groups import broadcast_group, collection_group, session_group, user_group
+from realtime.selectors import membership_role
+from tenants.constants import PRIVILEGED_ROLES, ROLE_PERMISSIONS, VIEW_DATA
+
+logger = structlog.get_logger(__name__)
+
+SUBPROTOCOL = "platform.realtime.v1"
+BEARER_PREFIX = "bearer."
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_REVOKED = 4001
+CLOSE_AUTH_TIMEOUT = 4008
+MAX_SUBSCRIPTIONS = 100
+MAX_CHANNEL_NAME = 64
+MAX_PAYLOAD_KEYS = 64
+
+
+class RealtimeConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self):
+        self.identity = None
+        self.subscriptions: dict[str, dict] = {}
+        self.group_subs: dict[str, set[str]] = {}
+        self.channels_joined: dict[tuple[str, str], str] = {}  # (org_id, channel) -> group
+        self.memberships: dict[str, tuple[str | None, float]] = {}  # org_id -> (role, read at)
+        self.org_refs: dict[str, str] = {}  # what the client called the org -> org id
+        self.counter = 0
+        self.auth_timer = None
+        offered = self.scope.get("subprotocols") or []
+        token = next(
+            (p[len(BEARER_PREFIX) :] for p in offered if p.startswith(BEARER_PREFIX)), None
+        )
+        if token is not None:
+            if not await self._authenticate(token):
+                await self.close(code=CLOSE_UNAUTHENTICATED)
+                return
+            await self.accept(subprotocol=SUBPROTOCOL)
+            await self._send_ready()
+            return
+        await self.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
+        self.auth_timer = asyncio.get_running_loop().call_later(
+            getattr(settings, "REALTIME_AUTH_TIMEOUT", 10),
+            lambda: asyncio.ensure_future(self._auth_timeout()),
+        )
+
+    async def _auth_timeout(self):
+        if self.identity is None:
+            await self.close(code=CLOSE_AUTH_TIMEOUT)
+
+    async def _authenticate(self, raw: str) -> bool:
+        try:
+            self.identity = await database_sync_to_async(authenticate_token)(raw)
+        except AuthenticationFailed:
+            return False
+        await self.channel_layer.group_add(user_group(self.identity.user_id), self.channel_name)
+        if self.identity.session_id:
+            await self.channel_layer.group_add(
+                session_group(self.identity.session_id), self.channel_name
+            )
+        return True
+
+    async def _send_ready(self):
+        await self.send_json({"type": "ready", "user_id": self.identity.user_id})
+
+    async def disconnect(self, code):
+        if self.auth_timer:
+            self.auth_timer.cancel()
+        for group in list(self.group_subs):
+            await self.channel_layer.group_discard(group, self.channel_name)
+        for (org_id, channel), group in list(self.channels_joined.items()):
+            await self._leave(org_id, channel, group)
+        if self.identity:
+            await self.channel_layer.group_discard(
+                user_group(self.identity.user_id), self.channel_name
+            )
+            if self.identity.session_id:
+                await self.channel_layer.group_discard(
+                    session_group(self.identity.session_id), self.channel_name
+                )
+
+    # --- client messages -----------------------------------------------------------------
+    async def receive_json(self, content, **kwargs):
+        if not isinstance(content, dict):
+            await self._error(None, "invalid", "messages are JSON objects")
+            return
+        kind, ref = content.get("type"), content.get("ref")
+        if self.identity is None:
+            if kind != "auth" or not isinstance(content.get("token"), str):
+                await self.close(code=CLOSE_UNAUTHENTICATED)
+                return
+            if not await self._authenticate(content["token"]):
+                await self.close(code=CLOSE_UNAUTHENTICATED)
+                return
+            if self.auth_timer:
+                self.auth_timer.cancel()
+            await self._send_ready()
+            return
+        if self._expired():
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        handler = {
+            "subscribe": self._subscribe,
+            "unsubscribe": self._unsubscribe,
+            "join": self._join,
+            "leave": self._client_leave,
+            "broadcast": self._broadcast,
+            "heartbeat": self._heartbeat,
+        }.get(kind)
+        if handler is None:
+            await self._error(ref, "invalid", "unknown message type")
+            return
+        await handler(content, ref)
+
+    async def decode_json(self, text_data):
+        try:
+            return await super().decode_json(text_data)
+        except ValueError:
+            return None
+
+    async def _error(self, ref, code: str, message: str):
+        await self.send_json({"type": "error", "ref": ref, "code": code, "message": message})
+
+    def _expired(self) -> bool:
+        return self.identity is not None and time.time() >= self.identity.expires_at
+
+    async def _role(self, org_id: str, *, fresh: bool = False) -> str | None:
+        ttl = getattr(settings, "REALTIME_MEMBERSHIP_TTL", 15)
+        cached = self.memberships.get(org_id)
+        if not fresh and cached and time.monotonic() - cached[1] < ttl:
+            return cached[0]
+        found = await database_sync_to_async(membership_role)(
+            user_id=self.identity.user_id, org_ref=org_id
+        )
+        role = found[1] if found else None
+        self.memberships[org_id] = (role, time.monotonic())
+        return role
+
+    async def _resolve_org(self, content, ref) -> str | None:
+        org_ref = content.get("org")
+        if not isinstance(org_ref, str) or not org_ref or len(org_ref) > 63:
+            await self._error(ref, "invalid", "org is required")
+            return None
+        found = await database_sync_to_async(membership_role)(
+            user_id=self.identity.user_id, org_ref=org_ref
+        )
+        if found is None:
+            await self._error(ref, "not_found", "Not found.")
+            return None
+        org_id, role = found
+        self.memberships[org_id] = (role, time.monotonic())
+        self.org_refs[org_ref] = org_id
+        self.org_refs[org_id] = org_id
+        return org_id
+
+    async def _subscribe(self, content, ref):
+        collection = content.get("collection")
+        if (
+            not isinstance(collection, str | int)
+            or not str(collection)
+            or len(str(collection)) > 64
+        ):
+            await self._error(ref, "invalid", "collection is required")
+            return
+        try:
+            terms = filters.parse_filter(content.get("filter"))
+        except filters.InvalidFilter as exc:
+            await self._error(ref, "invalid", str(exc))
+            return
+        if len(self.subscriptions) >= MAX_SUBSCRIPTIONS:
+            await self._error(ref, "limit", "too many subscriptions")
+            return
+        org_id = await self._resolve_org(content, ref)
+        if org_id is None:
+            return
+        if VIEW_DATA not in ROLE_PERMISSIONS.get(self.memberships[org_id][0], frozenset()):
+            await self._error(ref, "permission_denied", "Permission denied.")
+            return
+        self.counter += 1
+        sub_id = f"s{self.counter}"
+        group = collection_group(org_id, collection)
+        self.subscriptions[sub_id] = {
+            "org_id": org_id,
+            "collection_id": str(collection),
+            "filter": terms,
+            "group": group,
+        }
+        if group not in self.group_subs:
+            await self.channel_layer.group_add(group, self.channel_name)
+        self.group_subs.setdefault(group, set()).add(sub_id)
+        await self.send_json({"type": "subscribed", "ref": ref, "subscription": sub_id})
+
+    async def _unsubscribe(self, content, ref):
+        sub = self.subscriptions.pop(str(content.get("subscription")), None)
+        if sub is None:
+            await self._error(ref, "not_found", "Not found.")
+            return
+        subs = self.group_subs.get(sub["group"], set())
+        subs.discard(str(content.get("subscription")))
+        if not subs:
+            self.group_subs.pop(sub["group"], None)
+            await self.channel_layer.group_discard(sub["group"], self.channel_name)
+        await self.send_json({"type": "unsubscribed", "ref": ref})
+
+    def _channel_name(self, content) -> str | None:
+        channel = content.get("channel")
+        if isinstance(channel, str) and 0 < len(channel) <= MAX_CHANNEL_NAME:
+            return channel
+        return None
+
+    async def _join(self, content, ref):
+        channel = self._channel_name(content)
+        meta = content.get("presence") or {}
+        if channel is None or not isinstance(meta, dict) or len(meta) > MAX_PAYLOAD_KEYS:
+            await self._error(ref, "invalid", "channel (1-64 chars) and presence object")
+            return
+        org_id = await self._resolve_org(content, ref)
+        if org_id is None:
+            return
+        group = broadcast_group(org_id, channel)
+        if (org_id, channel) not in self.channels_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.channels_joined[(org_id, channel)] = group
+        entry = {"user_id": self.identity.user_id, "username": self.identity.username}
+        await database_sync_to_async(presence.track)(
+            org_id, channel, self.channel_name, meta=meta, **entry
+        )
+        state = await database_sync_to_async(presence.state)(org_id, channel)
+        await self.send_json(
+            {
+                "type": "presence_state",
+                "ref": ref,
+                "channel": channel,
+                "presences": [_public(socket, e) for socket, e in state.items()],
+            }
+        )
+        await self.channel_layer.group_send(
+            group,
+            {
+                "type": "presence.diff",
+                "org_id": org_id,
+                "channel": channel,
+                "joins": [_public(self.channel_name, {**entry, "meta": meta})],
+                "leaves": [],
+            },
+        )
+
+    async def _leave(self, org_id: str, channel: str, group: str):
+        self.channels_joined.pop((org_id, channel), None)
+        await database_sync_to_async(presence.untrack)(org_id, channel, self.channel_name)
+        await self.channel_layer.group_discard(group, self.channel_name)
+        await self.channel_layer.group_send(
+            group,
+            {
+                "type": "presence.diff",
+                "org_id": org_id,
+                "channel": channel,
+                "joins": [],
+                "leaves": [{"presence_ref": self.channel_name, "user_id": self.identity.user_id}],
+            },
+        )
+
+    async def _joined(self, content, ref) -> tuple[str, str] | None:
+        channel = self._channel_name(content)
+        org_id = (
+            self.org_refs.get(content.get("org")) if isinstance(content.get("org"), str) else None
+        )
+        if channel is None or org_id is None or (org_id, channel) not in self.channels_joined:
+            await self._error(ref, "not_joined", "join the channel first")
+            return None
+        return org_id, channel
+
+    async def _client_leave(self, content, ref):
+        joined = await self._joined(content, ref)
+        if joined:
+            await self._leave(*joined, self.channels_joined[joined])
+            await self.send_json({"type": "left", "ref": ref, "channel": joined[1]})
+
+    async def _broadcast(self, content, ref):
+        joined = await self._joined(content, ref)
+        if not joined:
+            return
+        event, payload = content.get("event"), content.get("payload")
+        if not isinstance(event, str) or not 0 < len(event) <= 64:
+            await self._error(ref, "invalid", "event name (1-64 chars) is required")
+            return
+        org_id, channel = joined
+        if await self._role(org_id) is None:
+            await self._error(ref, "not_found", "Not found.")
+            return
+        await self.channel_layer.group_send(
+            self.channels_joined[joined],
+            {
+                "type": "broadcast.message",
+                "org_id": org_id,
+                "channel": channel,
+                "event": event,
+                "payload": payload,
+                "from_user": self.identity.user_id,
+                "from_socket": self.channel_name,
+                "echo": bool(content.get("self")),
+            },
+        )
+
+    async def _heartbeat(self, content, ref):
+        for org_id, channel in list(self.channels_joined):
+            await database_sync_to_async(_refresh_presence)(org_id, channel, self.channel_name)
+        await self.send_json({"type": "heartbeat", "ref": ref})
+
+    # --- channel-layer events --------------------------------------------------------------
+    async def record_change(self, event):
+        sub_ids = self.group_subs.get(collection_group(event["org_id"], event["collection_id"]))
+        if not sub_ids or self.identity is None:
+            return
+        if self._expired():
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        for sub_id in sorted(sub_ids):
+            sub = self.subscriptions.get(sub_id)
+            if not sub or sub["org_id"] != event["org_id"]:
+                continue
+            if sub["collection_id"] != event["collection_id"]:
+                continue
+            if not await self._may_read(event):
+                return
+            if not filters.matches(sub["filter"], event.get("record") or {}):
+                continue
+            await self.send_json(
+                {
+                    "type": "change",
+                    "subscription": sub_id,
+                    "op": event["op"],
+                    "collection": event["collection_id"],
+                    "project": event.get("project_id"),
+                    "id": event.get("id"),
+                    "record": event.get("record"),
+                    "committed_at": event.get("committed_at"),
+                }
+            )
+
+    async def _may_read(self, event) -> bool:
+        role = await self._role(event["org_id"])
+        if role is None or VIEW_DATA not in ROLE_PERMISSIONS.get(role, frozenset()):
+            return False
+        if event.get("owner_only"):
+            return role in PRIVILEGED_ROLES or event.get("owner_id") == str(self.identity.user_id)
+        return True
+
+    async def broadcast_message(self, event):
+        key = (event["org_id"], event["channel"])
+        if key not in self.channels_joined or self.identity is None:
+            return
+        if event["from_socket"] == self.channel_name and not event.get("echo"):
+            return
+        if await self._role(event["org_id"]) is None:
+            return
+        await self.send_json(
+            {
+                "type": "broadcast",
+                "channel": event["channel"],
+                "event": event["event"],
+                "payload": event["payload"],
+                "from_user": event["from_user"],
+            }
+        )
+
+    async def presence_diff(self, event):
+        if (event["org_id"], event["channel"]) not in self.channels_joined:
+            return
+        await self.send_json(
+            {
+                "type": "presence_diff",
+                "channel": event["channel"],
+                "joins": event["joins"],
+                "leaves": event["leaves"],
+            }
+        )
+
+    async def auth_revoked(self, event):
+        await self.close(code=CLOSE_REVOKED)
+
+
+def _public(socket: str, entry: dict) -> dict:
+    return {
+        "presence_ref": socket,
+        "user_id": entry["user_id"],
+        "username": entry["username"],
+        "meta": entry.get("meta", {}),
+    }
+
+
+def _refresh_presence(org_id: str, channel: str, socket: str) -> None:
+    entry = presence.state(org_id, channel).get(socket)
+    if entry:
+        presence.track(
+            org_id, channel, socket, user_id=entry["user_id"], username=entry["username"],
+            meta=entry["meta"],
+        )  # fmt: skip

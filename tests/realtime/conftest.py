@@ -1,0 +1,47 @@
+"""Orgs and users for realtime tests. Everything commits for real: consumers read the database
+from other threads (and, in the two-process test, from other processes)."""
+
+from dataclasses import dataclass
+
+import pytest
+from rest_framework_simplejwt.tokens import AccessToken
+
+from tenants import services
+from tenants.constants import Role
+from tenants.context import TenantContext, tenant_context
+from tenants.models import Membership
+from tests.factories import UserFactory
+
+
+@dataclass
+class World:
+    org_a: object
+    org_b: object
+    owner_a: object  # org A's owner
+    admin_a: object
+    viewer_a: object
+    viewer2_a: object
+    owner_b: object
+
+    def token(self, user, **claims) -> str:
+        token = AccessToken.for_user(user)
+        for name, value in claims.items():
+            token[name] = value
+        return str(token)
+
+
+def _add(org, owner, user, role):
+    with tenant_context(TenantContext(org_id=org.id, user_id=owner.pk)):
+        actor = Membership.objects.select_related("org", "user").get(org=org, user=owner)
+        services.member_add(membership=actor, email=user.email, role=role)
+
+
+@pytest.fixture
+def world(django_db_setup, committed):
+    owner_a, admin_a, viewer_a, viewer2_a, owner_b = (UserFactory() for _ in range(5))
+    org_a = services.org_create(actor=owner_a, name="Org A", slug="org-a")
+    org_b = services.org_create(actor=owner_b, name="Org B", slug="org-b")
+    _add(org_a, owner_a, admin_a, Role.ADMIN)
+    _add(org_a, owner_a, viewer_a, Role.VIEWER)
+    _add(org_a, owner_a, viewer2_a, Role.VIEWER)
+    return World(org_a, org_b, owner_a, admin_a, viewer_a, viewer2_a, owner_b)
