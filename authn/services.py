@@ -501,6 +501,9 @@ def _read_session(session_id, user_id: int) -> Session | None:
 
 def reconcile_cache() -> int:
     """Write the tombstones that could not be written while Redis was unreachable."""
+    # Probe first: with the breaker open this fails fast, before any PostgreSQL work; after
+    # the reset timeout it is the half-open trial call.
+    session_cache.ping()
     with transaction.atomic():
         _set_platform_admin()
         pending = list(
