@@ -233,7 +233,12 @@ def session_refresh(*, raw_refresh: str) -> RefreshResult:
         )
     child = RefreshToken.objects.filter(parent=row).first()
     grace = timedelta(seconds=settings.AUTHN_REFRESH_REUSE_GRACE_SECONDS)
-    if child is not None and child.rotated_at is None and now - row.rotated_at <= grace:
+    if (
+        child is not None
+        and child.rotated_at is None
+        and now - row.rotated_at <= grace
+        and child.token_hash == tokens.token_hash(successor)  # not if the secret changed since
+    ):
         return RefreshResult(
             tokens=_issue(user=session.user, session=session, raw_refresh=successor)
         )
