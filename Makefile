@@ -6,13 +6,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: run test ci lint system-deps install browser-deps
+.PHONY: run test ci lint system-deps install browser-deps bench-sessions
 
 run: install
 	$(BIN)/python scripts/devstack.py run
 
 test: install
 	$(BIN)/python scripts/devstack.py test -- $(ARGS)
+
+# Session-validation latency (cache hit / miss / breaker open) on throwaway servers.
+bench-sessions: install
+	$(BIN)/python scripts/devstack.py bench bench/session_validation.py $(ARGS)
 
 # What CI runs besides the tests: deploy checks, migrations in sync, lint.
 ci: install

@@ -8,8 +8,9 @@ SERVER_PROGRAMS = ("uvicorn", "gunicorn", "daphne")
 
 
 def _is_server_process() -> bool:
-    program = os.path.basename(sys.argv[0]) if sys.argv else ""
-    return program.startswith(SERVER_PROGRAMS) or "runserver" in sys.argv[1:2]
+    # ".../bin/uvicorn", "gunicorn", or ".../uvicorn/__main__.py" under "python -m uvicorn".
+    parts = os.path.normpath(sys.argv[0]).split(os.sep)[-2:] if sys.argv else []
+    return any(p.startswith(SERVER_PROGRAMS) for p in parts) or "runserver" in sys.argv[1:2]
 
 
 def _warm_in_background() -> None:

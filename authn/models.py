@@ -29,6 +29,9 @@ from authn.constants import AuditAction, RevokeReason
 
 
 class Session(models.Model):
+    """One login. ``last_seen_at`` moves at login and at every refresh (an active client
+    refreshes at least once per access-token lifetime), which is what cache warming ranks by."""
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="auth_sessions"

@@ -1,6 +1,8 @@
 """Fixed-window rate limits in Redis, per client IP and per account, shared by every process.
 
-Limits come from ``AUTHN_RATE_LIMITS`` as ``"<count>/<seconds>"``. Keys carry a hash of the
+Limits come from ``AUTHN_RATE_LIMITS`` as ``"<count>/<seconds>"``. The "account" key is the
+email for register/login/reset, the ``uid`` for reset confirmation, and the presented token
+for refresh (the account is not known before the token is looked up). Keys carry a hash of the
 identifier (no email in Redis). When Redis is unavailable the limiter lets requests through
 and logs it: the passwords are still Argon2id-hashed, and locking every user out while Redis
 is down would turn an outage into a denial of service.

@@ -233,7 +233,12 @@ def session_refresh(*, raw_refresh: str) -> RefreshResult:
         )
     child = RefreshToken.objects.filter(parent=row).first()
     grace = timedelta(seconds=settings.AUTHN_REFRESH_REUSE_GRACE_SECONDS)
-    if child is not None and child.rotated_at is None and now - row.rotated_at <= grace:
+    if (
+        child is not None
+        and child.rotated_at is None
+        and now - row.rotated_at <= grace
+        and child.token_hash == tokens.token_hash(successor)  # not if the secret changed since
+    ):
         return RefreshResult(
             tokens=_issue(user=session.user, session=session, raw_refresh=successor)
         )
@@ -501,6 +506,9 @@ def _read_session(session_id, user_id: int) -> Session | None:
 
 def reconcile_cache() -> int:
     """Write the tombstones that could not be written while Redis was unreachable."""
+    # Probe first: with the breaker open this fails fast, before any PostgreSQL work; after
+    # the reset timeout it is the half-open trial call.
+    session_cache.ping()
     with transaction.atomic():
         _set_platform_admin()
         pending = list(

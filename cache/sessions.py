@@ -161,6 +161,15 @@ def warm(sessions: Iterable[tuple[object, int, float]], *, batch: int = WARM_BAT
     return added
 
 
+def ping() -> None:
+    """Raises ``RedisUnavailable`` unless the session cache's Redis answers."""
+    try:
+        redis_call(_client().ping)
+    except RedisUnavailable:
+        mark_unavailable()
+        raise
+
+
 def needs_reconcile() -> bool:
     return _reconcile_needed.is_set()
 

@@ -112,11 +112,7 @@ class MeView(APIView):
                 "email_verified": bool(state and state.email_verified_at),
                 "active_org": request.auth.get("org"),
                 "role": request.auth.get("role"),
-                "memberships": [
-                    {"org": org, "role": role}
-                    for org in memberships
-                    for role in [_role_in(org, user)]
-                ],
+                "memberships": [{"org": org, "role": _role_in(org, user)} for org in memberships],
             }
         ).data
 
