@@ -28,6 +28,7 @@ from authn import emails, tokens
 from authn.audit import audit_record  # noqa: F401  (a service of this app, used by others)
 from authn.constants import AuditAction, RevokeReason
 from authn.models import AccountState, PendingCacheInvalidation, RefreshToken, Session
+from authn.signals import sessions_revoked
 from cache import sessions as session_cache
 from cache.breaker import RedisUnavailable
 from tenants import selectors as tenant_selectors
@@ -272,6 +273,10 @@ def _revoke(sessions: list[Session], *, reason: str) -> int:
             [PendingCacheInvalidation(session_id=s.pk) for s in live], ignore_conflicts=True
         )
         logger.warning("session_revoke_cache_pending", count=len(live))
+    revoked_ids = [str(s.pk) for s in live]
+    transaction.on_commit(
+        lambda: sessions_revoked.send(sender=Session, session_ids=revoked_ids), robust=True
+    )
     return len(live)
 
 

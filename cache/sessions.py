@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import structlog
 from django.conf import settings
 
+from cache import hotkeys
 from cache.breaker import RedisUnavailable, redis_call
 from cache.client import get_redis
 
@@ -95,8 +96,10 @@ def mark_unavailable() -> None:
 
 def get(session_id) -> CachedSession | None:
     """The cached copy, or None on a miss. Raises ``RedisUnavailable``."""
+    cache_key = key(session_id)
+    hotkeys.record_access(cache_key)  # sampled; one pipelined round trip when it samples
     try:
-        raw = redis_call(_client().get, key(session_id))
+        raw = redis_call(_client().get, cache_key)
     except RedisUnavailable:
         mark_unavailable()
         raise

@@ -43,3 +43,8 @@ def alert_list(*, org, limit: int = 100) -> QuerySet[Alert]:
 
 def alert_get(*, org, alert_id) -> Alert | None:
     return Alert.objects.filter(org=org, id=alert_id).select_related("rule").first()
+
+
+def alerts_recent(*, limit: int = 10) -> list[Alert]:
+    """The newest alerts the current RLS context may see (platform staff: all of them)."""
+    return list(Alert.objects.select_related("rule").order_by("-started_at")[:limit])

@@ -1,7 +1,7 @@
 """Who a websocket is: the one place a realtime token is validated.
 
-Consumers call ``authenticate_token(raw)`` and nothing else, so switching to the session
-service (tokens carrying ``sid``, session liveness) is a change to this function only.
+Consumers call ``authenticate_token(raw)`` and nothing else. A token is accepted exactly when
+the REST API would accept it: valid signature and claims, active user, live session.
 """
 
 from dataclasses import dataclass
@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
+
+from authn.services import session_is_live
 
 
 class AuthenticationFailed(Exception):
@@ -32,7 +34,8 @@ def authenticate_token(raw: str) -> Identity:
     except TokenError as exc:
         raise AuthenticationFailed("invalid or expired token") from exc
     user = get_user_model().objects.filter(pk=token.get("sub"), is_active=True).first()
-    if user is None:
-        raise AuthenticationFailed("invalid or expired token")
     sid = token.get("sid")
-    return Identity(user.pk, user.get_username(), str(sid) if sid else None, float(token["exp"]))
+    # The same check as every API request: the token's session must be live.
+    if user is None or not sid or not session_is_live(session_id=sid, user_id=user.pk):
+        raise AuthenticationFailed("invalid or expired token")
+    return Identity(user.pk, user.get_username(), str(sid), float(token["exp"]))

@@ -319,6 +319,8 @@ def cmd_test(pytest_args: list[str]) -> int:
 
 def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
+
+
 def cmd_bench(script_args: list[str]) -> int:
     """Run a benchmark script against throwaway servers, with the same env as the tests."""
     base = Path(tempfile.mkdtemp(prefix="platform-bench-"))

@@ -1,50 +1,81 @@
-"""What the Studio's live pages show: one frame of Redis metrics and dependency health."""
+"""What the Studio's live pages show: one frame of Redis metrics, health and recent alerts.
+
+Frames are built for platform staff only (the consumer checks), under the platform RLS
+context, since Redis and platform alerts belong to no single org.
+"""
 
 import time
 
-from cache.breaker import breaker_status, redis_call
-from cache.client import get_redis
+from cache import metrics
 from observability.health import readiness_checks
+from observability.selectors import alerts_recent
+from tenants.context import TenantContext, tenant_context
 
 
 def redis_frame() -> dict:
-    frame: dict = {"breaker": breaker_status(), "available": False}
-    try:
-        client = get_redis()
-        started = time.perf_counter()
-        info = redis_call(client.info)
-        frame["ping_ms"] = round((time.perf_counter() - started) * 1000, 2)
-    except Exception as exc:  # the dashboard reports Redis trouble, whatever its kind
-        frame["error"] = f"{type(exc).__name__}: {exc}"[:200]
-        return frame
-    hits, misses = info.get("keyspace_hits", 0), info.get("keyspace_misses", 0)
-    pool = client.connection_pool
-    frame.update(
-        available=True,
-        role=info.get("role"),
-        connected_slaves=info.get("connected_slaves", 0),
-        used_memory=info.get("used_memory"),
-        used_memory_human=info.get("used_memory_human"),
-        used_memory_peak=info.get("used_memory_peak"),
-        used_memory_peak_human=info.get("used_memory_peak_human"),
-        fragmentation=info.get("mem_fragmentation_ratio"),
-        connected_clients=info.get("connected_clients"),
-        keyspace_hits=hits,
-        keyspace_misses=misses,
-        hit_rate=round(hits / (hits + misses), 4) if hits + misses else None,
-        total_commands=info.get("total_commands_processed"),
-        pool={
-            "max": getattr(pool, "max_connections", None),
-            "in_use": len(getattr(pool, "_in_use_connections", ())),
-            "available": len(getattr(pool, "_available_connections", ())),
+    metrics.sample()  # one point per 5 s slot for the hour-long series; also checks hotkeys
+    data = metrics.collect()
+    info = data.get("server", {}).get("info", {})
+    hits, misses = info.get("keyspace_hits"), info.get("keyspace_misses")
+    pool = data.get("pool", {})
+    return {
+        "available": data["available"],
+        "error": data.get("error"),
+        "breaker": data["breaker"],
+        "role": info.get("role"),
+        "connected_slaves": info.get("connected_slaves"),
+        "replication": data.get("server", {}).get("replication"),
+        "used_memory_human": _human(info.get("used_memory")),
+        "used_memory_peak_human": _human(info.get("used_memory_peak")),
+        "fragmentation": info.get("mem_fragmentation_ratio"),
+        "connected_clients": info.get("connected_clients"),
+        "keyspace_hits": hits,
+        "keyspace_misses": misses,
+        "hit_rate": round(hits / (hits + misses), 4) if hits and hits + misses else None,
+        "platform_hit_rate": data["client"]["hit_rate"],
+        "latency": data["client"]["latency_ms"],
+        "pool": {
+            "in_use": pool.get("in_use"),
+            "available": pool.get("idle"),
+            "max": pool.get("max"),
         },
-    )
-    return frame
+        "hotkeys": data.get("hotkeys", []),
+        "history": [{"at": p["t"], "hit_rate": p["hit_rate"]} for p in metrics.series()],
+    }
+
+
+def _human(size) -> str | None:
+    if size is None:
+        return None
+    for unit in ("B", "K", "M", "G"):
+        if size < 1024:
+            return f"{size:.2f}{unit}"
+        size /= 1024
+    return f"{size:.2f}T"
 
 
 def health_frame() -> dict:
     return {check.name: check.as_dict() for check in readiness_checks()}
 
 
+def alerts_frame() -> list[dict]:
+    with tenant_context(TenantContext(platform_admin=True)):
+        return [
+            {
+                "state": alert.state,
+                "severity": alert.severity,
+                "title": alert.summary,
+                "runbook_url": alert.rule.runbook_url,
+                "started_at": alert.started_at.isoformat(),
+            }
+            for alert in alerts_recent(limit=10)
+        ]
+
+
 def live_frame() -> dict:
-    return {"at": time.time(), "redis": redis_frame(), "health": health_frame()}
+    return {
+        "at": time.time(),
+        "redis": redis_frame(),
+        "health": health_frame(),
+        "alerts": alerts_frame(),
+    }

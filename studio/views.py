@@ -60,7 +60,13 @@ def _staff_only(request) -> None:
 
 def redis_dashboard(request):
     _staff_only(request)
-    return _render(request, "studio/redis.html", "Redis", frame=dashboard.redis_frame())
+    return _render(
+        request,
+        "studio/redis.html",
+        "Redis",
+        frame=dashboard.redis_frame(),
+        alerts=dashboard.alerts_frame(),
+    )
 
 
 def health(request):

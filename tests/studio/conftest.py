@@ -106,6 +106,7 @@ def studio_server(committed, studio_redis):
         "REDIS_URL": studio_redis.url,
         "STUDIO_LIVE_INTERVAL_SECONDS": os.environ.get("STUDIO_LIVE_INTERVAL_SECONDS", "1"),
         "REDIS_BREAKER_RESET_SECONDS": "2",
+        "REDIS_HOTKEY_SAMPLE_RATE": "1",
     }
     process = subprocess.Popen(
         [

@@ -1,5 +1,10 @@
 """The Studio in a real browser (Playwright driving Debian's Chromium, headless)."""
 
+import os
+import subprocess
+import sys
+
+import httpx
 import redis
 from django.contrib.auth import get_user_model
 
@@ -23,6 +28,16 @@ def make_staff():
     staff = User.objects.create_superuser("root@example.com", "root@example.com", PASSWORD)
     services.org_create(actor=staff, name="Acme", slug="acme")
     return staff
+
+
+def evaluate_alerts(redis_url: str) -> None:
+    code = "import django; django.setup(); from observability.alerts import evaluate; evaluate()"
+    subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "REDIS_URL": redis_url},
+        check=True,
+        timeout=60,
+    )
 
 
 def frame_count(page) -> int:
@@ -59,7 +74,40 @@ def test_redis_dashboard_is_live_and_shows_the_breaker_opening(
     page.wait_for_function(
         "document.getElementById('breaker-state').textContent === 'open'", timeout=20000
     )
+    # The alert rules run in a worker (Celery beat); here one evaluation round runs in its own
+    # process against the same, now dead, Redis.
+    evaluate_alerts(studio_redis.url)
+    page.wait_for_function(
+        "document.getElementById('alerts').textContent.includes('Redis unreachable')",
+        timeout=15000,
+    )
     assert page.url.endswith("/studio/redis/")  # no reload: the page updated itself
+    assert page.locator("#alerts a", has_text="runbook").count() >= 1
+
+
+def test_hotkeys_table_shows_a_key_the_test_made_hot(studio_server, browser):
+    make_staff()
+    User = get_user_model()
+    User.objects.create_user("app@example.com", "app@example.com", PASSWORD)
+    api = httpx.Client(base_url=studio_server, timeout=10)
+    login_response = api.post(
+        "/api/v1/auth/login/", json={"email": "app@example.com", "password": PASSWORD}
+    )
+    assert login_response.status_code == 200, login_response.text
+    body = login_response.json()
+    # Every authenticated request reads its session from the cache: one key, made hot.
+    for _ in range(150):
+        me = api.get("/api/v1/auth/me/", headers={"Authorization": f"Bearer {body['access']}"})
+        assert me.status_code == 200
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    login(page, studio_server, "root@example.com", PASSWORD)
+    page.goto(studio_server + "/studio/redis/")
+    page.wait_for_function(
+        f"document.getElementById('hotkeys').textContent.includes('{body['session_id']}')",
+        timeout=12000,
+    )
+    first_row = page.locator("#hotkeys tbody tr").first.text_content()
+    assert body["session_id"] in first_row
 
 
 def test_every_studio_page_renders_at_1280_and_800(studio_server, browser):

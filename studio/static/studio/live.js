@@ -63,6 +63,28 @@
     });
   }
 
+  function renderAlerts(alerts) {
+    var list = document.getElementById("alerts");
+    if (!list || !alerts) return;
+    list.textContent = "";
+    if (!alerts.length) {
+      var empty = document.createElement("li");
+      empty.className = "studio-empty";
+      empty.textContent = "No recent alerts.";
+      list.appendChild(empty);
+      return;
+    }
+    alerts.forEach(function (alert) {
+      var li = document.createElement("li");
+      li.textContent = alert.state + " · " + alert.severity + " · " + alert.title + " · ";
+      var link = document.createElement("a");
+      link.href = alert.runbook_url;
+      link.textContent = "runbook";
+      li.appendChild(link);
+      list.appendChild(li);
+    });
+  }
+
   function renderChart(frame) {
     var target = document.getElementById("hit-rate-chart");
     if (!target || typeof uPlot === "undefined") return;
@@ -92,7 +114,7 @@
     renderFields(frame);
     var redis = frame.redis || {};
     renderTable("hotkeys", redis.hotkeys, function (k) { return [k.key, String(k.rate)]; }, "No key accesses sampled yet.");
-    renderTable("alerts", frame.alerts, function (a) { return [a.state, a.title, a.runbook_url || ""]; }, "No recent alerts.");
+    renderAlerts(frame.alerts);
     renderChart(frame);
   }
 

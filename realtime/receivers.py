@@ -1,0 +1,37 @@
+"""Record writes become realtime events: the data app's after-commit signal, relayed."""
+
+from realtime.events import disconnect_session, publish_change
+
+# The data API speaks of create/update/delete; realtime clients, like Supabase's, of
+# insert/update/delete.
+_OPS = {"create": "insert", "update": "update", "delete": "delete"}
+
+
+def relay_record_change(
+    sender,
+    *,
+    org_id,
+    project_id,
+    collection_id,
+    record_id,
+    owner_id,
+    owner_only,
+    op,
+    data,
+    **kwargs,
+) -> None:
+    publish_change(
+        org_id=org_id,
+        project_id=project_id,
+        collection_id=collection_id,
+        record_id=record_id,
+        owner_id=owner_id,
+        owner_only=owner_only,
+        op=_OPS[op],
+        record={**data, "id": str(record_id)},
+    )
+
+
+def close_revoked_sessions(sender, *, session_ids, **kwargs) -> None:
+    for session_id in session_ids:
+        disconnect_session(session_id)
