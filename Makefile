@@ -53,3 +53,11 @@ system-deps:
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
+
+# Benchmarks (they start throwaway servers unless DATABASE_URL / REDIS_URL are set).
+.PHONY: bench-realtime bench-hotkeys
+bench-realtime: install
+	DJANGO_SETTINGS_MODULE=platform_site.settings.test $(BIN)/python bench/realtime.py $(ARGS)
+
+bench-hotkeys: install
+	DJANGO_SETTINGS_MODULE=platform_site.settings.test $(BIN)/python bench/hotkeys.py $(ARGS)

@@ -310,3 +310,30 @@ def test_broadcast_and_presence_within_an_org(world):
 def test_publish_change_rejects_unknown_ops(world):
     with pytest.raises(ValueError):
         events.publish_change(org_id=world.org_a.id, collection_id="t", op="upsert", record={})
+
+
+def test_signal_receiver_publishes_like_the_data_app_will(world):
+    """The data app sends ``record_changed`` from on_commit; the receiver publishes at once."""
+    from realtime.receivers import on_record_changed
+
+    async def body():
+        ws = await connect(world.token(world.viewer_a))
+        await subscribe(ws, "org-a")
+
+        def data_app_commit():
+            with transaction.atomic():
+                transaction.on_commit(
+                    lambda: on_record_changed(
+                        None, org_id=world.org_a.id, project_id=None, collection_id=COLLECTION,
+                        record_id=7, owner_id=world.viewer_a.pk, op="insert",
+                        data={"id": 7, "title": "mine"},
+                    )
+                )  # fmt: skip
+
+        await sync_to_async(data_app_commit)()
+        got = await drain(ws)
+        await ws.disconnect()
+        return got
+
+    got = run(body)
+    assert [(m["op"], m["id"], m["record"]["title"]) for m in got] == [("insert", 7, "mine")]
