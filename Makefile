@@ -6,13 +6,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: run test ci lint system-deps install browser-deps
+.PHONY: run test ci lint system-deps install browser-deps bench-observability
 
 run: install
 	$(BIN)/python scripts/devstack.py run
 
 test: install
 	$(BIN)/python scripts/devstack.py test -- $(ARGS)
+
+# Throughput with logging + metrics + tracing on vs off (see README, Observability).
+bench-observability: install
+	$(BIN)/python bench/observability.py
 
 # What CI runs besides the tests: deploy checks, migrations in sync, lint.
 ci: install
