@@ -3,7 +3,7 @@
 ``/health/live`` is public. ``/health/ready`` is public too, so load balancers can use it, but
 an anonymous caller only learns the overall status and which dependencies pass or fail;
 latencies, error texts, pool and breaker details go to operators (``observability.access``).
-``/health/redis``, ``/metrics`` and ``/health/errors`` are for operators only.
+``/health/redis``, ``/health/errors``, ``/health/alerts`` and ``/metrics`` are for operators.
 """
 
 from django.http import JsonResponse
@@ -88,3 +88,15 @@ def errors(request):
             ]
         }
     )
+
+
+@tenant_exempt
+@require_GET
+def recent_alerts(request):
+    """Recent alerts of the whole platform (every org and the platform's own), newest first."""
+    if not is_operator(request):
+        return _forbidden(request)
+    from observability.api.serializers import AlertSerializer
+
+    rows = AlertSerializer(selectors.alerts_recent_platform(), many=True).data
+    return JsonResponse({"alerts": rows})

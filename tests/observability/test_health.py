@@ -95,6 +95,10 @@ def test_metrics_need_an_operator_and_carry_our_series(client, staff_client, use
     assert forbidden.status_code == 403
     assert forbidden.json()["error"]["code"] == "permission_denied"
     client_for(user).get("/api/v1/orgs/org-a/alerts")
+    from django.core.cache import cache
+
+    cache.set("obs-metrics-probe", 1)
+    cache.get("obs-metrics-probe")  # one hit: the hit ratio has a value
     text = staff_client.get("/metrics").content.decode()
     assert "django_http_requests_total_by_method_total" in text
     # Latency by route: the URL pattern, not the raw path (no org slug in the label).
@@ -107,6 +111,9 @@ def test_metrics_need_an_operator_and_carry_our_series(client, staff_client, use
     assert 'platform_db_pool_connections{alias="default",state="max"}' in text
     assert 'platform_redis_pool_connections{alias="default",state="in_use"}' in text
     assert 'platform_queue_depth{queue="celery"}' in text
+    assert re.search(
+        r"platform_redis_keyspace_hit_ratio 0?\.\d+|platform_redis_keyspace_hit_ratio 1\.0", text
+    )
 
 
 @pytest.mark.slow
