@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: run test ci lint system-deps install browser-deps bench-sessions
+.PHONY: run test ci lint system-deps install browser-deps bench-sessions bench-observability
 
 run: install
 	$(BIN)/python scripts/devstack.py run
@@ -17,6 +17,10 @@ test: install
 # Session-validation latency (cache hit / miss / breaker open) on throwaway servers.
 bench-sessions: install
 	$(BIN)/python scripts/devstack.py bench bench/session_validation.py $(ARGS)
+
+# Throughput with logging + metrics + tracing on vs off (see README, Observability).
+bench-observability: install
+	$(BIN)/python bench/observability.py
 
 # What CI runs besides the tests: deploy checks, migrations in sync, lint.
 ci: install

@@ -40,6 +40,15 @@ def _queues():
     return None if depth is None else {(name,): n for name, n in depth.items()}
 
 
+def _keyspace_hit_ratio():
+    from cache.breaker import redis_call
+    from cache.client import get_redis
+
+    stats = redis_call(get_redis().info, "stats")
+    hits, misses = stats.get("keyspace_hits", 0), stats.get("keyspace_misses", 0)
+    return None if hits + misses == 0 else hits / (hits + misses)
+
+
 def register_builtin() -> None:
     register_gauge(
         "platform_redis_breaker_state", "Redis breaker: 0 closed, 1 half-open, 2 open.", _breaker
@@ -55,5 +64,10 @@ def register_builtin() -> None:
         "Redis pool connections by state.",
         _redis_pool,
         ("alias", "state"),
+    )
+    register_gauge(
+        "platform_redis_keyspace_hit_ratio",
+        "Redis server-wide hits / (hits + misses) since its start.",
+        _keyspace_hit_ratio,
     )
     register_gauge("platform_queue_depth", "Celery messages waiting.", _queues, ("queue",))

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.dispatch import receiver
 from django_structlog import signals as structlog_signals
 
-from observability import metrics
+from observability import metrics, tracing
 from observability.redaction import MASK, mask_value
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -81,6 +81,10 @@ class RequestContextMiddleware:
         if org is not None:
             context["org_id"] = str(org.id)
         structlog.contextvars.bind_contextvars(**context)
+        # The server span started before the request id and org were known.
+        tracing.annotate_current_span(
+            request_id=getattr(request, "request_id", None), org_id=context.get("org_id")
+        )
         return None
 
     def _access_log(self, request, response) -> None:

@@ -60,6 +60,7 @@ class AlertChannel(models.Model):
     escalation_level = models.PositiveSmallIntegerField(default=0)
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    last_test_requested_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["escalation_level", "name"]

@@ -45,6 +45,9 @@ def alert_get(*, org, alert_id) -> Alert | None:
     return Alert.objects.filter(org=org, id=alert_id).select_related("rule").first()
 
 
-def alerts_recent(*, limit: int = 10) -> list[Alert]:
-    """The newest alerts the current RLS context may see (platform staff: all of them)."""
-    return list(Alert.objects.select_related("rule").order_by("-started_at")[:limit])
+def alerts_recent_platform(*, limit: int = 100) -> list[Alert]:
+    """For operators: read in the platform admin context, outside any request transaction."""
+    from tenants.context import TenantContext, tenant_context
+
+    with tenant_context(TenantContext(platform_admin=True)):
+        return list(Alert.objects.select_related("rule")[:limit])

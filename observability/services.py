@@ -94,8 +94,11 @@ def channel_test(*, membership, channel: AlertChannel) -> None:
     from observability.tasks import deliver_test_notification
 
     channel_id, org_id = str(channel.id), str(membership.org_id)
-    logger.info("alert_channel_test_requested", channel_id=channel_id)
-    transaction.on_commit(lambda: deliver_test_notification.delay(channel_id, org_id))
+    with transaction.atomic():
+        channel.last_test_requested_at = timezone.now()
+        channel.save(update_fields=["last_test_requested_at"])
+        logger.info("alert_channel_test_requested", channel_id=channel_id)
+        transaction.on_commit(lambda: deliver_test_notification.delay(channel_id, org_id))
 
 
 def alert_acknowledge(*, alert: Alert, user=None) -> Alert:

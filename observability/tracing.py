@@ -87,6 +87,18 @@ def inject(headers: dict) -> None:
     otel_inject(headers)
 
 
+def annotate_current_span(**attributes) -> None:
+    """Put ``platform.<name>`` attributes on the active span (the request's server span)."""
+    if not _enabled:
+        return
+    from opentelemetry import trace
+
+    span = trace.get_current_span()
+    for name, value in attributes.items():
+        if value is not None:
+            span.set_attribute(f"platform.{name}", str(value))
+
+
 class _ContextAttributes:
     """Span processor copying request id and org id from the log context onto each span."""
 

@@ -1,9 +1,9 @@
 """Health, metrics and error views (plain Django views: they must answer without a tenant).
 
 ``/health/live`` is public. ``/health/ready`` is public too, so load balancers can use it, but
-an anonymous caller only learns the overall status and the names of failing dependencies;
+an anonymous caller only learns the overall status and which dependencies pass or fail;
 latencies, error texts, pool and breaker details go to operators (``observability.access``).
-``/health/redis``, ``/metrics`` and ``/health/errors`` are for operators only.
+``/health/redis``, ``/health/errors``, ``/health/alerts`` and ``/metrics`` are for operators.
 """
 
 from django.http import JsonResponse
@@ -39,6 +39,8 @@ def ready(request):
     if is_operator(request):
         body["checks"] = {c.name: c.as_dict() for c in checks}
         body["details"] = details()
+    else:
+        body["checks"] = {c.name: {"ok": c.ok} for c in checks}
     return JsonResponse(body, status=200 if ok else 503)
 
 
@@ -86,3 +88,15 @@ def errors(request):
             ]
         }
     )
+
+
+@tenant_exempt
+@require_GET
+def recent_alerts(request):
+    """Recent alerts of the whole platform (every org and the platform's own), newest first."""
+    if not is_operator(request):
+        return _forbidden(request)
+    from observability.api.serializers import AlertSerializer
+
+    rows = AlertSerializer(selectors.alerts_recent_platform(), many=True).data
+    return JsonResponse({"alerts": rows})

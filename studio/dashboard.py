@@ -8,8 +8,7 @@ import time
 
 from cache import metrics
 from observability.health import readiness_checks
-from observability.selectors import alerts_recent
-from tenants.context import TenantContext, tenant_context
+from observability.selectors import alerts_recent_platform
 
 
 def redis_frame() -> dict:
@@ -59,17 +58,16 @@ def health_frame() -> dict:
 
 
 def alerts_frame() -> list[dict]:
-    with tenant_context(TenantContext(platform_admin=True)):
-        return [
-            {
-                "state": alert.state,
-                "severity": alert.severity,
-                "title": alert.summary,
-                "runbook_url": alert.rule.runbook_url,
-                "started_at": alert.started_at.isoformat(),
-            }
-            for alert in alerts_recent(limit=10)
-        ]
+    return [
+        {
+            "state": alert.state,
+            "severity": alert.severity,
+            "title": alert.summary,
+            "runbook_url": alert.rule.runbook_url,
+            "started_at": alert.started_at.isoformat(),
+        }
+        for alert in alerts_recent_platform(limit=10)
+    ]
 
 
 def live_frame() -> dict:

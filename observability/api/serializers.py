@@ -27,7 +27,16 @@ class ChannelSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AlertChannel
-        fields = ["id", "name", "kind", "target", "min_severity", "escalation_level", "enabled"]
+        fields = [
+            "id",
+            "name",
+            "kind",
+            "target",
+            "min_severity",
+            "escalation_level",
+            "enabled",
+            "last_test_requested_at",
+        ]
 
 
 class AlertSerializer(serializers.ModelSerializer):

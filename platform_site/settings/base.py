@@ -343,6 +343,9 @@ ALERT_EMAIL_FROM = env.str("ALERT_EMAIL_FROM", default="alerts@localhost")
 # OpenTelemetry: off unless OTEL_ENABLED; the standard OTEL_* variables configure exporter,
 # endpoint, headers and sampler (OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG).
 OTEL_ENABLED = env.bool("OTEL_ENABLED", default=False)
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["AlertSeverityEnum"] = (
+    "observability.constants.Severity"
+)
 CELERY_BEAT_SCHEDULE = globals().get("CELERY_BEAT_SCHEDULE", {}) | {
     "observability-evaluate-alerts": {
         "task": "observability.tasks.evaluate_alerts",

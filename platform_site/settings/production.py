@@ -20,11 +20,18 @@ _required("DATABASE_URL")
 SIMPLE_JWT["SIGNING_KEY"] = env.str("JWT_SIGNING_KEY", default="") or SECRET_KEY  # noqa: F405
 
 LOG_JSON = env.bool("LOG_JSON", default=True)
-LOGGING = build_logging(json=LOG_JSON, level=LOG_LEVEL, log_file=LOG_FILE)  # noqa: F405
+LOGGING = build_logging(  # noqa: F405
+    json=LOG_JSON,
+    level=LOG_LEVEL,  # noqa: F405
+    log_file=LOG_FILE,  # noqa: F405
+    rotate_when=LOG_ROTATE_WHEN,  # noqa: F405
+    max_bytes=LOG_MAX_BYTES,  # noqa: F405
+    retention=LOG_RETENTION,  # noqa: F405
+)
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-SECURE_REDIRECT_EXEMPT = [r"^health/"]
+SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]  # scraped and probed inside the network
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True

@@ -195,3 +195,24 @@ def test_signals_feed_polled_rules(committed, receiver):
         alerts._SIGNALS.pop("cache_hit_rate")
     texts = [r["json"]["text"] for r in receiver.to("/slack")]
     assert [t.split("]")[0] for t in texts] == ["[FIRING", "[RESOLVED"]
+
+
+def test_operators_see_recent_alerts_of_every_org(committed, client_for):
+    from rest_framework.test import APIClient
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    owner = UserFactory()
+    org = tenant_services.org_create(actor=owner, name="Org A", slug="org-a")
+    alerts.raise_event("backup_failed", key="nightly", summary="pg_dump exited 1")
+    alerts.raise_event("hotkey", key="user:1", value=9000, org_id=org.id)
+    staff = APIClient()
+    staff.credentials(
+        HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(UserFactory(is_staff=True))}"
+    )
+    rows = staff.get("/health/alerts").json()["alerts"]
+    assert {(r["kind"], r["state"]) for r in rows} == {
+        ("backup_failed", "firing"),
+        ("hotkey", "firing"),
+    }
+    assert any(r["summary"] == "pg_dump exited 1" for r in rows)
+    assert client_for(owner).get("/health/alerts").status_code == 403

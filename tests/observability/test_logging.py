@@ -167,3 +167,25 @@ def test_log_file_rotates_by_size_with_retention(tmp_path):
     timed = build_logging(json=True, level="INFO", log_file=str(path), retention=7)
     assert timed["handlers"]["file"]["class"] == "logging.handlers.TimedRotatingFileHandler"
     assert timed["handlers"]["file"]["backupCount"] == 7
+
+
+def test_websocket_consumers_bind_the_handshake_request_id(json_logs):
+    import structlog
+
+    from observability.context import bind_websocket_context
+
+    class Org:
+        id = "7d3c0c7e-0000-4000-8000-000000000001"
+
+    scope = {"headers": [(b"x-request-id", b"ws-abc-1")], "path": "/ws/records", "org": Org()}
+    structlog.contextvars.clear_contextvars()
+    try:
+        assert bind_websocket_context(scope) == "ws-abc-1"
+        structlog.get_logger("consumer").info("frame_received")
+        bad = {"headers": [(b"x-request-id", b"<bad id>")], "path": "/ws/records"}
+        assert bind_websocket_context(bad) != "<bad id>"
+    finally:
+        structlog.contextvars.clear_contextvars()
+    (line,) = [x for x in json_logs if x["event"] == "frame_received"]
+    assert (line["request_id"], line["org_id"]) == ("ws-abc-1", Org.id)
+    assert scope["request_id"] == "ws-abc-1"
