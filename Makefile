@@ -6,13 +6,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: run test ci lint system-deps install browser-deps
+.PHONY: run test ci lint system-deps install browser-deps bench-data
 
 run: install
 	$(BIN)/python scripts/devstack.py run
 
 test: install
 	$(BIN)/python scripts/devstack.py test -- $(ARGS)
+
+# Data API throughput and latency, with and without RLS (results table in the README).
+bench-data: install
+	$(BIN)/python scripts/devstack.py bench bench/data_api.py $(ARGS)
 
 # What CI runs besides the tests: deploy checks, migrations in sync, lint.
 ci: install

@@ -3,6 +3,7 @@
 
     devstack.py run           persistent servers (data under ./var), migrate, demo data, serve
     devstack.py test [ARGS]   throwaway servers on free ports, then pytest ARGS
+    devstack.py bench SCRIPT [ARGS]   throwaway servers, migrate, then python SCRIPT ARGS
 
 ``DATABASE_URL`` / ``REDIS_URL`` in the environment point at existing servers instead.
 Standard library only: this runs before anything else is configured.
@@ -297,6 +298,23 @@ def cmd_test(pytest_args: list[str]) -> int:
         shutil.rmtree(base, ignore_errors=True)
 
 
+def cmd_bench(script_args: list[str]) -> int:
+    """Run a benchmark script against throwaway servers, with the same env as the tests."""
+    base = Path(tempfile.mkdtemp(prefix="platform-bench-"))
+    base.chmod(0o755)
+    stack = Stack()
+    try:
+        credentials = load_credentials(base / "credentials.json")
+        env = {**os.environ, **start_services(base, credentials, durable=False, stack=stack)}
+        env.setdefault("DJANGO_SETTINGS_MODULE", "platform_site.settings.test")
+        env["PLATFORM_VAR_DIR"] = str(base)
+        manage(env, "migrate", "--no-input", "-v", "0")
+        return subprocess.call([PYTHON, *script_args], env=env, cwd=ROOT)
+    finally:
+        stack.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
 def cmd_run(host: str, port: int) -> int:
     base = Path(os.environ.get("PLATFORM_VAR_DIR") or ROOT / "var")
     base.mkdir(parents=True, exist_ok=True)
@@ -371,7 +389,11 @@ def main() -> int:
     run.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     test = sub.add_parser("test")
     test.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    bench = sub.add_parser("bench")
+    bench.add_argument("script_args", nargs=argparse.REMAINDER)
     args = parser.parse_args()
+    if args.command == "bench":
+        return cmd_bench([a for a in args.script_args if a != "--"])
     if args.command == "run":
         return cmd_run(args.host, args.port)
     return cmd_test([a for a in args.pytest_args if a != "--"])
