@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: run test ci lint system-deps install browser-deps bench-sessions bench-observability
+.PHONY: run test ci lint system-deps install browser-deps bench-sessions bench-observability bench-data
 
 run: install
 	$(BIN)/python scripts/devstack.py run
@@ -21,6 +21,10 @@ bench-sessions: install
 # Throughput with logging + metrics + tracing on vs off (see README, Observability).
 bench-observability: install
 	$(BIN)/python bench/observability.py
+
+# Data API throughput and latency, with and without RLS (results table in the README).
+bench-data: install
+	$(BIN)/python scripts/devstack.py bench bench/data_api.py $(ARGS)
 
 # What CI runs besides the tests: deploy checks, migrations in sync, lint.
 ci: install

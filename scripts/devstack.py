@@ -407,10 +407,10 @@ def main() -> int:
     bench = sub.add_parser("bench")
     bench.add_argument("script_args", nargs=argparse.REMAINDER)
     args = parser.parse_args()
-    if args.command == "run":
-        return cmd_run(args.host, args.port)
     if args.command == "bench":
         return cmd_bench([a for a in args.script_args if a != "--"])
+    if args.command == "run":
+        return cmd_run(args.host, args.port)
     return cmd_test([a for a in args.pytest_args if a != "--"])
 
 

@@ -68,6 +68,7 @@ class DocumentView(ProjectScopedView):
 
 class DocumentListView(DocumentView):
     @extend_schema(
+        operation_id="documents_list",
         parameters=[
             OpenApiParameter("filter", str, description="Mongo-style filter (JSON)."),
             OpenApiParameter("sort", str, description="field,-field ($created_at)."),
@@ -155,7 +156,7 @@ class DocumentAggregateView(DocumentView):
 class DocumentIndexListView(DocumentView):
     required_perms = {"get": constants.VIEW_DATA, "post": constants.MANAGE_SCHEMA}
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(operation_id="document_indexes_list", responses=OpenApiTypes.OBJECT)
     def get(self, request, org, project, collection):
         return Response({"results": self.repository().list_indexes()})
 

@@ -79,7 +79,7 @@ class ProjectScopedView(APIView):
 class CollectionListView(ProjectScopedView):
     required_perms = {"get": constants.VIEW_DATA, "post": constants.MANAGE_SCHEMA}
 
-    @extend_schema(responses=s.CollectionSerializer(many=True))
+    @extend_schema(operation_id="collections_list", responses=s.CollectionSerializer(many=True))
     def get(self, request, org, project):
         collections = selectors.collection_list(project=self.project())
         return Response(s.CollectionSerializer(collections, many=True).data)
@@ -151,7 +151,9 @@ def parse_query(params) -> filters.ListQuery:
 
 
 class RecordListView(ProjectScopedView):
-    @extend_schema(parameters=LIST_PARAMETERS, responses=s.RecordPageSerializer)
+    @extend_schema(
+        operation_id="records_list", parameters=LIST_PARAMETERS, responses=s.RecordPageSerializer
+    )
     def get(self, request, org, project, collection):
         query = parse_query(request.query_params)
         records, next_cursor, count = selectors.record_list(

@@ -1,0 +1,264 @@
+"""Data API benchmark: throughput and p50/p95/p99 latency, with and without row-level security.
+
+    make bench-data                      # or: make bench-data ARGS="--seconds 20"
+
+Seeds two orgs (each with ``--records`` records in one collection), copies the database and
+disables RLS on every table of the copy, then for each database starts gunicorn with uvicorn
+workers and drives it with ``--concurrency`` concurrent HTTP connections per operation:
+
+* get-by-id   GET  .../records/<id>/
+* list-20     GET  .../records/?filter=n:gte:<random>&limit=20
+* create      POST .../records/
+
+The app still filters by org and collection in SQL on the copy, so answers are the same; the
+difference is what the policies (and their per-row checks) cost. Prints a Markdown table.
+"""
+
+import argparse
+import asyncio
+import os
+import random
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "platform_site.settings.test")
+os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
+
+import django  # noqa: E402
+
+django.setup()
+
+import httpx  # noqa: E402
+from django.db import connections, transaction  # noqa: E402
+from psycopg import sql  # noqa: E402
+from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
+
+from datastore import backups  # noqa: E402
+from datastore import services as data_services  # noqa: E402
+from tenants import services  # noqa: E402
+from tenants.context import TenantContext, set_tenant_context  # noqa: E402
+from tests.factories import UserFactory  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def seed(slug: str, records: int) -> dict:
+    owner = UserFactory()
+    org = services.org_create(actor=owner, name=slug, slug=slug)
+    with transaction.atomic():
+        set_tenant_context(TenantContext(org_id=org.id, user_id=owner.pk, role="owner"))
+        membership = org.memberships.get()
+        project = services.project_create(membership=membership, name="bench")
+        collection = data_services.collection_create(
+            membership=membership, project=project, name="items", indexes=["n"]
+        )
+        ids = []
+        for start in range(0, records, 500):
+            batch = [
+                {"n": i, "name": f"item {i}", "tags": ["even" if i % 2 == 0 else "odd"]}
+                for i in range(start, min(start + 500, records))
+            ]
+            created = data_services.record_bulk_create(
+                membership=membership, collection=collection, items=batch
+            )
+            ids += [str(r.id) for r in created]
+    return {
+        "token": str(AccessToken.for_user(owner)),
+        "url": f"/api/v1/orgs/{slug}/projects/{project.id}/collections/items/records/",
+        "ids": ids,
+        "records": records,
+    }
+
+
+def copy_without_rls(source: str) -> str:
+    copy = f"{source}_norls"
+    for connection in connections.all():
+        connection.close()
+        if getattr(connection, "pool", None) is not None:
+            connection.close_pool()  # a template database must have no sessions
+    backups.drop_database(copy)
+    with backups.owner_connection(autocommit=True) as owner:
+        owner.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(copy), sql.Identifier(source)
+            )
+        )
+    with backups.owner_connection(copy, autocommit=True) as owner:
+        tables = owner.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'public' AND c.relrowsecurity"
+        ).fetchall()
+        for (table,) in tables:
+            owner.execute(
+                sql.SQL("ALTER TABLE {} NO FORCE ROW LEVEL SECURITY").format(sql.Identifier(table))
+            )
+            owner.execute(
+                sql.SQL("ALTER TABLE {} DISABLE ROW LEVEL SECURITY").format(sql.Identifier(table))
+            )
+    return copy
+
+
+def start_server(database: str, workers: int) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    url = urlparse(os.environ["DATABASE_URL"])
+    env = {
+        **os.environ,
+        "DATABASE_URL": urlunparse(url._replace(path=f"/{database}")),
+        "LOG_LEVEL": "WARNING",
+        "DATABASE_POOL_MAX_SIZE": "32",
+    }
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "platform_site.asgi:application",
+            "-k",
+            "uvicorn_worker.UvicornWorker",
+            "-w",
+            str(workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        cwd=ROOT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{base}/health/live", timeout=1).status_code == 200:
+                return process, base
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            raise RuntimeError("gunicorn did not start")
+        time.sleep(0.3)
+
+
+def operations(org: dict) -> dict:
+    headers = {"Authorization": f"Bearer {org['token']}"}
+
+    async def get_by_id(client):
+        return await client.get(f"{org['url']}{random.choice(org['ids'])}/", headers=headers)
+
+    async def list_20(client):
+        low = random.randrange(org["records"])
+        return await client.get(
+            org["url"], params={"filter": f"n:gte:{low}", "limit": "20"}, headers=headers
+        )
+
+    async def create(client):
+        return await client.post(
+            org["url"], json={"data": {"n": -1, "name": "new", "tags": []}}, headers=headers
+        )
+
+    return {"get-by-id": get_by_id, "list-20 (filter)": list_20, "create": create}
+
+
+async def measure(base, operation, concurrency: int, seconds: float, warmup: float) -> dict:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    latencies: list[float] = []
+    errors = 0
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
+        start = time.perf_counter()
+        measure_from = start + warmup
+        stop = measure_from + seconds
+
+        async def worker():
+            nonlocal errors
+            while True:
+                began = time.perf_counter()
+                if began >= stop:
+                    return
+                response = await operation(client)
+                ended = time.perf_counter()
+                if began >= measure_from:
+                    if response.status_code in (200, 201):
+                        latencies.append(ended - began)
+                    else:
+                        errors += 1
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
+    return {
+        "rps": len(latencies) / seconds,
+        "p50": cuts[49] * 1000,
+        "p95": cuts[94] * 1000,
+        "p99": cuts[98] * 1000,
+        "errors": errors,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--records", type=int, default=20000, help="records per org")
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured per cell")
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[16, 64])
+    args = parser.parse_args()
+
+    print(f"seeding 2 orgs x {args.records} records ...", flush=True)
+    org = seed("bench-a", args.records)
+    seed("bench-b", args.records)  # the other tenant's rows share the table
+    source = connections["owner"].settings_dict["NAME"]
+    copy = copy_without_rls(source)
+    rows = []
+    results: dict = {}
+    variants = [("RLS on", source), ("RLS off (copy)", copy)]
+    # Both servers run side by side and the two variants alternate cell by cell, so drift on
+    # a shared machine (other load, caches warming) falls on both alike.
+    servers = [(label, *start_server(database, args.workers)) for label, database in variants]
+    try:
+        for concurrency in args.concurrency:
+            for name, operation in operations(org).items():
+                for label, _process, base in servers:
+                    result = asyncio.run(
+                        measure(base, operation, concurrency, args.seconds, args.warmup)
+                    )
+                    results[(label, concurrency, name)] = result
+                    rows.append(
+                        f"| {label} | {concurrency} | {name} | {result['rps']:.0f} | "
+                        f"{result['p50']:.1f} | {result['p95']:.1f} | {result['p99']:.1f} | "
+                        f"{result['errors']} |"
+                    )
+                    print(rows[-1], flush=True)
+    finally:
+        for _label, process, _base in servers:
+            process.terminate()
+            process.wait(timeout=30)
+    backups.drop_database(copy)
+
+    print("\n| RLS | connections | operation | req/s | p50 ms | p95 ms | p99 ms | errors |")
+    print("|---|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
+    print("\n| connections | operation | throughput RLS on / off | p50 RLS on / off |")
+    print("|---|---|---|---|")
+    for concurrency in args.concurrency:
+        for name in operations(org):
+            on, off = (
+                results[("RLS on", concurrency, name)],
+                results[("RLS off (copy)", concurrency, name)],
+            )
+            ratio = on["rps"] / off["rps"] if off["rps"] else float("nan")
+            latency = on["p50"] / off["p50"] if off["p50"] else float("nan")
+            print(f"| {concurrency} | {name} | {ratio:.2f} | {latency:.2f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
