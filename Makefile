@@ -32,7 +32,7 @@ ci: install
 	DATABASE_URL=postgres://owner:x@127.0.0.1:5432/platform DATABASE_APP_PASSWORD=x \
 	$(BIN)/python manage.py check --deploy --fail-level WARNING \
 	    --settings=platform_site.settings.production
-	DJANGO_SETTINGS_MODULE=platform_site.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/python scripts/devstack.py exec -- $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/ruff check .
 
 lint: install

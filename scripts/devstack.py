@@ -10,6 +10,7 @@ Standard library only: this runs before anything else is configured.
 """
 
 import argparse
+import contextlib
 import glob
 import hashlib
 import json
@@ -298,8 +299,10 @@ def manage(env: dict, *args: str) -> None:
     subprocess.run([PYTHON, str(ROOT / "manage.py"), *args], env=env, check=True, cwd=ROOT)
 
 
-def cmd_test(pytest_args: list[str]) -> int:
-    base = Path(tempfile.mkdtemp(prefix="platform-test-"))
+@contextlib.contextmanager
+def throwaway_services(prefix: str):
+    """Servers on free ports for one command; everything is deleted afterwards."""
+    base = Path(tempfile.mkdtemp(prefix=prefix))
     base.chmod(0o755)
     stack = Stack()
     try:
@@ -307,35 +310,30 @@ def cmd_test(pytest_args: list[str]) -> int:
         env = {**os.environ, **start_services(base, credentials, durable=False, stack=stack)}
         env.setdefault("DJANGO_SETTINGS_MODULE", "platform_site.settings.test")
         env["PLATFORM_VAR_DIR"] = str(base)
-        code = subprocess.call([PYTHON, "-m", "pytest", *pytest_args], env=env, cwd=ROOT)
-        if code == 5:
-            log("pytest collected no tests: that is a failure, not a pass.")
-            return 1
-        return code
+        yield env
     finally:
         stack.stop()
         shutil.rmtree(base, ignore_errors=True)
+
+
+def cmd_test(pytest_args: list[str]) -> int:
+    with throwaway_services("platform-test-") as env:
+        code = subprocess.call([PYTHON, "-m", "pytest", *pytest_args], env=env, cwd=ROOT)
+    if code == 5:
+        log("pytest collected no tests: that is a failure, not a pass.")
+        return 1
+    return code
+
+
+def cmd_exec(command: list[str]) -> int:
+    """Run a command (a benchmark, a check) against migrated throwaway servers."""
+    with throwaway_services("platform-exec-") as env:
+        manage(env, "migrate", "--no-input", "-v", "0")
+        return subprocess.call(command, env=env, cwd=ROOT)
 
 
 def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
-
-
-def cmd_bench(script_args: list[str]) -> int:
-    """Run a benchmark script against throwaway servers, with the same env as the tests."""
-    base = Path(tempfile.mkdtemp(prefix="platform-bench-"))
-    base.chmod(0o755)
-    stack = Stack()
-    try:
-        credentials = load_credentials(base / "credentials.json")
-        env = {**os.environ, **start_services(base, credentials, durable=False, stack=stack)}
-        env.setdefault("DJANGO_SETTINGS_MODULE", "platform_site.settings.test")
-        env["PLATFORM_VAR_DIR"] = str(base)
-        manage(env, "migrate", "--no-input", "-v", "0")
-        return subprocess.call([PYTHON, *script_args], env=env, cwd=ROOT)
-    finally:
-        stack.stop()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def cmd_run(host: str, port: int) -> int:
@@ -404,11 +402,15 @@ def main() -> int:
     run.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     test = sub.add_parser("test")
     test.add_argument("pytest_args", nargs=argparse.REMAINDER)
-    bench = sub.add_parser("bench")
+    bench = sub.add_parser("bench", help="run a Python script (a benchmark) on throwaway servers")
     bench.add_argument("script_args", nargs=argparse.REMAINDER)
+    execute = sub.add_parser("exec", help="run any command on throwaway servers")
+    execute.add_argument("command_args", nargs=argparse.REMAINDER)
     args = parser.parse_args()
     if args.command == "bench":
-        return cmd_bench([a for a in args.script_args if a != "--"])
+        return cmd_exec([PYTHON, *[a for a in args.script_args if a != "--"]])
+    if args.command == "exec":
+        return cmd_exec([a for a in args.command_args if a != "--"])
     if args.command == "run":
         return cmd_run(args.host, args.port)
     return cmd_test([a for a in args.pytest_args if a != "--"])
