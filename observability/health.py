@@ -17,6 +17,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from cache.breaker import breaker_status, redis_call
 from cache.client import get_redis
+from datastore.selectors import pool_stats
 
 
 @dataclass
@@ -138,17 +139,7 @@ def readiness_checks() -> list[Check]:
 
 # --- details: pools and Redis -------------------------------------------------------------------
 def postgres_pool_stats(alias: str = "default") -> dict | None:
-    pool = getattr(connections[alias], "pool", None)
-    if pool is None:
-        return None
-    stats = pool.get_stats()
-    return {
-        "size": stats.get("pool_size", 0),
-        "available": stats.get("pool_available", 0),
-        "min": stats.get("pool_min", 0),
-        "max": stats.get("pool_max", 0),
-        "waiting": stats.get("requests_waiting", 0),
-    }
+    return pool_stats(alias) or None
 
 
 def redis_pool_stats() -> dict:

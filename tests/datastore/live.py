@@ -11,12 +11,12 @@ from pathlib import Path
 import httpx
 from django.conf import settings
 from django.db import transaction
-from rest_framework_simplejwt.tokens import AccessToken
 
 from datastore import services as data_services
 from tenants import services
 from tenants.context import TenantContext, set_tenant_context
 from tests.factories import UserFactory
+from tests.tokens import access_token
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -90,7 +90,7 @@ def seed_org(slug: str) -> dict:
         )
     return {
         "slug": slug,
-        "token": str(AccessToken.for_user(owner)),
+        "token": str(access_token(owner)),
         "url": f"/api/v1/orgs/{slug}/projects/{project.id}/collections/items/records/",
         "ids": {str(r.id) for r in records},
     }

@@ -17,6 +17,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from tests.factories import UserFactory
+from tests.tokens import access_token
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -63,11 +64,10 @@ def json_logs():
 # --- clients ----------------------------------------------------------------------------------
 @pytest.fixture
 def staff_client(db):
-    from rest_framework_simplejwt.tokens import AccessToken
 
     staff = UserFactory(is_staff=True)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(staff)}")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token(staff)}")
     return client
 
 

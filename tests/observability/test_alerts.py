@@ -12,6 +12,7 @@ from tenants import services as tenant_services
 from tenants.context import TenantContext, tenant_context
 from tests.factories import UserFactory
 from tests.observability.conftest import wait_until
+from tests.tokens import access_token
 
 RUNBOOKS = "https://runbooks.example.com/platform"
 
@@ -199,16 +200,13 @@ def test_signals_feed_polled_rules(committed, receiver):
 
 def test_operators_see_recent_alerts_of_every_org(committed, client_for):
     from rest_framework.test import APIClient
-    from rest_framework_simplejwt.tokens import AccessToken
 
     owner = UserFactory()
     org = tenant_services.org_create(actor=owner, name="Org A", slug="org-a")
     alerts.raise_event("backup_failed", key="nightly", summary="pg_dump exited 1")
     alerts.raise_event("hotkey", key="user:1", value=9000, org_id=org.id)
     staff = APIClient()
-    staff.credentials(
-        HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(UserFactory(is_staff=True))}"
-    )
+    staff.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token(UserFactory(is_staff=True))}")
     rows = staff.get("/health/alerts").json()["alerts"]
     assert {(r["kind"], r["state"]) for r in rows} == {
         ("backup_failed", "firing"),

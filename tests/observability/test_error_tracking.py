@@ -10,6 +10,7 @@ from django.utils import timezone
 from observability import selectors, services
 from observability.models import ErrorGroup, ErrorOccurrence
 from observability.tracking import capture_consumer_exception, track_consumer_errors
+from tests.tokens import access_token
 
 pytestmark = pytest.mark.django_db(databases=["default", "owner"])
 
@@ -25,11 +26,10 @@ def _groups():
 
 @pytest.mark.urls("tests.observability.boom_urls")
 def test_five_view_errors_and_two_task_errors_make_two_groups(user, org, client_for):
-    from rest_framework_simplejwt.tokens import AccessToken
 
     client = Client(
         raise_request_exception=False,
-        HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}",
+        HTTP_AUTHORIZATION=f"Bearer {access_token(user)}",
     )
     for n in range(5):
         response = client.get("/api/v1/orgs/org-a/boom", HTTP_X_REQUEST_ID=f"req-{n}")

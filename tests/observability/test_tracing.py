@@ -20,6 +20,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from tenants import services as tenant_services
 from tests.factories import UserFactory
 from tests.observability.conftest import ROOT, devstack, wait_until
+from tests.tokens import access_token
 
 
 class OtlpReceiver:
@@ -107,7 +108,6 @@ def _stop(process):
 
 @pytest.mark.slow
 def test_request_task_and_queries_share_one_trace(committed, otlp, receiver, tmp_path):
-    from rest_framework_simplejwt.tokens import AccessToken
 
     from observability import services as obs_services
 
@@ -150,7 +150,7 @@ def test_request_task_and_queries_share_one_trace(committed, otlp, receiver, tmp
         response = httpx.post(
             f"{base}/api/v1/orgs/org-a/alert-channels/{channel.id}/test",
             headers={
-                "Authorization": f"Bearer {AccessToken.for_user(user)}",
+                "Authorization": f"Bearer {access_token(user)}",
                 "X-Request-ID": "trace-req-1",
             },
             timeout=30,

@@ -1,16 +1,17 @@
 """Orgs and users for realtime tests. Everything commits for real: consumers read the database
 from other threads (and, in the two-process test, from other processes)."""
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
-from rest_framework_simplejwt.tokens import AccessToken
 
 from tenants import services
 from tenants.constants import Role
 from tenants.context import TenantContext, tenant_context
 from tenants.models import Membership
 from tests.factories import UserFactory
+from tests.tokens import access_token
 
 
 @dataclass
@@ -24,10 +25,9 @@ class World:
     owner_b: object
 
     def token(self, user, **claims) -> str:
-        token = AccessToken.for_user(user)
-        for name, value in claims.items():
-            token[name] = value
-        return str(token)
+        """A live session's access token; made on a thread so async tests may call it."""
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(access_token, user, **claims).result()
 
 
 def _add(org, owner, user, role):

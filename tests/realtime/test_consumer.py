@@ -7,6 +7,7 @@ import json
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from django.db import transaction
+from rest_framework_simplejwt.tokens import AccessToken
 
 from platform_site.asgi import application
 from realtime import events
@@ -236,10 +237,11 @@ def test_removed_member_stops_receiving(world, settings):
 
 def test_revoking_a_user_or_a_session_closes_its_sockets(world):
     async def body():
-        s1 = await connect(world.token(world.viewer_a, sid="sess-1"))
-        s2 = await connect(world.token(world.viewer_a, sid="sess-2"), via="subprotocol")
-        other = await connect(world.token(world.viewer2_a, sid="sess-3"))
-        await sync_to_async(events.disconnect_session)("sess-1")
+        token1 = world.token(world.viewer_a)
+        s1 = await connect(token1)
+        s2 = await connect(world.token(world.viewer_a), via="subprotocol")
+        other = await connect(world.token(world.viewer2_a))
+        await sync_to_async(events.disconnect_session)(str(AccessToken(token1)["sid"]))
         closed_s1 = await s1.receive_output(timeout=5)
         s2_alive = await drain(s2, timeout=0.3)
         await sync_to_async(events.disconnect_user)(world.viewer_a.pk)
@@ -314,7 +316,7 @@ def test_publish_change_rejects_unknown_ops(world):
 
 def test_signal_receiver_publishes_like_the_data_app_will(world):
     """The data app sends ``record_changed`` from on_commit; the receiver publishes at once."""
-    from realtime.receivers import on_record_changed
+    from realtime.receivers import relay_record_change
 
     async def body():
         ws = await connect(world.token(world.viewer_a))
@@ -323,10 +325,10 @@ def test_signal_receiver_publishes_like_the_data_app_will(world):
         def data_app_commit():
             with transaction.atomic():
                 transaction.on_commit(
-                    lambda: on_record_changed(
+                    lambda: relay_record_change(
                         None, org_id=world.org_a.id, project_id=None, collection_id=COLLECTION,
-                        record_id=7, owner_id=world.viewer_a.pk, op="insert",
-                        data={"id": 7, "title": "mine"},
+                        record_id=7, owner_id=world.viewer_a.pk, owner_only=False, op="create",
+                        data={"title": "mine"},
                     )
                 )  # fmt: skip
 
@@ -336,4 +338,4 @@ def test_signal_receiver_publishes_like_the_data_app_will(world):
         return got
 
     got = run(body)
-    assert [(m["op"], m["id"], m["record"]["title"]) for m in got] == [("insert", 7, "mine")]
+    assert [(m["op"], m["id"], m["record"]["title"]) for m in got] == [("insert", "7", "mine")]
