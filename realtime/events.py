@@ -8,6 +8,10 @@
   one session (a revoked session must not keep listening).
 
 Authorisation happens in the consumer for every event (``realtime.consumers``), not here.
+
+Redis unavailable (breaker open): a change event is dropped and logged (the write itself has
+committed; clients re-read on reconnect), and ``disconnect_*`` return False; sockets then still
+close by themselves when their token expires, which the consumer checks on every event.
 """
 
 import json
@@ -22,6 +26,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils.module_loading import import_string
 
+from cache.breaker import RedisUnavailable, redis_call
 from realtime.groups import collection_group, session_group, user_group
 
 logger = structlog.get_logger(__name__)
@@ -72,20 +77,25 @@ def publish_change(
 
     def send():
         event["committed_at"] = time.time()
-        async_to_sync(get_channel_layer().group_send)(group, event)
+        if not _group_send(group, event):
+            logger.warning("realtime_event_dropped", group=group, op=op)
 
     transaction.on_commit(send, using=using, robust=True)
 
 
-def disconnect_user(user_id) -> None:
+def _group_send(group: str, message: dict) -> bool:
+    try:
+        redis_call(async_to_sync(get_channel_layer().group_send), group, message)
+    except RedisUnavailable:
+        return False
+    return True
+
+
+def disconnect_user(user_id) -> bool:
     """Close every socket of ``user_id`` (account disabled, all sessions revoked)."""
-    async_to_sync(get_channel_layer().group_send)(
-        user_group(user_id), {"type": "auth.revoked", "reason": "user"}
-    )
+    return _group_send(user_group(user_id), {"type": "auth.revoked", "reason": "user"})
 
 
-def disconnect_session(session_id: str) -> None:
+def disconnect_session(session_id: str) -> bool:
     """Close the sockets opened with tokens of session ``session_id``."""
-    async_to_sync(get_channel_layer().group_send)(
-        session_group(session_id), {"type": "auth.revoked", "reason": "session"}
-    )
+    return _group_send(session_group(session_id), {"type": "auth.revoked", "reason": "session"})

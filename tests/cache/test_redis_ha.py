@@ -122,6 +122,7 @@ def test_sentinel_failover_under_load_serves_no_5xx(tmp_path, django_db_setup, c
     server = None
     try:
         config = redis_config_from_env(ha.env())
+        _check_sentinel_clients(ha)
         staff = UserFactory(is_staff=True)
         staff.save()  # keep the password the factory set
         server = AppServer(
@@ -197,3 +198,31 @@ def test_sentinel_failover_under_load_serves_no_5xx(tmp_path, django_db_setup, c
         if server:
             server.stop()
         ha.stop()
+
+
+def _check_sentinel_clients(ha):
+    """Through Sentinel and TLS: Celery's broker works, and replica reads reach a replica."""
+    celery = celery_settings(redis_config_from_env(ha.env()))
+    assert celery["broker_url"].startswith("sentinel://")
+    with Connection(
+        celery["broker_url"], ssl=celery["use_ssl"], transport_options=celery["transport_options"]
+    ) as conn:
+        queue = conn.SimpleQueue("sentinel-test")
+        queue.put({"task": "y"})
+        message = queue.get(timeout=5)
+        assert message.payload == {"task": "y"}
+        message.ack()
+        queue.close()
+
+    config = redis_config_from_env({**ha.env(), "REDIS_READ_FROM_REPLICAS": "true"})
+    settings_ = django_cache_settings(config)
+    cache = RedisCache(settings_["LOCATION"], settings_)
+    cache.set("replicated", "yes")
+    writer = cache.client.get_client(write=True)
+    reader = cache.client.get_client(write=False)
+    assert writer.info("replication")["role"] == "master"
+    assert reader.info("replication")["role"] == "slave"
+    deadline = time.monotonic() + 5
+    while cache.get("replicated") != "yes" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert cache.get("replicated") == "yes"

@@ -38,7 +38,8 @@ def _add(org, owner, user, role):
 
 @pytest.fixture
 def world(django_db_setup, committed):
-    owner_a, admin_a, viewer_a, viewer2_a, owner_b = (UserFactory() for _ in range(5))
+    # No usable password: these users authenticate with tokens, and hashing is slow.
+    owner_a, admin_a, viewer_a, viewer2_a, owner_b = (UserFactory(password=None) for _ in range(5))
     org_a = services.org_create(actor=owner_a, name="Org A", slug="org-a")
     org_b = services.org_create(actor=owner_b, name="Org B", slug="org-b")
     _add(org_a, owner_a, admin_a, Role.ADMIN)

@@ -339,3 +339,15 @@ def test_signal_receiver_publishes_like_the_data_app_will(world):
 
     got = run(body)
     assert [(m["op"], m["id"], m["record"]["title"]) for m in got] == [("insert", "7", "mine")]
+
+
+def test_publishing_while_redis_is_unavailable_does_not_break_the_write(world):
+    from cache.breaker import redis_breaker
+
+    redis_breaker.open()
+    try:
+        commit(change(world.org_a, "insert", 1))  # on_commit send fails inside the breaker
+        assert events.disconnect_user(world.viewer_a.pk) is False
+    finally:
+        redis_breaker.close()
+    assert events.disconnect_user(world.viewer_a.pk) is True
