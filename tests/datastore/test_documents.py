@@ -290,3 +290,9 @@ def test_deleting_a_documents_collection_drops_its_documents(
         response = client.delete(f"/api/v1/orgs/org-a/projects/{project_a.id}/collections/notes/")
     assert response.status_code == 204
     assert name not in documents.get_database().list_collection_names()
+
+
+@pytest.mark.parametrize("text", ["{bad", "[" * 50000, '{"a": ' * 5000 + "1" + "}" * 5000])
+def test_unparseable_or_too_deep_filters_are_400(notes_a, project_a, user, client_for, text):
+    response = client_for(user).get(docs_url(project_a), {"filter": text})
+    assert response.status_code == 400
