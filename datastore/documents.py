@@ -281,7 +281,17 @@ class TenantDocuments:
         self.owner_scoped = (
             collection.access == Access.OWNER and membership.role not in PRIVILEGED_ROLES
         )
+        self.json_schema = collection.json_schema
         self.collection = get_database()[physical_name(collection.id)]
+
+    def _check_schema(self, body: dict) -> None:
+        if not self.json_schema:
+            return
+        from jsonschema import Draft202012Validator
+
+        errors = [e.message for e in Draft202012Validator(self.json_schema).iter_errors(body)]
+        if errors:
+            raise DocumentQueryError("Does not match the collection's schema: " + errors[0][:200])
 
     def scope(self) -> dict:
         scope = {"org_id": self.org_id, "project_id": self.project_id}
@@ -308,6 +318,8 @@ class TenantDocuments:
 
     def insert_many(self, bodies: list[dict]) -> list[dict]:
         now = _now()
+        for body in bodies:
+            self._check_schema(validate_body(body))
         docs = [
             {
                 **validate_body(body),
@@ -337,6 +349,7 @@ class TenantDocuments:
             raise VersionMismatch(current.get("_v"))
         client_fields = present(current)["data"]
         new_fields = validate_body(merge_patch(client_fields, body) if merge else body)
+        self._check_schema(new_fields)
         meta = {k: v for k, v in current.items() if k not in client_fields}
         replacement = {
             **new_fields,
@@ -411,6 +424,14 @@ class TenantDocuments:
             return False
         self.collection.drop_index(name)
         return True
+
+
+def drop_collection(collection_id) -> None:
+    """After a documents collection is deleted: its documents go with it."""
+    try:
+        get_database().drop_collection(physical_name(collection_id))
+    except (DocumentStoreUnavailable, PyMongoError):
+        pass
 
 
 def sync_declared_indexes(collection_id, paths) -> None:

@@ -34,7 +34,9 @@ import binascii
 import json
 import math
 import re
+import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db.models import BooleanField
@@ -265,8 +267,12 @@ def decode_cursor(text: str, order: OrderKey) -> dict:
         or not re.fullmatch(r"[0-9a-f-]{36}", cursor["id"])
     ):
         raise FilterError("cursor is not valid for this order.")
-    if order.column and not isinstance(cursor.get("v"), str):
-        raise FilterError("cursor is not valid.")
+    try:
+        uuid.UUID(cursor["id"])
+        if order.column:
+            datetime.fromisoformat(cursor["v"])
+    except (TypeError, ValueError):
+        raise FilterError("cursor is not valid.") from None
     return cursor
 
 

@@ -137,6 +137,10 @@ def collection_delete(*, membership, collection: Collection) -> None:
     collection.delete()
     if collection.store == Store.RECORDS:
         transaction.on_commit(lambda: _sync_record_indexes(collection_id, []))
+    else:
+        from datastore import documents
+
+        transaction.on_commit(lambda: documents.drop_collection(collection_id))
 
 
 def _sync_indexes_on_commit(collection: Collection) -> None:

@@ -28,7 +28,7 @@ def _json_param(params, name: str):
         return None
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ValidationError({name: ["Not valid JSON."]}) from None
 
 

@@ -135,8 +135,8 @@ def test_sentinel_failover_under_load_serves_no_5xx(tmp_path, django_db_setup, c
             with httpx.Client(base_url=server.url, timeout=10) as http:
                 while not stop.is_set():
                     login = http.post(
-                        "/api/v1/auth/token/",
-                        json={"username": staff.username, "password": "correct horse battery"},
+                        "/api/v1/auth/login/",
+                        json={"email": staff.email, "password": "correct horse battery"},
                     )
                     results.append((time.monotonic(), "login", login.status_code, None))
                     if login.status_code != 200:

@@ -258,3 +258,41 @@ def test_without_mongodb_url_the_api_answers_503(notes_a, project_a, user, clien
     response = client_for(user).get(docs_url(project_a))
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "document_store_unavailable"
+
+
+def test_json_schema_applies_to_documents(
+    membership_a, project_a, make_collection, user, client_for
+):
+    make_collection(
+        membership_a,
+        project_a,
+        name="typed",
+        store="documents",
+        json_schema={"type": "object", "properties": {"n": {"type": "integer"}}},
+    )
+    client = client_for(user)
+    url = docs_url(project_a, "typed")
+    assert client.post(url, {"data": {"n": "x"}}, format="json").status_code == 400
+    doc = client.post(url, {"data": {"n": 1}}, format="json").json()
+    patched = client.patch(f"{url}{doc['id']}/", {"data": {"n": "y"}}, format="json")
+    assert patched.status_code == 400
+    assert client.get(f"{url}{doc['id']}/").json()["data"] == {"n": 1}
+
+
+def test_deleting_a_documents_collection_drops_its_documents(
+    notes_a, project_a, user, client_for, django_capture_on_commit_callbacks
+):
+    client = client_for(user)
+    client.post(docs_url(project_a), {"data": {"x": 1}}, format="json")
+    name = documents.physical_name(notes_a.id)
+    assert name in documents.get_database().list_collection_names()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.delete(f"/api/v1/orgs/org-a/projects/{project_a.id}/collections/notes/")
+    assert response.status_code == 204
+    assert name not in documents.get_database().list_collection_names()
+
+
+@pytest.mark.parametrize("text", ["{bad", "[" * 50000, '{"a": ' * 5000 + "1" + "}" * 5000])
+def test_unparseable_or_too_deep_filters_are_400(notes_a, project_a, user, client_for, text):
+    response = client_for(user).get(docs_url(project_a), {"filter": text})
+    assert response.status_code == 400

@@ -1,5 +1,8 @@
 """Records REST API: verbs, merge patch, ETags, filters, ordering, paging, count."""
 
+import base64
+import json
+
 import pytest
 
 pytestmark = pytest.mark.django_db
@@ -115,6 +118,11 @@ def test_search_in_exists_neq(items, project_a, user, client_for, membership_a, 
     assert ns('title:lt:"B"') == [2]
 
 
+def forged_cursor(value, record_id):
+    raw = json.dumps({"o": "$created_at", "v": value, "p": True, "id": record_id})
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
 @pytest.mark.parametrize(
     "params",
     [
@@ -133,6 +141,8 @@ def test_search_in_exists_neq(items, project_a, user, client_for, membership_a, 
         {"limit": "0"},
         {"limit": "abc"},
         {"cursor": "!!!"},
+        {"cursor": forged_cursor("not a date", "00000000-0000-0000-0000-000000000000")},
+        {"cursor": forged_cursor("2026-01-01T00:00:00", "-" * 36)},
         {"count": "yes"},
         {"fields": "a..b"},
     ],
@@ -175,3 +185,21 @@ def test_viewer_reads_but_cannot_write(items, project_a, add_member, client_for)
     client = client_for(viewer.user)
     assert client.get(url(project_a)).status_code == 200
     assert client.post(url(project_a), {"data": {}}, format="json").status_code == 403
+
+
+def test_list_and_get_use_a_fixed_number_of_queries(
+    items,
+    project_a,
+    user,
+    client_for,
+    membership_a,
+    make_records,
+    django_assert_max_num_queries,
+):
+    make_records(membership_a, items, [{"n": i} for i in range(50)])
+    client = client_for(user)
+    with django_assert_max_num_queries(12):
+        body = client.get(url(project_a), {"limit": "50", "count": "true"}).json()
+    assert len(body["results"]) == 50
+    with django_assert_max_num_queries(12):
+        assert client.get(url(project_a, record=body["results"][0]["id"])).status_code == 200

@@ -338,7 +338,7 @@ def test_signal_receiver_publishes_like_the_data_app_will(world):
         return got
 
     got = run(body)
-    assert [(m["op"], m["id"], m["record"]["title"]) for m in got] == [("insert", "7", "mine")]
+    assert [(m["op"], m["id"], m["record"]["title"]) for m in got] == [("insert", 7, "mine")]
 
 
 def test_publishing_while_redis_is_unavailable_does_not_break_the_write(world):
