@@ -216,3 +216,21 @@ def test_operators_see_recent_alerts_of_every_org(committed, client_for):
     }
     assert any(r["summary"] == "pg_dump exited 1" for r in rows)
     assert client_for(owner).get("/health/alerts").status_code == 403
+
+
+@pytest.mark.django_db
+def test_raise_event_inside_a_request_keeps_the_requests_org_context(user, org):
+    from django.db import connection, transaction
+
+    from tenants.context import set_tenant_context
+
+    with transaction.atomic():
+        set_tenant_context(TenantContext(org_id=org.id, user_id=user.pk, role="owner"))
+        assert alerts.raise_event("hotkey", key="k", value=99999, org_id=org.id) == "fired"
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT current_setting('app.org_id', true), current_setting("
+                "'app.platform_admin', true)"
+            )
+            assert cursor.fetchone() == (str(org.id), "")
+        assert [a.dedup_key for a in Alert.objects.all()] == ["hotkey:k"]  # visible to the org
