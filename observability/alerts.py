@@ -195,6 +195,7 @@ def evaluate(*, now=None) -> dict:
                 if outcome in counts:
                     counts[outcome] += 1
         counts["escalated"] = escalate(now=now)
+        counts["retried"] = retry_failed_deliveries(now=now)
     logger.info("alerts_evaluated", **counts)
     return counts
 
@@ -284,6 +285,24 @@ def escalate(*, now) -> int:
     return escalated
 
 
+def retry_failed_deliveries(*, now) -> int:
+    """Send again what a channel refused (5xx, timeout), up to ``ALERT_DELIVERY_ATTEMPTS``."""
+    from django.db.models import Count
+
+    rows = (
+        AlertDelivery.objects.filter(alert__isnull=False, at__gte=now - timedelta(hours=24))
+        .values("alert_id", "channel_id", "action")
+        .annotate(attempts=Count("id"), delivered=Count("id", filter=Q(ok=True)))
+        .filter(delivered=0, attempts__lt=settings.ALERT_DELIVERY_ATTEMPTS)
+    )
+    pending = [(r["alert_id"], r["channel_id"], r["action"]) for r in rows]
+    for alert_id, channel_id, action in pending:
+        transaction.on_commit(
+            lambda a=alert_id, c=channel_id, act=action: deliver(a, act, [], channel_ids=[c])
+        )
+    return len(pending)
+
+
 def routed_channels(alert: Alert, *, level: int) -> list[AlertChannel]:
     """Channels of the alert's org (and the platform's) at ``level`` taking its severity."""
     scope = Q(org__isnull=True) if alert.org_id is None else Q(org_id=alert.org_id)
@@ -296,14 +315,19 @@ def notify_on_commit(alert: Alert, action: str, *, levels: Iterable[int]) -> Non
     transaction.on_commit(lambda: deliver(alert_id, action, levels))
 
 
-def deliver(alert_id, action: str, levels: list[int]) -> list[AlertDelivery]:
+def deliver(
+    alert_id, action: str, levels: list[int], *, channel_ids: list | None = None
+) -> list[AlertDelivery]:
+    """Notify the routed channels of ``levels`` (or exactly ``channel_ids``, for retries)."""
     from observability import notify
 
     deliveries = []
     with tenant_context(TenantContext(platform_admin=True)):
         alert = Alert.objects.select_related("rule").get(pk=alert_id)
-        for level in levels:
-            for channel in routed_channels(alert, level=level):
-                result = notify.send(channel, action=action, alert=alert)
-                deliveries.append(notify.record(channel, result, action=action, alert=alert))
+        channels = [c for level in levels for c in routed_channels(alert, level=level)]
+        if channel_ids:
+            channels += list(AlertChannel.objects.filter(id__in=channel_ids, enabled=True))
+        for channel in channels:
+            result = notify.send(channel, action=action, alert=alert)
+            deliveries.append(notify.record(channel, result, action=action, alert=alert))
     return deliveries
