@@ -248,7 +248,7 @@ MIDDLEWARE = [
 DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True
 # request_started is logged before authentication knows the user and org; request_finished
 # carries everything, so the start line is debug-only.
-DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = 10
+DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = 10  # logging.DEBUG
 # API access log: headers always masked; bodies only when asked for (and masked too).
 LOG_HTTP_BODIES = env.bool("LOG_HTTP_BODIES", default=False)
 LOG_HTTP_BODY_MAX = env.int("LOG_HTTP_BODY_MAX", default=2048)
