@@ -14,7 +14,8 @@ Other apps feed signals without importing this module's internals::
     register_signal("cache_hit_rate", lambda: hits / max(hits + misses, 1))
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -26,7 +27,7 @@ from django.utils import timezone
 
 from observability.constants import SEVERITY_RANK, AlertState, RuleKind, Severity
 from observability.models import Alert, AlertChannel, AlertDelivery, AlertRule
-from tenants.context import TenantContext, tenant_context
+from tenants.context import TenantContext, set_tenant_context, tenant_context
 
 logger = structlog.get_logger(__name__)
 
@@ -56,6 +57,36 @@ class Observation:
     summary: str
     value: float | None = None
     org_id: object = None
+
+
+@contextmanager
+def platform_context() -> Iterator[None]:
+    """The platform admin context, restoring the caller's tenant context afterwards.
+
+    A detector may call ``raise_event`` inside a request's transaction; the request must go on
+    with its own org context, not the platform's (nor an empty one).
+    """
+    connection = connections["default"]
+    previous = None
+    if connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT current_setting('app.org_id', true), current_setting('app.user_id', true),"
+                " current_setting('app.role', true), current_setting('app.platform_admin', true)"
+            )
+            previous = cursor.fetchone()
+    with tenant_context(TenantContext(platform_admin=True)):
+        yield
+    if previous is not None and not connection.needs_rollback:
+        org_id, user_id, role, admin = previous
+        set_tenant_context(
+            TenantContext(
+                org_id=org_id or None,
+                user_id=int(user_id) if user_id else None,
+                role=role or None,
+                platform_admin=admin == "on",
+            )
+        )
 
 
 def ensure_builtin_rules() -> None:
@@ -164,6 +195,7 @@ def evaluate(*, now=None) -> dict:
                 if outcome in counts:
                     counts[outcome] += 1
         counts["escalated"] = escalate(now=now)
+        counts["retried"] = retry_failed_deliveries(now=now)
     logger.info("alerts_evaluated", **counts)
     return counts
 
@@ -184,7 +216,7 @@ def raise_event(
     Returns "fired", "updated", "resolved" or None.
     """
     now = now or timezone.now()
-    with tenant_context(TenantContext(platform_admin=True)):
+    with platform_context():
         ensure_builtin_rules()
         rule = (
             AlertRule.objects.filter(kind=kind, enabled=True)
@@ -253,6 +285,24 @@ def escalate(*, now) -> int:
     return escalated
 
 
+def retry_failed_deliveries(*, now) -> int:
+    """Send again what a channel refused (5xx, timeout), up to ``ALERT_DELIVERY_ATTEMPTS``."""
+    from django.db.models import Count
+
+    rows = (
+        AlertDelivery.objects.filter(alert__isnull=False, at__gte=now - timedelta(hours=24))
+        .values("alert_id", "channel_id", "action")
+        .annotate(attempts=Count("id"), delivered=Count("id", filter=Q(ok=True)))
+        .filter(delivered=0, attempts__lt=settings.ALERT_DELIVERY_ATTEMPTS)
+    )
+    pending = [(r["alert_id"], r["channel_id"], r["action"]) for r in rows]
+    for alert_id, channel_id, action in pending:
+        transaction.on_commit(
+            lambda a=alert_id, c=channel_id, act=action: deliver(a, act, [], channel_ids=[c])
+        )
+    return len(pending)
+
+
 def routed_channels(alert: Alert, *, level: int) -> list[AlertChannel]:
     """Channels of the alert's org (and the platform's) at ``level`` taking its severity."""
     scope = Q(org__isnull=True) if alert.org_id is None else Q(org_id=alert.org_id)
@@ -265,14 +315,19 @@ def notify_on_commit(alert: Alert, action: str, *, levels: Iterable[int]) -> Non
     transaction.on_commit(lambda: deliver(alert_id, action, levels))
 
 
-def deliver(alert_id, action: str, levels: list[int]) -> list[AlertDelivery]:
+def deliver(
+    alert_id, action: str, levels: list[int], *, channel_ids: list | None = None
+) -> list[AlertDelivery]:
+    """Notify the routed channels of ``levels`` (or exactly ``channel_ids``, for retries)."""
     from observability import notify
 
     deliveries = []
     with tenant_context(TenantContext(platform_admin=True)):
         alert = Alert.objects.select_related("rule").get(pk=alert_id)
-        for level in levels:
-            for channel in routed_channels(alert, level=level):
-                result = notify.send(channel, action=action, alert=alert)
-                deliveries.append(notify.record(channel, result, action=action, alert=alert))
+        channels = [c for level in levels for c in routed_channels(alert, level=level)]
+        if channel_ids:
+            channels += list(AlertChannel.objects.filter(id__in=channel_ids, enabled=True))
+        for channel in channels:
+            result = notify.send(channel, action=action, alert=alert)
+            deliveries.append(notify.record(channel, result, action=action, alert=alert))
     return deliveries

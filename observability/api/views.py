@@ -1,7 +1,7 @@
 """An org's alert channels (with "send a test notification") and its recent alerts."""
 
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
@@ -64,7 +64,9 @@ class AlertChannelViewSet(viewsets.ViewSet):
         services.channel_delete(membership=request.membership, channel=self._get(request, channel))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(request=None, responses={202: None})
+    @extend_schema(
+        request=None, responses={202: OpenApiResponse(description="Test notification queued")}
+    )
     @action(detail=True, methods=["post"])
     def test(self, request, org=None, channel=None):
         """Send a test notification through this channel (delivered by a background task)."""

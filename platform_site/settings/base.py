@@ -327,7 +327,7 @@ MIDDLEWARE = [
 DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True
 # request_started is logged before authentication knows the user and org; request_finished
 # carries everything, so the start line is debug-only.
-DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = 10
+DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = 10  # logging.DEBUG
 # API access log: headers always masked; bodies only when asked for (and masked too).
 LOG_HTTP_BODIES = env.bool("LOG_HTTP_BODIES", default=False)
 LOG_HTTP_BODY_MAX = env.int("LOG_HTTP_BODY_MAX", default=2048)
@@ -339,6 +339,7 @@ ALERT_RUNBOOK_BASE_URL = env.str(
     "ALERT_RUNBOOK_BASE_URL", default="https://runbooks.example.com/platform"
 )
 ALERT_HTTP_TIMEOUT = env.float("ALERT_HTTP_TIMEOUT", default=5.0)
+ALERT_DELIVERY_ATTEMPTS = env.int("ALERT_DELIVERY_ATTEMPTS", default=3)
 ALERT_EMAIL_FROM = env.str("ALERT_EMAIL_FROM", default="alerts@localhost")
 # OpenTelemetry: off unless OTEL_ENABLED; the standard OTEL_* variables configure exporter,
 # endpoint, headers and sampler (OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG).

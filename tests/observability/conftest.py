@@ -4,6 +4,7 @@ Redis / PostgreSQL servers that a test may stop, and a real Celery worker subpro
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -216,7 +217,10 @@ def celery_worker(tmp_path):
     worker.lines = lines
     worker.text = lambda: log_path.read_text(errors="replace")
     try:
-        wait_until(lambda: "ready" in worker.text() or worker.poll() is not None, timeout=60)
+        wait_until(
+            lambda: re.search(r"celery@\S+ ready", worker.text()) or worker.poll() is not None,
+            timeout=60,
+        )
         assert worker.poll() is None, worker.text()
         yield worker
     finally:

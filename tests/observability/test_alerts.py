@@ -214,3 +214,41 @@ def test_operators_see_recent_alerts_of_every_org(committed, client_for):
     }
     assert any(r["summary"] == "pg_dump exited 1" for r in rows)
     assert client_for(owner).get("/health/alerts").status_code == 403
+
+
+@pytest.mark.django_db
+def test_raise_event_inside_a_request_keeps_the_requests_org_context(user, org):
+    from django.db import connection, transaction
+
+    from tenants.context import set_tenant_context
+
+    with transaction.atomic():
+        set_tenant_context(TenantContext(org_id=org.id, user_id=user.pk, role="owner"))
+        assert alerts.raise_event("hotkey", key="k", value=99999, org_id=org.id) == "fired"
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT current_setting('app.org_id', true), current_setting("
+                "'app.platform_admin', true)"
+            )
+            assert cursor.fetchone() == (str(org.id), "")
+        assert [a.dedup_key for a in Alert.objects.all()] == ["hotkey:k"]  # visible to the org
+
+
+def test_refused_notifications_are_retried_a_bounded_number_of_times(committed, receiver):
+    _channel(name="flaky", kind=ChannelKind.SLACK, target=receiver.url + "/flaky")
+    alerts.evaluate()
+    receiver.status = 503
+    assert alerts.raise_event("backup_failed", key="nightly") == "fired"
+    assert alerts.evaluate()["retried"] == 1
+    assert len(receiver.to("/flaky")) == 2
+    receiver.status = 200
+    assert alerts.evaluate()["retried"] == 1
+    assert alerts.evaluate()["retried"] == 0  # delivered: nothing left to retry
+    assert len(receiver.to("/flaky")) == 3
+
+    receiver.status = 500
+    assert alerts.raise_event("backup_failed", key="weekly") == "fired"
+    for _ in range(5):
+        alerts.evaluate()
+    weekly = [r for r in receiver.to("/flaky") if "weekly" in str(r["json"])]
+    assert len(weekly) == 3  # ALERT_DELIVERY_ATTEMPTS

@@ -234,6 +234,47 @@ def test_tracing_is_off_by_default_and_patches_nothing():
     assert out.stdout.strip().splitlines()[-1] == "False False ProxyTracerProvider"
 
 
+def test_grpc_exporter_delivers_spans_to_a_collector(monkeypatch):
+    from concurrent import futures
+
+    import grpc
+    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    from observability import tracing
+
+    received = []
+
+    class Collector(trace_service_pb2_grpc.TraceServiceServicer):
+        def Export(self, request, context):
+            received.extend(
+                span.name
+                for rs in request.resource_spans
+                for ss in rs.scope_spans
+                for span in ss.spans
+            )
+            return trace_service_pb2.ExportTraceServiceResponse()
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Collector(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{port}")
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_INSECURE", "true")
+        exporter = tracing._exporter()
+        provider = TracerProvider()  # local: the process-wide provider stays untouched
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        with provider.get_tracer("test").start_as_current_span("grpc-export-check"):
+            pass
+        provider.shutdown()
+    finally:
+        server.stop(grace=None)
+    assert received == ["grpc-export-check"]
+
+
 def test_exporter_follows_the_standard_protocol_variable(monkeypatch):
     from observability import tracing
 
