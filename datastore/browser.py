@@ -1,8 +1,9 @@
 """The Studio's database browser: org -> project -> collection -> records or documents.
 
-Platform-level choices (which orgs and projects exist) are read with the Studio's platform
-context; every look at data runs inside ``tenant_context`` of the chosen org, as an admin of
-that org (so owner-only rows are visible, as they are to an org admin) and never with the
+Which orgs are offered depends on who browses: platform staff see every org (read with the
+Studio's platform context), an org owner/admin only the orgs they administer. Every look at
+projects and data runs inside ``tenant_context`` of the chosen org, as an admin of that org
+(so owner-only rows are visible, as they are to an org admin) and never with the
 platform-admin flag: the app role and the RLS policies decide what is returned.
 """
 
@@ -16,6 +17,7 @@ from django.template.response import TemplateResponse
 
 from datastore import documents, filters, selectors
 from datastore.constants import Store
+from studio.selectors import administered_memberships, is_platform_staff
 from tenants.constants import Role
 from tenants.context import TenantContext, set_tenant_context, tenant_context
 from tenants.models import Organization, Project
@@ -23,37 +25,48 @@ from tenants.models import Organization, Project
 PAGE = 25
 
 
-def _platform_context(request) -> None:
-    set_tenant_context(TenantContext(user_id=request.user.pk, platform_admin=True))
+def _org_contexts(request) -> tuple[list[Organization], dict]:
+    """The orgs this Studio user may browse, and the RLS context to browse each one in.
 
-
-def org_context(org: Organization, request) -> TenantContext:
-    return TenantContext(org_id=org.id, user_id=request.user.pk, role=Role.ADMIN)
+    Platform staff browse any org, as an admin of it; an org owner/admin browses only the
+    orgs they administer, with their own role. Never the platform-admin flag for data.
+    """
+    user = request.user
+    if is_platform_staff(user):
+        set_tenant_context(TenantContext(user_id=user.pk, platform_admin=True))
+        orgs = list(Organization.objects.order_by("name"))
+        return orgs, {
+            o.pk: TenantContext(org_id=o.id, user_id=user.pk, role=Role.ADMIN) for o in orgs
+        }
+    memberships = list(administered_memberships(user=user))
+    return [m.org for m in memberships], {
+        m.org_id: TenantContext(org_id=m.org_id, user_id=user.pk, role=m.role) for m in memberships
+    }
 
 
 def browse(request):
-    if not (request.user.is_active and request.user.is_superuser):
+    if not request.user.is_active:
         raise PermissionDenied
     params = request.GET
     context = {**admin.site.each_context(request), "title": "Database browser"}
-    _platform_context(request)
-    context["orgs"] = list(Organization.objects.order_by("name"))
-    org = next((o for o in context["orgs"] if o.slug == params.get("org")), None)
+    orgs, contexts = _org_contexts(request)
+    context["orgs"] = orgs
+    org = next((o for o in orgs if o.slug == params.get("org")), None)
     if org is None:
+        if params.get("org"):
+            raise Http404("No such organization.")
         return TemplateResponse(request, "datastore/browser.html", context)
     context["org"] = org
-    context["projects"] = list(Project.objects.filter(org=org).order_by("name"))
-    project = next((p for p in context["projects"] if str(p.id) == params.get("project")), None)
-    if project is None:
-        return TemplateResponse(request, "datastore/browser.html", context)
-    context["project"] = project
-    try:
-        with tenant_context(org_context(org, request)):
+    with tenant_context(contexts[org.pk]):
+        context["projects"] = list(Project.objects.filter(org=org).order_by("name"))
+        project = next((p for p in context["projects"] if str(p.id) == params.get("project")), None)
+        if project is None:
+            return TemplateResponse(request, "datastore/browser.html", context)
+        context["project"] = project
+        try:
             context.update(_browse_project(request, project, params))
-    except (filters.FilterError, documents.DocumentQueryError, ValueError) as exc:
-        context["error"] = str(exc)
-    finally:
-        _platform_context(request)
+        except (filters.FilterError, documents.DocumentQueryError, ValueError) as exc:
+            context["error"] = str(exc)
     return TemplateResponse(request, "datastore/browser.html", context)
 
 

@@ -20,8 +20,8 @@ NAVIGATION = [
     ("Users", "auth.user", True),
     ("Sessions", "authn.session", True),
     ("Audit log", "authn.auditevent", True),
-    ("Database", "admin:studio-database", False),
-    ("Documents", "admin:studio-documents", False),
+    # Records (PostgreSQL) and documents (MongoDB) share one browser.
+    ("Database", "admin:datastore_browser", False),
     ("Redis", "admin:studio-redis", True),
     ("Health", "admin:studio-health", True),
     ("Alerts", "observability.alert", True),
@@ -33,6 +33,7 @@ NAVIGATION = [
 SECTION_ALIASES = {
     "Orgs & members": ["/studio/o/", "/studio/tenants/"],
     "Users": ["/studio/auth/"],
+    "Database": ["/studio/datastore/collection/"],
 }
 
 

@@ -5,6 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
+from django.db import connections
 
 from tenants import services
 from tenants.constants import Role
@@ -27,7 +28,14 @@ class World:
     def token(self, user, **claims) -> str:
         """A live session's access token; made on a thread so async tests may call it."""
         with ThreadPoolExecutor(1) as pool:
-            return pool.submit(access_token, user, **claims).result()
+            return pool.submit(_in_thread, access_token, user, **claims).result()
+
+
+def _in_thread(function, *args, **kwargs):
+    try:
+        return function(*args, **kwargs)
+    finally:
+        connections.close_all()  # give the thread's connection back to the pool
 
 
 def _add(org, owner, user, role):

@@ -20,6 +20,12 @@ PAGES = {
     "health": "/studio/health/",
     "users": "/studio/auth/user/",
     "projects": "/studio/tenants/project/",
+    "sessions": "/studio/authn/session/",
+    "audit": "/studio/authn/auditevent/",
+    "database": "/studio/datastore/collection/browser/?org=acme",
+    "alerts": "/studio/observability/alert/",
+    "errors": "/studio/observability/errorgroup/",
+    "backups": "/studio/datastore/backuprun/",
 }
 
 
