@@ -89,3 +89,11 @@ def test_schema_documents_the_error_shape_on_every_operation():
 def test_schema_and_docs_are_served(client):
     assert client.get("/api/schema/").status_code == 200
     assert client.get("/api/docs/").status_code == 200
+
+
+def test_deeply_nested_json_is_400_not_500(user, client_for):
+    body = "[" * 100_000 + "]" * 100_000
+    response = client_for(user).generic(
+        "POST", "/api/v1/orgs/", body, content_type="application/json"
+    )
+    assert_error_shape(response, 400, "parse_error")

@@ -78,7 +78,7 @@ def test_buckets_expire_on_their_own(clean_redis):
     assert 0 < clean_redis.ttl(bucket) <= hotkeys.MAX_WINDOW + 5
 
 
-def test_threshold_raises_one_alert_per_key_per_cooldown(clean_redis, settings):
+def test_threshold_raises_one_alert_per_key_per_cooldown(clean_redis, settings, db):
     settings.REDIS_HOTKEY_THRESHOLD = 5.0  # accesses per second over a 10 s window
     received = []
 
