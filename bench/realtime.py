@@ -115,7 +115,7 @@ def main() -> None:
 
         from tenants import services
         from tenants.models import Membership
-        from tests.appserver import AppServer
+        from tests.servers import AppServer
 
         user_model = get_user_model()
         owner = user_model.objects.create(username="bench-owner@example.com")

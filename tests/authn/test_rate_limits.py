@@ -1,9 +1,6 @@
 """Rate limits on register/login/refresh/reset: 429 with Retry-After at N+1, per IP and per
 account, counted in Redis so that every app process shares them."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -11,8 +8,9 @@ import pytest
 from django.conf import settings as django_settings
 from rest_framework.test import APIClient
 
-from tests.authn.helpers import PASSWORD, free_port, login, wait_for_port
+from tests.authn.helpers import PASSWORD, login
 from tests.factories import UserFactory
+from tests.servers import AppServer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -84,28 +82,6 @@ def test_other_auth_endpoints_are_limited(settings, action, path, body):
     _assert_throttled(client.post(path, body, format="json"))
 
 
-def _serve(port: int, extra_env: dict) -> subprocess.Popen:
-    env = {**os.environ, **extra_env}
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "platform_site.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
 @pytest.mark.slow
 def test_limits_are_shared_across_two_app_processes(committed):
     user = UserFactory()
@@ -119,12 +95,10 @@ def test_limits_are_shared_across_two_app_processes(committed):
         "AUTHN_WARM_SESSIONS_ON_STARTUP": "false",
         "AUTHN_EMAIL_ASYNC": "false",
     }
-    ports = [free_port(), free_port()]
-    servers = [_serve(port, env) for port in ports]
+    servers = []
     try:
-        for port in ports:
-            wait_for_port(port, timeout=60)
-        urls = [f"http://127.0.0.1:{port}/api/v1/auth" for port in ports]
+        servers = [AppServer(env).start(), AppServer(env).start()]
+        urls = [f"{server.url}/api/v1/auth" for server in servers]
         with httpx.Client(timeout=30) as http:
             # Per account: 4 attempts spread over both processes, the 5th is refused.
             statuses = [
@@ -153,9 +127,4 @@ def test_limits_are_shared_across_two_app_processes(committed):
             )
     finally:
         for server in servers:
-            server.terminate()
-        for server in servers:
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            server.stop()

@@ -29,8 +29,8 @@ from cache.config import (
     redis_config_from_env,
 )
 from scripts.redis_ha import RedisHA
-from tests.appserver import AppServer
 from tests.factories import UserFactory
+from tests.servers import AppServer
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent.parent

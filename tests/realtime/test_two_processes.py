@@ -8,8 +8,8 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from websockets.asyncio.client import connect
 
-from tests.appserver import AppServer
 from tests.realtime.test_consumer import change, commit
+from tests.servers import AppServer
 
 pytestmark = pytest.mark.slow
 

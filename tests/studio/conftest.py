@@ -1,17 +1,11 @@
-"""A real ASGI server (uvicorn) for browser tests, with its own Redis the test may stop."""
+"""A real ASGI server (uvicorn) for browser tests, with its own Redis the test may kill."""
 
 import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.servers import AppServer, OwnRedis
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SCREENSHOTS = ROOT / "var" / "screenshots"
@@ -28,113 +22,29 @@ CHROMIUM_ARGS = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_http(url: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise TimeoutError(url)
-
-
-class RedisProcess:
-    def __init__(self):
-        self.port = free_port()
-        self.dir = tempfile.mkdtemp(prefix="studio-redis-")
-        self.process = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                self.dir,
-            ],
-            stdout=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise TimeoutError("redis did not start")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-
-
 @pytest.fixture
-def studio_redis():
-    redis = RedisProcess()
+def studio_redis(tmp_path):
+    redis = OwnRedis(tmp_path)
     redis.start()
     yield redis
-    redis.stop()
-    shutil.rmtree(redis.dir, ignore_errors=True)
+    redis.kill()
 
 
 @pytest.fixture
 def studio_server(committed, studio_redis):
     """uvicorn serving the platform (HTTP + websockets) against the test database."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "REDIS_URL": studio_redis.url,
-        "STUDIO_LIVE_INTERVAL_SECONDS": os.environ.get("STUDIO_LIVE_INTERVAL_SECONDS", "1"),
-        "REDIS_BREAKER_RESET_SECONDS": "2",
-        "REDIS_HOTKEY_SAMPLE_RATE": "1",
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "platform_site.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-        cwd=ROOT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
+    server = AppServer(
+        {
+            "REDIS_URL": studio_redis.url,
+            "STUDIO_LIVE_INTERVAL_SECONDS": os.environ.get("STUDIO_LIVE_INTERVAL_SECONDS", "1"),
+            "REDIS_BREAKER_RESET_SECONDS": "2",
+            "REDIS_HOTKEY_SAMPLE_RATE": "1",
+        }
+    ).start()
     try:
-        wait_http(url + "/health/live")
-        yield url
+        yield server.url
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+        server.stop()
 
 
 @pytest.fixture

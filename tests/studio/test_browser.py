@@ -76,7 +76,7 @@ def test_redis_dashboard_is_live_and_shows_the_breaker_opening(
     assert page.text_content("#breaker-state") == "closed"
     screenshot(page, "redis")
 
-    studio_redis.stop()
+    studio_redis.kill()
     page.wait_for_function(
         "document.getElementById('breaker-state').textContent === 'open'", timeout=20000
     )
