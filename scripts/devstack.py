@@ -51,8 +51,8 @@ def pg_bin(name: str) -> str:
 
 
 def as_postgres(cmd: list[str]) -> list[str]:
-    # initdb and pg_ctl refuse to run as root.
-    return ["runuser", "-u", "postgres", "--", *cmd] if IS_ROOT else cmd
+    # initdb and pg_ctl refuse to run as root; "/" keeps postgres out of a private checkout's cwd.
+    return ["runuser", "-u", "postgres", "--", "env", "-C", "/", *cmd] if IS_ROOT else cmd
 
 
 def give_to_postgres(path: Path, mode: int = 0o700) -> None:
