@@ -1,9 +1,10 @@
 """Reads for the Studio: which orgs a person may administer there."""
 
+from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 
 from tenants.constants import PRIVILEGED_ROLES
-from tenants.models import Membership, Organization
+from tenants.models import Membership, Organization, Project
 
 
 def is_platform_staff(user) -> bool:
@@ -31,3 +32,11 @@ def studio_orgs(*, user) -> QuerySet[Organization]:
     return Organization.objects.filter(
         memberships__user=user, memberships__role__in=PRIVILEGED_ROLES
     ).order_by("name")
+
+
+def platform_counts() -> dict:
+    """Totals for the staff overview (read in the Studio's platform RLS context)."""
+    return {
+        "user_count": get_user_model().objects.count(),
+        "project_count": Project.objects.count(),
+    }

@@ -1,6 +1,6 @@
 """Studio pages. Each renders inside the admin's layout with the Studio navigation."""
 
-from django.contrib.auth import get_user_model
+from django.contrib import admin
 from django.db.models import Count
 from django.http import Http404
 from django.template.response import TemplateResponse
@@ -8,12 +8,9 @@ from django.template.response import TemplateResponse
 from studio import dashboard, selectors
 from tenants import selectors as tenant_selectors
 from tenants.constants import PRIVILEGED_ROLES
-from tenants.models import Project
 
 
 def _render(request, template: str, title: str, **context):
-    from django.contrib import admin
-
     return TemplateResponse(
         request, template, {**admin.site.each_context(request), "title": title, **context}
     )
@@ -24,8 +21,7 @@ def overview(request, site, extra_context=None):
     orgs = selectors.studio_orgs(user=request.user).annotate(members=Count("memberships"))
     context = {"orgs": orgs[:20], "org_count": orgs.count(), "staff": staff}
     if staff:
-        context["user_count"] = get_user_model().objects.count()
-        context["project_count"] = Project.objects.count()
+        context.update(selectors.platform_counts())
         context["health"] = dashboard.health_frame()
     context.update(extra_context or {})
     return _render(request, "studio/overview.html", "Overview", **context)
