@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: run test ci lint system-deps install browser-deps bench-sessions bench-observability bench-data
+.PHONY: run test ci lint system-deps install bench-sessions bench-observability bench-data
 
 run: install
 	$(BIN)/python scripts/devstack.py run
