@@ -229,6 +229,8 @@ def _announce(record: Record, op: str, data: dict) -> None:
         "owner_only": record.owner_only,
         "op": op,
         "data": data,
+        # The write's correlation id, taken now: after commit the request may be over.
+        "request_id": structlog.contextvars.get_contextvars().get("request_id") or "",
     }
     transaction.on_commit(lambda: record_changed.send(sender=Record, **payload))
 

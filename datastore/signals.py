@@ -2,7 +2,7 @@
 
 ``record_changed`` is sent with keyword arguments ``org_id``, ``project_id``,
 ``collection_id``, ``record_id``, ``owner_id``, ``owner_only`` (the collection's access rule
-at write time), ``op`` ("create", "update", "delete") and
+at write time), ``request_id`` (of the write), ``op`` ("create", "update", "delete") and
 ``data`` (the record's data after the change; the data before it for a delete).
 """
 

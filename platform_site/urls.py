@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("authn.api.urls")),
     path("", include("tenants.api.urls")),
     path("", include("datastore.api.urls")),
+    path("", include("compute.api.urls")),
     path("", include("observability.api.urls")),
     path("", include("cache.api.urls")),
 ]

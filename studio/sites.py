@@ -27,6 +27,7 @@ NAVIGATION = [
     ("Alerts", "observability.alert", True),
     ("Errors", "observability.errorgroup", True),
     ("Backups", "datastore.backuprun", True),
+    ("Webhooks", "compute.webhookdelivery", True),
 ]
 
 # Pages that belong to a section without living under its URL.
@@ -34,6 +35,7 @@ SECTION_ALIASES = {
     "Orgs & members": ["/studio/o/", "/studio/tenants/"],
     "Users": ["/studio/auth/"],
     "Database": ["/studio/datastore/collection/"],
+    "Webhooks": ["/studio/compute/"],
 }
 
 

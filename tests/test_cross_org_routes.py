@@ -10,6 +10,7 @@ import re
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from compute import services as webhook_services
 from observability import alerts as obs_alerts
 from observability import services as obs_services
 from observability.models import Alert
@@ -83,6 +84,9 @@ def foreign_values(other_org, other_user):
         "backup_failed", key="secret-project", org_id=other_org.id
     )
     assert alert_outcome == "fired"
+    webhook = webhook_services.webhook_create(
+        membership=membership, project=project, url="https://x.test/hook", events=["insert"]
+    )
     set_tenant_context(TenantContext(platform_admin=True))
     alert = Alert.objects.get(org=other_org)
     set_tenant_context(TenantContext())
@@ -97,6 +101,7 @@ def foreign_values(other_org, other_user):
         "index": "org_id_1_project_id_1_name_1",
         "channel": channel.id,
         "alert": alert.id,
+        "webhook": webhook.id,
     }
 
 

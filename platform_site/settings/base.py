@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "cache",
     "observability",
     "realtime",
+    "compute",
 ]
 
 MIDDLEWARE = [
@@ -369,3 +370,8 @@ REALTIME_MEMBERSHIP_TTL = env.float("REALTIME_MEMBERSHIP_TTL", default=15.0)
 # Dotted path to f(org_id, collection_id) -> bool (owner-only collection), for events that do
 # not say; without one such events reach only the row's owner and org owners/admins.
 REALTIME_COLLECTION_ACCESS_RESOLVER = env.str("REALTIME_COLLECTION_ACCESS_RESOLVER", default="")
+
+# --- Webhooks (compute) -----------------------------------------------------------------------
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=5)
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=10.0)

@@ -9,15 +9,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from rest_framework.test import APIClient
 
 from tests.factories import UserFactory
+from tests.servers import Receiver
 from tests.tokens import access_token
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,46 +69,6 @@ def staff_client(db):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token(staff)}")
     return client
-
-
-# --- a local HTTP receiver standing in for Slack, PagerDuty and webhooks ----------------------
-class Receiver:
-    def __init__(self):
-        self.requests: list[dict] = []
-        self.status = 200
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length", 0))
-                body = self.rfile.read(length)
-                receiver.requests.append(
-                    {
-                        "path": self.path,
-                        "headers": dict(self.headers.items()),
-                        "raw": body,
-                        "json": json.loads(body) if body else None,
-                    }
-                )
-                self.send_response(receiver.status)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(b'{"status": "success"}')
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def to(self, path: str) -> list[dict]:
-        return [r for r in self.requests if r["path"] == path]
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

@@ -1,0 +1,42 @@
+from rest_framework import serializers
+
+from compute.constants import EVENTS
+from compute.models import Webhook, WebhookDelivery
+
+
+class WebhookSerializer(serializers.ModelSerializer):
+    secret_hint = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Webhook
+        fields = ["id", "url", "events", "collection", "active", "secret_hint", "created_at"]
+
+    def get_secret_hint(self, webhook) -> str:
+        return "..." + webhook.secret[-4:]
+
+
+class WebhookCreatedSerializer(WebhookSerializer):
+    """Only the answer to a create shows the whole signing secret."""
+
+    class Meta(WebhookSerializer.Meta):
+        fields = [*WebhookSerializer.Meta.fields, "secret"]
+
+
+class WebhookInputSerializer(serializers.Serializer):
+    url = serializers.URLField(max_length=500)
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=EVENTS), allow_empty=False, max_length=3
+    )
+    collection = serializers.RegexField(
+        r"^([A-Za-z][A-Za-z0-9_]{0,62})?$", required=False, default="", allow_blank=True
+    )
+    active = serializers.BooleanField(required=False, default=True)
+
+
+class DeliverySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookDelivery
+        fields = [
+            "id", "event", "status", "attempts", "response_status", "last_error",
+            "request_id", "payload", "created_at", "delivered_at",
+        ]  # fmt: skip

@@ -1,0 +1,91 @@
+"""Webhooks of a project. The tenant middleware has checked membership and set the RLS
+context; these views check the role and call services and selectors."""
+
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from compute import selectors, services
+from compute.api import serializers as s
+from datastore import selectors as data_selectors
+from tenants import constants
+from tenants.permissions import OrgPermission
+
+PERMS = {
+    "get": constants.VIEW_DATA,
+    "post": constants.MANAGE_SCHEMA,
+    "patch": constants.MANAGE_SCHEMA,
+    "delete": constants.MANAGE_SCHEMA,
+}
+
+
+def _valid(serializer_class, data, **kwargs) -> dict:
+    serializer = serializer_class(data=data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class WebhookScopedView(APIView):
+    permission_classes = [IsAuthenticated, OrgPermission]
+    required_perms = PERMS
+
+    def project(self):
+        project = data_selectors.project_get(
+            org=self.request.org, project_id=self.kwargs["project"]
+        )
+        if project is None:
+            raise Http404
+        return project
+
+    def webhook(self):
+        webhook = selectors.webhook_get(project=self.project(), webhook_id=self.kwargs["webhook"])
+        if webhook is None:
+            raise Http404
+        return webhook
+
+
+class WebhookListView(WebhookScopedView):
+    @extend_schema(operation_id="webhooks_list", responses=s.WebhookSerializer(many=True))
+    def get(self, request, org, project):
+        hooks = selectors.webhook_list(project=self.project())
+        return Response(s.WebhookSerializer(hooks, many=True).data)
+
+    @extend_schema(request=s.WebhookInputSerializer, responses={201: s.WebhookCreatedSerializer})
+    def post(self, request, org, project):
+        data = _valid(s.WebhookInputSerializer, request.data)
+        data.pop("active", None)
+        hook = services.webhook_create(
+            membership=request.membership, project=self.project(), **data
+        )
+        return Response(s.WebhookCreatedSerializer(hook).data, status=status.HTTP_201_CREATED)
+
+
+class WebhookDetailView(WebhookScopedView):
+    @extend_schema(responses=s.WebhookSerializer)
+    def get(self, request, org, project, webhook):
+        return Response(s.WebhookSerializer(self.webhook()).data)
+
+    @extend_schema(request=s.WebhookInputSerializer, responses=s.WebhookSerializer)
+    def patch(self, request, org, project, webhook):
+        data = _valid(s.WebhookInputSerializer, request.data, partial=True)
+        hook = services.webhook_update(
+            membership=request.membership, webhook=self.webhook(), **data
+        )
+        return Response(s.WebhookSerializer(hook).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, org, project, webhook):
+        services.webhook_delete(membership=request.membership, webhook=self.webhook())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DeliveryListView(WebhookScopedView):
+    @extend_schema(
+        operation_id="webhook_deliveries_list", responses=s.DeliverySerializer(many=True)
+    )
+    def get(self, request, org, project, webhook):
+        deliveries = selectors.delivery_list(webhook=self.webhook())
+        return Response(s.DeliverySerializer(deliveries, many=True).data)

@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class ComputeConfig(AppConfig):
+    name = "compute"
+    verbose_name = "Webhooks"
+
+    def ready(self) -> None:
+        from compute.receivers import queue_record_webhooks
+        from datastore.signals import record_changed
+
+        record_changed.connect(queue_record_webhooks, dispatch_uid="compute.record_webhooks")

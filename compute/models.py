@@ -1,0 +1,60 @@
+"""Database webhooks: an org's project POSTs its record changes to a URL of its choosing.
+
+Both tables are tenant-owned (org_id + RLS, see the migration). A delivery keeps the exact
+body that was signed, every attempt's outcome, and the request id of the write that caused
+it, so an operator can follow one change from the API call to the receiver.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from compute.constants import DeliveryStatus
+
+
+class Webhook(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    org = models.ForeignKey("tenants.Organization", on_delete=models.CASCADE, related_name="+")
+    project = models.ForeignKey("tenants.Project", on_delete=models.CASCADE, related_name="+")
+    # Empty: every collection of the project.
+    collection = models.CharField(max_length=63, blank=True, default="")
+    events = models.JSONField(default=list)
+    url = models.URLField(max_length=500)
+    # Shared with the receiver to verify X-Platform-Signature; shown in full once, at creation.
+    secret = models.CharField(max_length=64)
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.url} ({', '.join(self.events)})"
+
+
+class WebhookDelivery(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    org = models.ForeignKey("tenants.Organization", on_delete=models.CASCADE, related_name="+")
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=16)
+    payload = models.JSONField()
+    status = models.CharField(
+        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True, default="")
+    request_id = models.CharField(max_length=128, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["webhook", "-created_at"], name="delivery_webhook_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.event} -> {self.webhook.url}: {self.status}"

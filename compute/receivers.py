@@ -1,0 +1,29 @@
+"""Record writes become webhook deliveries (the data app's after-commit signal)."""
+
+from compute import services
+from compute.constants import DATA_OPS
+
+
+def queue_record_webhooks(
+    sender,
+    *,
+    org_id,
+    project_id,
+    collection_id,
+    record_id,
+    owner_id,
+    op,
+    data,
+    request_id="",
+    **kwargs,
+) -> None:
+    services.deliveries_queue(
+        org_id=org_id,
+        project_id=project_id,
+        collection_id=collection_id,
+        record_id=record_id,
+        owner_id=owner_id,
+        event=DATA_OPS[op],
+        data=data,
+        request_id=str(request_id),
+    )
