@@ -58,3 +58,54 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} -> {self.webhook.url}: {self.status}"
+
+
+class ScheduledJob(models.Model):
+    """A project's cron job: on schedule, a signed POST of ``payload`` to ``url``.
+
+    django-celery-beat's PeriodicTask (a platform table, not tenant data) carries the schedule;
+    the job row, the URL, the secret and every run stay in RLS-protected tables.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    org = models.ForeignKey("tenants.Organization", on_delete=models.CASCADE, related_name="+")
+    project = models.ForeignKey("tenants.Project", on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=100)
+    schedule = models.CharField(max_length=100, help_text="Cron: minute hour day month weekday")
+    url = models.URLField(max_length=500)
+    payload = models.JSONField(default=dict, blank=True)
+    secret = models.CharField(max_length=64)
+    enabled = models.BooleanField(default=True)
+    periodic_task = models.OneToOneField(
+        "django_celery_beat.PeriodicTask", on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="job_unique_project_name")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.schedule})"
+
+
+class JobRun(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    org = models.ForeignKey("tenants.Organization", on_delete=models.CASCADE, related_name="+")
+    job = models.ForeignKey(ScheduledJob, on_delete=models.CASCADE, related_name="runs")
+    started_at = models.DateTimeField(auto_now_add=True)
+    succeeded = models.BooleanField(default=False)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True, default="")
+    duration_ms = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.job.name} at {self.started_at:%Y-%m-%d %H:%M}"

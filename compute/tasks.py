@@ -14,3 +14,9 @@ def deliver_webhook(self, delivery_id: str, org_id: str) -> str:
         countdown = settings.WEBHOOK_RETRY_BASE_SECONDS * 2 ** (delivery.attempts - 1)
         raise self.retry(countdown=countdown)
     return delivery.status
+
+
+@shared_task(name="compute.run_scheduled_job", time_limit=60)
+def run_scheduled_job(job_id: str, org_id: str) -> bool | None:
+    run = services.job_run(job_id=job_id, org_id=org_id)
+    return None if run is None else run.succeeded

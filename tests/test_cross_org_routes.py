@@ -87,6 +87,13 @@ def foreign_values(other_org, other_user):
     webhook = webhook_services.webhook_create(
         membership=membership, project=project, url="https://x.test/hook", events=["insert"]
     )
+    job = webhook_services.job_create(
+        membership=membership,
+        project=project,
+        name="nightly",
+        schedule="0 3 * * *",
+        url="https://x.test/job",
+    )
     set_tenant_context(TenantContext(platform_admin=True))
     alert = Alert.objects.get(org=other_org)
     set_tenant_context(TenantContext())
@@ -102,6 +109,7 @@ def foreign_values(other_org, other_user):
         "channel": channel.id,
         "alert": alert.id,
         "webhook": webhook.id,
+        "job": job.id,
     }
 
 

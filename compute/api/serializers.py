@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from compute.constants import EVENTS
-from compute.models import Webhook, WebhookDelivery
+from compute.models import JobRun, ScheduledJob, Webhook, WebhookDelivery
 
 
 class WebhookSerializer(serializers.ModelSerializer):
@@ -40,3 +40,28 @@ class DeliverySerializer(serializers.ModelSerializer):
             "id", "event", "status", "attempts", "response_status", "last_error",
             "request_id", "payload", "created_at", "delivered_at",
         ]  # fmt: skip
+
+
+class JobSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ScheduledJob
+        fields = ["id", "name", "schedule", "url", "payload", "enabled", "created_at"]
+
+
+class JobCreatedSerializer(JobSerializer):
+    class Meta(JobSerializer.Meta):
+        fields = [*JobSerializer.Meta.fields, "secret"]
+
+
+class JobInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    schedule = serializers.CharField(max_length=100, help_text="minute hour day month weekday")
+    url = serializers.URLField(max_length=500)
+    payload = serializers.JSONField(required=False, default=dict)
+    enabled = serializers.BooleanField(required=False, default=True)
+
+
+class JobRunSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = JobRun
+        fields = ["id", "started_at", "succeeded", "response_status", "error", "duration_ms"]

@@ -40,6 +40,12 @@ class WebhookScopedView(APIView):
             raise Http404
         return project
 
+    def job(self):
+        job = selectors.job_get(project=self.project(), job_id=self.kwargs["job"])
+        if job is None:
+            raise Http404
+        return job
+
     def webhook(self):
         webhook = selectors.webhook_get(project=self.project(), webhook_id=self.kwargs["webhook"])
         if webhook is None:
@@ -89,3 +95,45 @@ class DeliveryListView(WebhookScopedView):
     def get(self, request, org, project, webhook):
         deliveries = selectors.delivery_list(webhook=self.webhook())
         return Response(s.DeliverySerializer(deliveries, many=True).data)
+
+
+class JobListView(WebhookScopedView):
+    @extend_schema(operation_id="jobs_list", responses=s.JobSerializer(many=True))
+    def get(self, request, org, project):
+        return Response(s.JobSerializer(selectors.job_list(project=self.project()), many=True).data)
+
+    @extend_schema(request=s.JobInputSerializer, responses={201: s.JobCreatedSerializer})
+    def post(self, request, org, project):
+        data = _valid(s.JobInputSerializer, request.data)
+        job = services.job_create(membership=request.membership, project=self.project(), **data)
+        return Response(s.JobCreatedSerializer(job).data, status=status.HTTP_201_CREATED)
+
+
+class JobDetailView(WebhookScopedView):
+    @extend_schema(responses=s.JobSerializer)
+    def get(self, request, org, project, job):
+        return Response(s.JobSerializer(self.job()).data)
+
+    @extend_schema(request=s.JobInputSerializer, responses=s.JobSerializer)
+    def patch(self, request, org, project, job):
+        data = _valid(s.JobInputSerializer, request.data, partial=True)
+        updated = services.job_update(membership=request.membership, job=self.job(), **data)
+        return Response(s.JobSerializer(updated).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, org, project, job):
+        services.job_delete(membership=request.membership, job=self.job())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class JobRunView(WebhookScopedView):
+    """POST: run the job now (queued); GET: its recent runs."""
+
+    @extend_schema(operation_id="job_runs_list", responses=s.JobRunSerializer(many=True))
+    def get(self, request, org, project, job):
+        return Response(s.JobRunSerializer(selectors.run_list(job=self.job()), many=True).data)
+
+    @extend_schema(request=None, responses={202: None})
+    def post(self, request, org, project, job):
+        services.job_run_now(membership=request.membership, job=self.job())
+        return Response(status=status.HTTP_202_ACCEPTED)
