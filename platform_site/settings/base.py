@@ -369,3 +369,7 @@ REALTIME_MEMBERSHIP_TTL = env.float("REALTIME_MEMBERSHIP_TTL", default=15.0)
 # Dotted path to f(org_id, collection_id) -> bool (owner-only collection), for events that do
 # not say; without one such events reach only the row's owner and org owners/admins.
 REALTIME_COLLECTION_ACCESS_RESOLVER = env.str("REALTIME_COLLECTION_ACCESS_RESOLVER", default="")
+
+# --- Observability: platform-wide API latency (p99 alert rule, Studio health) ------------------
+# Fraction of API requests whose duration goes into the shared histogram in Redis.
+LATENCY_SAMPLE_RATE = env.float("LATENCY_SAMPLE_RATE", default=1.0)
