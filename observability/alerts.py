@@ -42,12 +42,22 @@ BUILTIN_RULES = {
     RuleKind.REPLICATION_LAG: ("Replication lag", Severity.WARNING, 30, 1, "replication-lag"),
 }
 
-_SIGNALS: dict[str, Callable[[], float | None]] = {}
+_SIGNALS: dict[str, Callable[..., float | None]] = {}
+_WINDOWED: set[str] = set()
 
 
-def register_signal(name: str, source: Callable[[], float | None]) -> None:
-    """A value a polled rule reads: ``p99_latency_ms`` or ``cache_hit_rate``."""
+def register_signal(
+    name: str, source: Callable[..., float | None], *, windowed: bool = False
+) -> None:
+    """A value a polled rule reads: ``p99_latency_ms`` or ``cache_hit_rate``.
+
+    A ``windowed`` source is called with ``window_minutes=`` the rule's window.
+    """
     _SIGNALS[name] = source
+    if windowed:
+        _WINDOWED.add(name)
+    else:
+        _WINDOWED.discard(name)
 
 
 @dataclass
@@ -139,7 +149,12 @@ def _error_rate(rule, now) -> list[Observation]:
 def _from_signal(name: str, *, above: bool, unit: str):
     def evaluate(rule, now) -> list[Observation]:
         source = _SIGNALS.get(name)
-        value = source() if source else None
+        if source is None:
+            value = None
+        elif name in _WINDOWED:
+            value = source(window_minutes=rule.window_minutes)
+        else:
+            value = source()
         if value is None:
             return []  # no data: neither fire nor resolve
         firing = value > rule.threshold if above else value < rule.threshold

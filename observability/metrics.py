@@ -3,12 +3,17 @@
 The request histogram is observed by ``RequestContextMiddleware``. Everything else (breaker
 state, pool usage, queue depth, cache hit rate) is read at scrape time by a collector, so it
 costs nothing per request. Other apps add gauges with ``register_gauge``.
+
+Under gunicorn with ``PROMETHEUS_MULTIPROC_DIR`` set (see ``gunicorn.conf.py``), counters and
+histograms live in per-worker files in that directory; ``scrape_registry()`` sums them across
+workers and adds the scrape-time gauges, read by the worker that serves the scrape.
 """
 
+import os
 from collections.abc import Callable
 
 import structlog
-from prometheus_client import REGISTRY, Histogram
+from prometheus_client import REGISTRY, CollectorRegistry, Histogram, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 
 logger = structlog.get_logger(__name__)
@@ -56,6 +61,20 @@ class PlatformCollector:
             else:
                 family.add_metric([], float(value))
             yield family
+
+
+def multiprocess_mode() -> bool:
+    return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+
+
+def scrape_registry():
+    """What ``/metrics`` exports: this process's registry, or every worker's metrics summed."""
+    if not multiprocess_mode():
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    registry.register(_collector)
+    return registry
 
 
 _collector = PlatformCollector()

@@ -4,7 +4,8 @@
 makes one, and echoes it. ``RequestContextMiddleware`` runs after authentication and the
 tenant middleware: it binds org, user and route to every log line of the request, writes the
 API access log (headers masked, bodies off unless ``LOG_HTTP_BODIES``) and observes the
-per-route latency histogram.
+per-route latency histogram and, for API requests, the platform-wide one in Redis
+(``observability.latency``).
 """
 
 import re
@@ -16,7 +17,7 @@ from django.conf import settings
 from django.dispatch import receiver
 from django_structlog import signals as structlog_signals
 
-from observability import metrics, tracing
+from observability import latency, metrics, tracing
 from observability.redaction import MASK, mask_value
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -61,14 +62,15 @@ class RequestContextMiddleware:
         response = self.get_response(request)
         route = route_of(request)
         started = getattr(request, "obs_started", None)
+        is_api = request.path.startswith("/api/")
         if started is not None:
+            seconds = time.perf_counter() - started
             metrics.observe_request(
-                route=route,
-                method=request.method,
-                status=response.status_code,
-                seconds=time.perf_counter() - started,
+                route=route, method=request.method, status=response.status_code, seconds=seconds
             )
-        if request.path.startswith("/api/"):
+            if is_api:
+                latency.record(seconds)  # the platform-wide p99 (shared histogram in Redis)
+        if is_api:
             self._access_log(request, response)
         return response
 

@@ -1,10 +1,11 @@
 """What the Redis layer tells the alert rules: hot keys (a signal) and the server-wide cache
-hit rate (a polled value), so those built-in rules have a source."""
+hit rate (a polled value), so those built-in rules have a source. The p99 latency rule reads
+the shared request histogram (``observability.latency``)."""
 
 from cache import metrics
 from cache.breaker import RedisUnavailable
 from cache.signals import hotkey_detected
-from observability import alerts
+from observability import alerts, latency
 
 
 def on_hotkey(sender, *, key: str, rate: float, window: int, threshold: float, **kwargs) -> None:
@@ -27,3 +28,4 @@ def server_hit_rate() -> float | None:
 def connect() -> None:
     hotkey_detected.connect(on_hotkey, dispatch_uid="observability.on_hotkey")
     alerts.register_signal("cache_hit_rate", server_hit_rate)
+    alerts.register_signal("p99_latency_ms", latency.p99_latency_ms, windowed=True)

@@ -6,10 +6,11 @@ latencies, error texts, pool and breaker details go to operators (``observabilit
 ``/health/redis``, ``/health/errors``, ``/health/alerts`` and ``/metrics`` are for operators.
 """
 
-from django.http import JsonResponse
+import prometheus_client
+from django.http import HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
-from django_prometheus.exports import ExportToDjangoView
 
+from observability import metrics as obs_metrics
 from observability import selectors
 from observability.access import is_operator
 from observability.health import details, readiness_checks, redis_detail
@@ -58,7 +59,8 @@ def redis_health(request):
 def metrics(request):
     if not is_operator(request):
         return _forbidden(request)
-    return ExportToDjangoView(request)
+    page = prometheus_client.generate_latest(obs_metrics.scrape_registry())
+    return HttpResponse(page, content_type=prometheus_client.CONTENT_TYPE_LATEST)
 
 
 @tenant_exempt

@@ -7,6 +7,7 @@ context, since Redis and platform alerts belong to no single org.
 import time
 
 from cache import metrics
+from observability import latency
 from observability.health import readiness_checks
 from observability.selectors import alerts_recent_platform
 
@@ -57,6 +58,11 @@ def health_frame() -> dict:
     return {check.name: check.as_dict() for check in readiness_checks()}
 
 
+def latency_frame() -> dict:
+    """The platform's API p99 over the last 5 minutes, every app process together."""
+    return latency.summary(window_minutes=5)
+
+
 def alerts_frame() -> list[dict]:
     return [
         {
@@ -75,5 +81,6 @@ def live_frame() -> dict:
         "at": time.time(),
         "redis": redis_frame(),
         "health": health_frame(),
+        "latency": latency_frame(),
         "alerts": alerts_frame(),
     }

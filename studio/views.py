@@ -73,4 +73,5 @@ def health(request):
         "Health",
         health=dashboard.health_frame(),
         redis=dashboard.redis_frame(),
+        latency=dashboard.latency_frame(),
     )

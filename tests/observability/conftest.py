@@ -195,3 +195,15 @@ def celery_worker(tmp_path):
 def committed(django_db_setup, committed):
     """The shared ``committed``, after the session's migrations (when it runs first)."""
     yield
+
+
+@pytest.fixture(autouse=True)
+def clean_latency():
+    """Forget the shared latency histogram, so earlier tests' requests feed no alert rule."""
+    from cache.client import get_redis
+    from observability import latency
+
+    client = get_redis()
+    for key in client.scan_iter(latency.PREFIX + "*"):
+        client.delete(key)
+    return client

@@ -1,0 +1,39 @@
+"""Gunicorn settings for the platform (gunicorn reads ./gunicorn.conf.py on its own).
+
+Command-line options still choose workers and the bind address. What this file adds: with
+``PROMETHEUS_MULTIPROC_DIR`` set, prometheus_client keeps every worker's metrics in files in
+that directory and ``/metrics`` sums them, so a scrape that reaches one worker reports the
+whole server. The directory is emptied when the server starts (values from an earlier run
+must not be added in), and a worker that exits is marked dead so its live gauges are dropped
+while its counters and histograms keep counting in the totals.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+
+def _multiproc_dir() -> Path | None:
+    value = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    return Path(value) if value else None
+
+
+def on_starting(server) -> None:
+    directory = _multiproc_dir()
+    if directory is None:
+        return
+    if directory.exists():
+        for entry in directory.iterdir():
+            if entry.is_dir():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+    directory.mkdir(parents=True, exist_ok=True)
+
+
+def child_exit(server, worker) -> None:
+    if _multiproc_dir() is None:
+        return
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
