@@ -81,7 +81,7 @@ def _default_code(exc: exceptions.APIException) -> str:
 
 
 def is_api_request(request) -> bool:
-    return request.path.startswith(("/api/", "/health/", "/metrics"))
+    return request.path.startswith(("/api/", "/health/", "/metrics", "/storage/"))
 
 
 def handler400(request, exception=None):

@@ -12,12 +12,14 @@ api_v1 = [
     path("", include("tenants.api.urls")),
     path("", include("datastore.api.urls")),
     path("", include("compute.api.urls")),
+    path("", include("storage.api.urls")),
     path("", include("observability.api.urls")),
     path("", include("cache.api.urls")),
 ]
 
 urlpatterns = [
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
+    path("storage/v1/", include("storage.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("", include("observability.urls")),

@@ -28,6 +28,7 @@ NAVIGATION = [
     ("Errors", "observability.errorgroup", True),
     ("Backups", "datastore.backuprun", True),
     ("Webhooks", "compute.webhookdelivery", True),
+    ("Storage", "storage.storedobject", True),
 ]
 
 # Pages that belong to a section without living under its URL.
@@ -36,6 +37,7 @@ SECTION_ALIASES = {
     "Users": ["/studio/auth/"],
     "Database": ["/studio/datastore/collection/"],
     "Webhooks": ["/studio/compute/"],
+    "Storage": ["/studio/storage/"],
 }
 
 

@@ -110,6 +110,8 @@ def foreign_values(other_org, other_user):
         "alert": alert.id,
         "webhook": webhook.id,
         "job": job.id,
+        "bucket": "secret-bucket",
+        "key": "secret/file.txt",
     }
 
 

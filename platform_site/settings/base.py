@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "observability",
     "realtime",
     "compute",
+    "storage",
 ]
 
 MIDDLEWARE = [
@@ -378,3 +379,15 @@ WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=10.
 # --- Observability: platform-wide API latency (p99 alert rule, Studio health) ------------------
 # Fraction of API requests whose duration goes into the shared histogram in Redis.
 LATENCY_SAMPLE_RATE = env.float("LATENCY_SAMPLE_RATE", default=1.0)
+
+# --- File storage -----------------------------------------------------------------------------
+# Object bytes go to STORAGES["default"]: the local filesystem here; in production set
+# STORAGE_BACKEND=s3 (django-storages; AWS_* variables) for S3 or a compatible store.
+MEDIA_ROOT = VAR_DIR / "media"
+STORAGE_URL_MAX_AGE = env.int("STORAGE_URL_MAX_AGE", default=3600)  # signed URLs, seconds
+STORAGE_PUBLIC_CACHE_SECONDS = env.int("STORAGE_PUBLIC_CACHE_SECONDS", default=86400)
+if env.str("STORAGE_BACKEND", default="") == "s3":
+    STORAGES = {
+        "default": {"BACKEND": "storages.backends.s3.S3Storage"},
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }

@@ -1,0 +1,135 @@
+"""Buckets and objects of a project. The tenant middleware has checked membership and set the
+RLS context; these views check the role and call services and selectors."""
+
+from django.http import Http404
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from datastore import selectors as data_selectors
+from storage import delivery, selectors, services
+from storage.api import serializers as s
+from tenants import constants
+from tenants.permissions import OrgPermission
+
+READ_WRITE = {
+    "get": constants.VIEW_DATA,
+    "post": constants.WRITE_DATA,
+    "delete": constants.WRITE_DATA,
+}
+
+
+def _valid(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class StorageView(APIView):
+    permission_classes = [IsAuthenticated, OrgPermission]
+    required_perms = READ_WRITE
+
+    def project(self):
+        project = data_selectors.project_get(
+            org=self.request.org, project_id=self.kwargs["project"]
+        )
+        if project is None:
+            raise Http404
+        return project
+
+    def bucket(self):
+        bucket = selectors.bucket_get(project=self.project(), name=self.kwargs["bucket"])
+        if bucket is None:
+            raise Http404
+        return bucket
+
+
+class BucketListView(StorageView):
+    required_perms = {"get": constants.VIEW_DATA, "post": constants.MANAGE_SCHEMA}
+
+    @extend_schema(operation_id="buckets_list", responses=s.BucketSerializer(many=True))
+    def get(self, request, org, project):
+        return Response(
+            s.BucketSerializer(selectors.bucket_list(project=self.project()), many=True).data
+        )
+
+    @extend_schema(request=s.BucketInputSerializer, responses={201: s.BucketSerializer})
+    def post(self, request, org, project):
+        data = _valid(s.BucketInputSerializer, request.data)
+        bucket = services.bucket_create(
+            membership=request.membership, project=self.project(), **data
+        )
+        return Response(s.BucketSerializer(bucket).data, status=status.HTTP_201_CREATED)
+
+
+class BucketDetailView(StorageView):
+    required_perms = {"get": constants.VIEW_DATA, "delete": constants.MANAGE_SCHEMA}
+
+    @extend_schema(responses=s.BucketSerializer)
+    def get(self, request, org, project, bucket):
+        return Response(s.BucketSerializer(self.bucket()).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, org, project, bucket):
+        services.bucket_delete(membership=request.membership, bucket=self.bucket())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ObjectListView(StorageView):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        operation_id="objects_list",
+        parameters=[OpenApiParameter("prefix", str, description="Only keys starting with this")],
+        responses=s.ObjectSerializer(many=True),
+    )
+    def get(self, request, org, project, bucket):
+        objects = selectors.object_list(
+            bucket=self.bucket(), prefix=request.query_params.get("prefix", "")[:500]
+        )
+        return Response(s.ObjectSerializer(objects, many=True).data)
+
+    @extend_schema(request={"multipart/form-data": s.UploadSerializer},
+                   responses={201: s.ObjectSerializer})  # fmt: skip
+    def post(self, request, org, project, bucket):
+        data = _valid(s.UploadSerializer, request.data)
+        obj = services.object_put(
+            membership=request.membership, bucket=self.bucket(), key=data["key"],
+            upload=data["file"],
+        )  # fmt: skip
+        return Response(s.ObjectSerializer(obj).data, status=status.HTTP_201_CREATED)
+
+
+class ObjectDetailView(StorageView):
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    def get(self, request, org, project, bucket, key):
+        obj = selectors.object_get(bucket=self.bucket(), key=key)
+        if obj is None:
+            raise Http404
+        return delivery.serve(request, obj, cache_control="private, no-cache")
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, org, project, bucket, key):
+        obj = selectors.object_get(bucket=self.bucket(), key=key)
+        if obj is None:
+            raise Http404
+        services.object_delete(membership=request.membership, obj=obj)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SignView(StorageView):
+    required_perms = {"post": constants.VIEW_DATA}
+
+    @extend_schema(request=s.SignInputSerializer, responses=s.SignedUrlSerializer)
+    def post(self, request, org, project, bucket):
+        data = _valid(s.SignInputSerializer, request.data)
+        obj = selectors.object_get(bucket=self.bucket(), key=data["key"])
+        if obj is None:
+            raise Http404
+        token = services.signed_token(obj=obj, expires_in=data["expires_in"])
+        url = request.build_absolute_uri(reverse("storage-signed", args=[token]))
+        return Response({"url": url, "expires_in": data["expires_in"]})

@@ -1,0 +1,149 @@
+"""Buckets and objects: uploads are checked against the bucket's rules, hashed, and stored
+content-addressed per org (identical bytes are kept once); downloads are served with ETag,
+Range and cache headers, by signed URL or, for public buckets, by a plain URL.
+"""
+
+import hashlib
+import re
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import default_storage
+from django.db import transaction
+
+from storage.models import Bucket, StoredObject
+from tenants import constants
+from tenants.permissions import has_org_perm
+
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-/ ]{0,499}$")
+SIGNING_SALT = "storage.object"
+
+
+def _require(membership, perm: str) -> None:
+    if not has_org_perm(membership, perm):
+        raise PermissionDenied(f"Your role does not allow {perm.replace('_', ' ')}.")
+
+
+def _clean_key(key: str) -> str:
+    if not KEY_PATTERN.match(key) or ".." in key.split("/") or "//" in key:
+        raise ValidationError({"key": "Letters, digits, '._- /', not starting with '/', no '..'."})
+    return key
+
+
+@transaction.atomic
+def bucket_create(
+    *, membership, project, name: str, public: bool = False,
+    max_file_size: int | None = None, allowed_content_types: list[str] | None = None,
+) -> Bucket:  # fmt: skip
+    _require(membership, constants.MANAGE_SCHEMA)
+    if Bucket.objects.filter(project=project, name=name).exists():
+        raise ValidationError({"name": "A bucket with this name already exists."})
+    return Bucket.objects.create(
+        org=membership.org,
+        project=project,
+        name=name,
+        public=public,
+        max_file_size=max_file_size or 50 * 1024 * 1024,
+        allowed_content_types=allowed_content_types or [],
+    )
+
+
+@transaction.atomic
+def bucket_delete(*, membership, bucket: Bucket) -> None:
+    _require(membership, constants.MANAGE_SCHEMA)
+    blobs = set(bucket.stored_objects.values_list("blob", flat=True))
+    bucket.delete()
+    _drop_unreferenced(blobs)
+
+
+@transaction.atomic
+def object_put(*, membership, bucket: Bucket, key: str, upload) -> StoredObject:
+    """Store ``upload`` (a Django UploadedFile) at ``key``, replacing what was there."""
+    _require(membership, constants.WRITE_DATA)
+    _clean_key(key)
+    if upload.size > bucket.max_file_size:
+        raise ValidationError({"file": f"Larger than this bucket's {bucket.max_file_size} bytes."})
+    content_type = (upload.content_type or "application/octet-stream").split(";")[0].strip()
+    allowed = bucket.allowed_content_types
+    if allowed and not any(_type_matches(content_type, pattern) for pattern in allowed):
+        raise ValidationError({"file": f"Content type {content_type} is not allowed here."})
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    sha = digest.hexdigest()
+    blob = f"objects/{bucket.org_id}/{sha[:2]}/{sha}"
+    if not default_storage.exists(blob):
+        upload.seek(0)
+        default_storage.save(blob, upload)
+    previous = StoredObject.objects.filter(bucket=bucket, key=key).first()
+    obj, _ = StoredObject.objects.update_or_create(
+        bucket=bucket,
+        key=key,
+        defaults={
+            "org": bucket.org,
+            "size": upload.size,
+            "content_type": content_type,
+            "sha256": sha,
+            "blob": blob,
+            "owner": membership.user,
+        },
+    )
+    if previous is not None and previous.blob != blob:
+        _drop_unreferenced({previous.blob})
+    return obj
+
+
+def _type_matches(content_type: str, pattern: str) -> bool:
+    if pattern.endswith("/*"):
+        return content_type.startswith(pattern[:-1])
+    return content_type == pattern
+
+
+@transaction.atomic
+def object_delete(*, membership, obj: StoredObject) -> None:
+    _require(membership, constants.WRITE_DATA)
+    blob = obj.blob
+    obj.delete()
+    _drop_unreferenced({blob})
+
+
+def _drop_unreferenced(blobs: set[str]) -> None:
+    """Delete blobs no object of the org refers to any more (after the rows commit)."""
+    still_used = set(StoredObject.objects.filter(blob__in=blobs).values_list("blob", flat=True))
+    for blob in blobs - still_used:
+        transaction.on_commit(lambda b=blob: default_storage.delete(b))
+
+
+@dataclass(frozen=True)
+class SignedTarget:
+    org_id: str
+    object_id: str
+    expires_at: int
+
+
+def signed_token(*, obj: StoredObject, expires_in: int) -> str:
+    expires_in = max(1, min(int(expires_in), 7 * 24 * 3600))
+    return signing.dumps(
+        {"org": str(obj.org_id), "o": str(obj.pk), "exp": int(time.time()) + expires_in},
+        salt=SIGNING_SALT,
+        compress=True,
+    )
+
+
+class SignatureExpired(Exception):
+    pass
+
+
+def read_signed_token(token: str) -> SignedTarget:
+    """Raises ``signing.BadSignature`` for a forged token, ``SignatureExpired`` after expiry."""
+    data = signing.loads(token, salt=SIGNING_SALT)
+    if int(data["exp"]) < time.time():
+        raise SignatureExpired
+    return SignedTarget(data["org"], data["o"], int(data["exp"]))
+
+
+def public_cache_seconds() -> int:
+    return settings.STORAGE_PUBLIC_CACHE_SECONDS
