@@ -26,6 +26,8 @@ PAGES = {
     "alerts": "/studio/observability/alert/",
     "errors": "/studio/observability/errorgroup/",
     "backups": "/studio/datastore/backuprun/",
+    "webhooks": "/studio/compute/webhookdelivery/",
+    "storage": "/studio/storage/storedobject/",
 }
 
 
