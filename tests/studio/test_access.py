@@ -1,6 +1,7 @@
 """Who may reach the Studio: staff everywhere; org owners/admins only their orgs; nobody else."""
 
 import pytest
+from django.conf import settings
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver
 
@@ -123,5 +124,10 @@ def test_staff_sees_every_org(client, org_admin_setup, other_org):
         "/studio/tenants/project/",
     ):
         assert client.get(url).status_code == 200, url
+    if not settings.MONGODB_URL:  # an optional dependency is shown as such, not as "up"
+        assert (
+            'mongodb: <span class="studio-status">not configured'
+            in client.get("/studio/").content.decode()
+        )
     changelist = client.get("/studio/tenants/project/").content.decode()
     assert "alpha-project" in changelist
