@@ -6,6 +6,7 @@ import json
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
+from channels.layers import DEFAULT_CHANNEL_LAYER, channel_layers
 from django.db import transaction
 from rest_framework_simplejwt.tokens import AccessToken
 
@@ -22,6 +23,9 @@ COLLECTION = "tasks"
 
 
 def run(coro_fn):
+    """Run on a new event loop with a new channel layer: channels-redis keeps per-loop state
+    (its receive lock) that must not leak from one test's loop into the next."""
+    channel_layers.backends.pop(DEFAULT_CHANNEL_LAYER, None)
     return async_to_sync(coro_fn)()
 
 
