@@ -29,6 +29,8 @@ def parse_filter(raw) -> tuple[Condition, ...]:
     """The conditions of a subscription's ``filter``; :class:`FilterError` when invalid."""
     if raw in (None, "", [], {}):
         return ()
+    if isinstance(raw, list | dict) and len(raw) > MAX_FILTERS:
+        raise FilterError(f"At most {MAX_FILTERS} filters.")
     if isinstance(raw, list):
         texts = raw
     elif isinstance(raw, str):
@@ -40,8 +42,6 @@ def parse_filter(raw) -> tuple[Condition, ...]:
             "filter is a list of <path>:<op>:<value> strings, a filter=...&filter=... query"
             " string, or an object of field values."
         )
-    if len(texts) > MAX_FILTERS:
-        raise FilterError(f"At most {MAX_FILTERS} filters.")
     return tuple(parse_condition(text) for text in texts)
 
 
