@@ -7,7 +7,8 @@ Protocol (JSON text frames; every client message may carry a ``ref`` echoed in t
                                                  "platform.realtime.v1"). Never in the URL.
     <- {"type": "ready", "user_id": 1}
     -> {"type": "subscribe", "org": "<slug|id>", "collection": "<id>",
-        "filter": {"status": "open"} | "status=open"}
+        "filter": ["status:eq:\"open\"", "n:gte:2"]}   the data API's filter grammar
+                                                 (see realtime/filters.py); optional
     <- {"type": "subscribed", "subscription": "s1"}
     <- {"type": "change", "subscription": "s1", "op": "insert", "collection": ..., "id": ...,
         "record": {...}, "committed_at": ...}
@@ -39,6 +40,7 @@ import structlog
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from django.db import DatabaseError
 
 from realtime import filters, presence
 from realtime.auth import AuthenticationFailed, authenticate_token
@@ -204,8 +206,8 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             await self._error(ref, "invalid", "collection is required")
             return
         try:
-            terms = filters.parse_filter(content.get("filter"))
-        except filters.InvalidFilter as exc:
+            conditions = filters.parse_filter(content.get("filter"))
+        except filters.FilterError as exc:
             await self._error(ref, "invalid", str(exc))
             return
         if len(self.subscriptions) >= MAX_SUBSCRIPTIONS:
@@ -223,7 +225,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         self.subscriptions[sub_id] = {
             "org_id": org_id,
             "collection_id": str(collection),
-            "filter": terms,
+            "filter": conditions,
             "group": group,
         }
         if group not in self.group_subs:
@@ -364,7 +366,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
                 continue
             if not await self._may_read(event):
                 return
-            if not filters.matches(sub["filter"], event.get("record") or {}):
+            if not await self._passes(sub["filter"], event):
                 continue
             await self.send_json(
                 {
@@ -378,6 +380,16 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
                     "committed_at": event.get("committed_at"),
                 }
             )
+
+    async def _passes(self, conditions, event) -> bool:
+        verdict = filters.decide(conditions, event)
+        if verdict is None:  # a search only PostgreSQL can tokenize
+            try:
+                verdict = await database_sync_to_async(filters.accepts)(conditions, event)
+            except DatabaseError:
+                logger.warning("realtime_filter_unavailable", collection=event["collection_id"])
+                return False
+        return verdict
 
     async def _may_read(self, event) -> bool:
         role = await self._role(event["org_id"])

@@ -58,8 +58,12 @@ def publish_change(
     owner_id: int | str | None = None,
     project_id: UUID | str | None = None,
     owner_only: bool | None = None,
+    data: dict | None = None,
     using: str = "default",
 ) -> None:
+    """``record`` is what subscribers receive; subscription filters test ``data`` when given
+    (the record's own fields, without what the publisher added to ``record``), else ``record``.
+    """
     if op not in OPS:
         raise ValueError(f"op must be one of {sorted(OPS)}")
     event = {
@@ -72,6 +76,7 @@ def publish_change(
         "owner_only": _owner_only(org_id, collection_id, owner_id, owner_only),
         "op": op,
         "record": _plain(record),
+        "data_delta": _delta(record, data),
     }
     group = collection_group(org_id, collection_id)
 
@@ -81,6 +86,29 @@ def publish_change(
             logger.warning("realtime_event_dropped", group=group, op=op)
 
     transaction.on_commit(send, using=using, robust=True)
+
+
+def _delta(record: dict, data: dict | None) -> dict | None:
+    """How ``data`` differs from ``record`` at the top level (``realtime.filters.subject``
+    rebuilds it), so an event does not carry the record twice."""
+    if data is None:
+        return None
+    drop = [key for key in record if key not in data]
+    put = {
+        key: value
+        for key, value in data.items()
+        if key not in record or not _same(record[key], value)
+    }
+    return {"drop": drop, "put": _plain(put)} if drop or put else None
+
+
+def _same(a, b) -> bool:
+    """Equal as JSON text: 1, 1.0 and true differ, as they do to a filter."""
+    if a is b:
+        return True
+    return json.dumps(a, cls=DjangoJSONEncoder, sort_keys=True) == json.dumps(
+        b, cls=DjangoJSONEncoder, sort_keys=True
+    )
 
 
 def _group_send(group: str, message: dict) -> bool:

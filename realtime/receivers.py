@@ -29,6 +29,7 @@ def relay_record_change(
         owner_only=owner_only,
         op=_OPS[op],
         record={**data, "id": str(record_id)},
+        data=data,
     )
 
 

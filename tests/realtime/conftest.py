@@ -54,3 +54,42 @@ def world(django_db_setup, committed):
     _add(org_a, owner_a, viewer_a, Role.VIEWER)
     _add(org_a, owner_a, viewer2_a, Role.VIEWER)
     return World(org_a, org_b, owner_a, admin_a, viewer_a, viewer2_a, owner_b)
+
+
+@dataclass
+class Tasks:
+    """A real record collection of org A, written through the REST API as its owner."""
+
+    collection_id: str
+    url: str
+    client: object
+
+    def create(self, *items: dict) -> list[str]:
+        response = self.client.post(self.url, {"items": list(items)}, format="json")
+        assert response.status_code == 201, response.content
+        return [r["id"] for r in response.json()["results"]]
+
+    def listed(self, filters) -> tuple[int, set[str]]:
+        """What the data API lists for ``filters``: (status, ids)."""
+        response = self.client.get(self.url, {"filter": filters, "limit": 200})
+        if response.status_code != 200:
+            return response.status_code, set()
+        body = response.json()
+        assert body["next_cursor"] is None
+        return 200, {r["id"] for r in body["results"]}
+
+
+@pytest.fixture
+def tasks(world, client_for):
+    from datastore import services as data_services
+
+    with tenant_context(TenantContext(org_id=world.org_a.id, user_id=world.owner_a.pk)):
+        owner = Membership.objects.select_related("org", "user").get(
+            org=world.org_a, user=world.owner_a
+        )
+        project = services.project_create(membership=owner, name="app")
+        collection = data_services.collection_create(
+            membership=owner, project=project, name="tasks"
+        )
+    url = f"/api/v1/orgs/org-a/projects/{project.id}/collections/tasks/records/"
+    return Tasks(str(collection.id), url, client_for(world.owner_a))
