@@ -4,15 +4,12 @@ context; these views check the role and call services and selectors."""
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from compute import selectors, services
 from compute.api import serializers as s
-from datastore import selectors as data_selectors
 from tenants import constants
-from tenants.permissions import OrgPermission
+from tenants.api.base import ProjectView, valid
 
 PERMS = {
     "get": constants.VIEW_DATA,
@@ -22,23 +19,8 @@ PERMS = {
 }
 
 
-def _valid(serializer_class, data, **kwargs) -> dict:
-    serializer = serializer_class(data=data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
-class WebhookScopedView(APIView):
-    permission_classes = [IsAuthenticated, OrgPermission]
+class WebhookScopedView(ProjectView):
     required_perms = PERMS
-
-    def project(self):
-        project = data_selectors.project_get(
-            org=self.request.org, project_id=self.kwargs["project"]
-        )
-        if project is None:
-            raise Http404
-        return project
 
     def job(self):
         job = selectors.job_get(project=self.project(), job_id=self.kwargs["job"])
@@ -61,7 +43,7 @@ class WebhookListView(WebhookScopedView):
 
     @extend_schema(request=s.WebhookInputSerializer, responses={201: s.WebhookCreatedSerializer})
     def post(self, request, org, project):
-        data = _valid(s.WebhookInputSerializer, request.data)
+        data = valid(s.WebhookInputSerializer, request.data)
         data.pop("active", None)
         hook = services.webhook_create(
             membership=request.membership, project=self.project(), **data
@@ -76,7 +58,7 @@ class WebhookDetailView(WebhookScopedView):
 
     @extend_schema(request=s.WebhookInputSerializer, responses=s.WebhookSerializer)
     def patch(self, request, org, project, webhook):
-        data = _valid(s.WebhookInputSerializer, request.data, partial=True)
+        data = valid(s.WebhookInputSerializer, request.data, partial=True)
         hook = services.webhook_update(
             membership=request.membership, webhook=self.webhook(), **data
         )
@@ -104,7 +86,7 @@ class JobListView(WebhookScopedView):
 
     @extend_schema(request=s.JobInputSerializer, responses={201: s.JobCreatedSerializer})
     def post(self, request, org, project):
-        data = _valid(s.JobInputSerializer, request.data)
+        data = valid(s.JobInputSerializer, request.data)
         job = services.job_create(membership=request.membership, project=self.project(), **data)
         return Response(s.JobCreatedSerializer(job).data, status=status.HTTP_201_CREATED)
 
@@ -116,7 +98,7 @@ class JobDetailView(WebhookScopedView):
 
     @extend_schema(request=s.JobInputSerializer, responses=s.JobSerializer)
     def patch(self, request, org, project, job):
-        data = _valid(s.JobInputSerializer, request.data, partial=True)
+        data = valid(s.JobInputSerializer, request.data, partial=True)
         updated = services.job_update(membership=request.membership, job=self.job(), **data)
         return Response(s.JobSerializer(updated).data)
 

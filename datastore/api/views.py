@@ -5,16 +5,14 @@ from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from datastore import filters, selectors, services
 from datastore.api import serializers as s
 from datastore.constants import Store
 from datastore.models import Record
 from tenants import constants
-from tenants.permissions import OrgPermission
+from tenants.api.base import ProjectView, valid
 
 READ_WRITE = {
     "get": constants.VIEW_DATA,
@@ -50,22 +48,9 @@ def expected_version(request) -> int | None:
     return versions.pop()
 
 
-def valid(serializer_class, data, **kwargs) -> dict:
-    serializer = serializer_class(data=data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
-class ProjectScopedView(APIView):
-    permission_classes = [IsAuthenticated, OrgPermission]
+class ProjectScopedView(ProjectView):
     required_perms = READ_WRITE
     store = Store.RECORDS
-
-    def project(self):
-        project = selectors.project_get(org=self.request.org, project_id=self.kwargs["project"])
-        if project is None:
-            raise Http404
-        return project
 
     def collection(self):
         collection = selectors.collection_get(

@@ -6,15 +6,12 @@ from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.parsers import MultiPartParser
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from datastore import selectors as data_selectors
 from storage import delivery, selectors, services
 from storage.api import serializers as s
 from tenants import constants
-from tenants.permissions import OrgPermission
+from tenants.api.base import ProjectView, valid
 
 READ_WRITE = {
     "get": constants.VIEW_DATA,
@@ -23,23 +20,8 @@ READ_WRITE = {
 }
 
 
-def _valid(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
-class StorageView(APIView):
-    permission_classes = [IsAuthenticated, OrgPermission]
+class StorageView(ProjectView):
     required_perms = READ_WRITE
-
-    def project(self):
-        project = data_selectors.project_get(
-            org=self.request.org, project_id=self.kwargs["project"]
-        )
-        if project is None:
-            raise Http404
-        return project
 
     def bucket(self):
         bucket = selectors.bucket_get(project=self.project(), name=self.kwargs["bucket"])
@@ -59,7 +41,7 @@ class BucketListView(StorageView):
 
     @extend_schema(request=s.BucketInputSerializer, responses={201: s.BucketSerializer})
     def post(self, request, org, project):
-        data = _valid(s.BucketInputSerializer, request.data)
+        data = valid(s.BucketInputSerializer, request.data)
         bucket = services.bucket_create(
             membership=request.membership, project=self.project(), **data
         )
@@ -96,7 +78,7 @@ class ObjectListView(StorageView):
     @extend_schema(request={"multipart/form-data": s.UploadSerializer},
                    responses={201: s.ObjectSerializer})  # fmt: skip
     def post(self, request, org, project, bucket):
-        data = _valid(s.UploadSerializer, request.data)
+        data = valid(s.UploadSerializer, request.data)
         obj = services.object_put(
             membership=request.membership, bucket=self.bucket(), key=data["key"],
             upload=data["file"],
@@ -126,7 +108,7 @@ class SignView(StorageView):
 
     @extend_schema(request=s.SignInputSerializer, responses=s.SignedUrlSerializer)
     def post(self, request, org, project, bucket):
-        data = _valid(s.SignInputSerializer, request.data)
+        data = valid(s.SignInputSerializer, request.data)
         obj = selectors.object_get(bucket=self.bucket(), key=data["key"])
         if obj is None:
             raise Http404

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from tenants import constants, selectors, services
 from tenants.api import serializers as s
+from tenants.api.base import valid
 from tenants.models import Project
 from tenants.permissions import OrgPermission
 
@@ -34,7 +35,7 @@ class OrganizationViewSet(viewsets.ViewSet):
         request=s.OrganizationCreateSerializer, responses={201: s.OrganizationSerializer}
     )
     def create(self, request):
-        data = _valid(s.OrganizationCreateSerializer, request.data)
+        data = valid(s.OrganizationCreateSerializer, request.data)
         org = services.org_create(actor=request.user, **data)
         return Response(s.OrganizationSerializer(org).data, status=status.HTTP_201_CREATED)
 
@@ -44,7 +45,7 @@ class OrganizationViewSet(viewsets.ViewSet):
 
     @extend_schema(request=s.OrganizationUpdateSerializer, responses=s.OrganizationSerializer)
     def partial_update(self, request, org=None):
-        data = _valid(s.OrganizationUpdateSerializer, request.data)
+        data = valid(s.OrganizationUpdateSerializer, request.data)
         updated = services.org_update(membership=request.membership, **data)
         return Response(s.OrganizationSerializer(updated).data)
 
@@ -79,7 +80,7 @@ class MemberViewSet(viewsets.ViewSet):
 
     @extend_schema(request=s.MemberAddSerializer, responses={201: s.MembershipSerializer})
     def create(self, request, org=None):
-        data = _valid(s.MemberAddSerializer, request.data)
+        data = valid(s.MemberAddSerializer, request.data)
         member = services.member_add(membership=request.membership, **data)
         return Response(s.MembershipSerializer(member).data, status=status.HTTP_201_CREATED)
 
@@ -89,7 +90,7 @@ class MemberViewSet(viewsets.ViewSet):
 
     @extend_schema(request=s.MemberRoleSerializer, responses=s.MembershipSerializer)
     def partial_update(self, request, org=None, user_id=None):
-        data = _valid(s.MemberRoleSerializer, request.data)
+        data = valid(s.MemberRoleSerializer, request.data)
         member = services.member_change_role(
             membership=request.membership, target=self._target(request, user_id), **data
         )
@@ -123,7 +124,7 @@ class ProjectViewSet(viewsets.ViewSet):
 
     @extend_schema(request=s.ProjectSerializer, responses={201: s.ProjectSerializer})
     def create(self, request, org=None):
-        data = _valid(s.ProjectSerializer, request.data)
+        data = valid(s.ProjectSerializer, request.data)
         project = services.project_create(membership=request.membership, **data)
         return Response(s.ProjectSerializer(project).data, status=status.HTTP_201_CREATED)
 
@@ -141,7 +142,7 @@ class ProjectViewSet(viewsets.ViewSet):
 
     def _update(self, request, project_id, *, partial: bool):
         project = self._project(request, project_id)
-        data = _valid(s.ProjectSerializer, request.data, partial=partial)
+        data = valid(s.ProjectSerializer, request.data, partial=partial)
         updated = services.project_update(membership=request.membership, project=project, **data)
         return Response(s.ProjectSerializer(updated).data)
 
@@ -169,7 +170,7 @@ class InvitationViewSet(viewsets.ViewSet):
 
     @extend_schema(request=s.InvitationCreateSerializer, responses={201: s.InvitationSerializer})
     def create(self, request, org=None):
-        data = _valid(s.InvitationCreateSerializer, request.data)
+        data = valid(s.InvitationCreateSerializer, request.data)
         invitation, _token = services.member_invite(membership=request.membership, **data)
         return Response(s.InvitationSerializer(invitation).data, status=status.HTTP_201_CREATED)
 
@@ -185,12 +186,6 @@ class InvitationAcceptView(APIView):
 
     @extend_schema(request=s.InvitationAcceptSerializer, responses={201: s.MembershipSerializer})
     def post(self, request):
-        data = _valid(s.InvitationAcceptSerializer, request.data)
+        data = valid(s.InvitationAcceptSerializer, request.data)
         member = services.invitation_accept(user=request.user, token=data["token"])
         return Response(s.MembershipSerializer(member).data, status=status.HTTP_201_CREATED)
-
-
-def _valid(serializer_class, data, **kwargs) -> dict:
-    serializer = serializer_class(data=data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
