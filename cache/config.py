@@ -22,7 +22,8 @@ Environment::
     REDIS_SENTINEL_SERVICE     the monitored service name (default "platform")
     REDIS_SENTINEL_PASSWORD    the sentinels' own password (default: none)
     REDIS_READ_FROM_REPLICAS   cache reads may go to replicas (Sentinel only)
-    REDIS_POOL_SIZE            connections per process for the cache / session client
+    REDIS_POOL_SIZE            connections per process for each pool: the cache / session
+                               client, the channel layer, Celery's broker
     REDIS_CONNECT_TIMEOUT / REDIS_SOCKET_TIMEOUT   seconds
 """
 
@@ -204,6 +205,7 @@ def channel_layer_settings(config: RedisConfig) -> dict:
     else:
         host = {"address": config.direct_url(), **connection}
         host.pop("ssl", None)  # implied by rediss://
+    host["max_connections"] = config.pool_size
     return {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {"hosts": [host], "capacity": 1000, "expiry": 30},
@@ -212,7 +214,7 @@ def channel_layer_settings(config: RedisConfig) -> dict:
 
 # --- Celery / kombu ----------------------------------------------------------------------------
 def celery_settings(config: RedisConfig) -> dict:
-    """``CELERY_BROKER_URL``, ``CELERY_BROKER_TRANSPORT_OPTIONS``, ``CELERY_BROKER_USE_SSL``."""
+    """``CELERY_BROKER_URL``, ``..._TRANSPORT_OPTIONS``, ``..._USE_SSL``, ``..._POOL_LIMIT``."""
     userinfo = ""
     if config.password:
         userinfo = f"{quote(config.username, safe='')}:{quote(config.password, safe='')}@"
@@ -234,4 +236,9 @@ def celery_settings(config: RedisConfig) -> dict:
         if config.client_cert:
             use_ssl["ssl_certfile"] = config.client_cert
             use_ssl["ssl_keyfile"] = config.client_key
-    return {"broker_url": url, "transport_options": transport_options, "use_ssl": use_ssl}
+    return {
+        "broker_url": url,
+        "transport_options": transport_options,
+        "use_ssl": use_ssl,
+        "pool_limit": config.pool_size,
+    }

@@ -140,6 +140,7 @@ _celery_redis = celery_settings(REDIS)
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=_celery_redis["broker_url"])
 CELERY_BROKER_TRANSPORT_OPTIONS = _celery_redis["transport_options"]
 CELERY_BROKER_USE_SSL = _celery_redis["use_ssl"]
+CELERY_BROKER_POOL_LIMIT = _celery_redis["pool_limit"]
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_TIME_LIMIT = 300

@@ -3,6 +3,7 @@
 import ssl
 
 import pytest
+from channels_redis.utils import create_pool
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
@@ -34,7 +35,7 @@ def test_plain_url_defaults():
     assert cache["OPTIONS"]["CONNECTION_POOL_KWARGS"]["max_connections"] == 50
     assert "ssl" not in cache["OPTIONS"]["CONNECTION_POOL_KWARGS"]
     assert channel_layer_settings(config)["CONFIG"]["hosts"] == [
-        {"address": "redis://cache.internal:6380/3"}
+        {"address": "redis://cache.internal:6380/3", "max_connections": 50}
     ]
     assert celery_settings(config)["broker_url"] == "redis://cache.internal:6380/3"
 
@@ -46,6 +47,22 @@ def test_password_in_url_or_env_and_pool_size():
     assert cache["OPTIONS"]["PASSWORD"] == "secret" and cache["OPTIONS"]["USERNAME"] == "u"
     assert "secret" not in cache["LOCATION"]  # credentials travel as options, not in the URL
     assert celery_settings(config)["broker_url"] == "redis://u:secret@h:1/0"
+
+
+def test_one_pool_size_sizes_every_pool():
+    config = redis_config_from_env({"REDIS_URL": "redis://h:1/0", "REDIS_POOL_SIZE": "7"})
+    assert (
+        django_cache_settings(config)["OPTIONS"]["CONNECTION_POOL_KWARGS"]["max_connections"] == 7
+    )
+    assert celery_settings(config)["pool_limit"] == 7
+    # The pool channels-redis itself builds from our host entry (no connection is opened).
+    (host,) = channel_layer_settings(config)["CONFIG"]["hosts"]
+    assert create_pool(host).max_connections == 7
+    sentinel = redis_config_from_env(
+        {"REDIS_URL": "redis://h:1/0", "REDIS_SENTINELS": "s:26379", "REDIS_POOL_SIZE": "9"}
+    )
+    (host,) = channel_layer_settings(sentinel)["CONFIG"]["hosts"]
+    assert create_pool(host).max_connections == 9
 
 
 def test_tls_verification_is_always_required():
