@@ -192,15 +192,18 @@ def _compact(data: dict) -> dict:
     }
 
 
-def sample(*, force: bool = False) -> dict | None:
-    """Append one sample to the series if this 5-second slot has none yet; check hotkeys."""
+def sample(*, force: bool = False, data: dict | None = None) -> dict | None:
+    """Append one sample to the series if this 5-second slot has none yet; check hotkeys.
+
+    ``data`` is a ``collect()`` result the caller already has (saves a second INFO).
+    """
     from cache import hotkeys
 
     client = get_redis()
     try:
         if not force and not redis_call(client.set, SAMPLE_LOCK_KEY, 1, nx=True, ex=SAMPLE_EVERY):
             return None
-        point = _compact(collect(with_hotkeys=False))
+        point = _compact(data if data is not None else collect(with_hotkeys=False))
         pipe = client.pipeline(transaction=True)
         pipe.lpush(SERIES_KEY, json.dumps(point))
         pipe.ltrim(SERIES_KEY, 0, SERIES_LENGTH - 1)

@@ -13,11 +13,6 @@ from django.db.models.expressions import RawSQL
 from datastore import filters
 from datastore.constants import Store
 from datastore.models import Collection, Record
-from tenants import selectors as tenant_selectors
-
-
-def project_get(*, org, project_id) -> object | None:
-    return tenant_selectors.project_list(org=org).filter(pk=project_id).first()
 
 
 def collection_list(*, project, store: str | None = None) -> QuerySet[Collection]:

@@ -13,8 +13,8 @@ from observability.selectors import alerts_recent_platform
 
 
 def redis_frame() -> dict:
-    metrics.sample()  # one point per 5 s slot for the hour-long series; also checks hotkeys
     data = metrics.collect()
+    metrics.sample(data=data)  # one point per 5 s slot for the hour-long series; checks hotkeys
     info = data.get("server", {}).get("info", {})
     hits, misses = info.get("keyspace_hits"), info.get("keyspace_misses")
     pool = data.get("pool", {})

@@ -34,27 +34,24 @@
     });
   }
 
-  function renderTable(id, rows, cells, empty) {
-    var table = document.getElementById(id);
-    if (!table || !rows) return;
-    var body = table.tagName === "UL" ? table : table.querySelector("tbody");
+  function renderHotkeys(hotkeys) {
+    var table = document.getElementById("hotkeys");
+    if (!table || !hotkeys) return;
+    var body = table.querySelector("tbody");
     body.textContent = "";
-    if (!rows.length) {
-      var item = document.createElement(table.tagName === "UL" ? "li" : "tr");
-      item.className = "studio-empty";
-      item.textContent = empty;
-      body.appendChild(item);
+    if (!hotkeys.length) {
+      var emptyRow = document.createElement("tr");
+      var cell = document.createElement("td");
+      cell.colSpan = 2;
+      cell.className = "studio-empty";
+      cell.textContent = "No key accesses sampled yet.";
+      emptyRow.appendChild(cell);
+      body.appendChild(emptyRow);
       return;
     }
-    rows.forEach(function (row) {
-      if (table.tagName === "UL") {
-        var li = document.createElement("li");
-        li.textContent = cells(row).join(" · ");
-        body.appendChild(li);
-        return;
-      }
+    hotkeys.forEach(function (hotkey) {
       var tr = document.createElement("tr");
-      cells(row).forEach(function (value) {
+      [hotkey.key, String(hotkey.rate)].forEach(function (value) {
         var td = document.createElement("td");
         td.textContent = value;
         tr.appendChild(td);
@@ -113,7 +110,7 @@
     if (countEl) countEl.textContent = String(frames);
     renderFields(frame);
     var redis = frame.redis || {};
-    renderTable("hotkeys", redis.hotkeys, function (k) { return [k.key, String(k.rate)]; }, "No key accesses sampled yet.");
+    renderHotkeys(redis.hotkeys);
     renderAlerts(frame.alerts);
     renderChart(frame);
   }
