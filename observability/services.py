@@ -5,12 +5,14 @@ from datetime import timedelta
 
 import structlog
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import connections, transaction
 from django.utils import timezone
 
 from observability.constants import SEVERITY_RANK, AlertState, ChannelKind
 from observability.models import Alert, AlertChannel, ErrorGroup, ErrorOccurrence
 from observability.selectors import ERRORS_DB
+from outbound import destinations
 
 logger = structlog.get_logger(__name__)
 
@@ -72,11 +74,17 @@ def channel_create(
     min_severity: str = "warning",
     escalation_level: int = 0,
 ) -> AlertChannel:
+    kind = ChannelKind(kind)
+    if kind != ChannelKind.EMAIL:
+        try:
+            destinations.check(target)
+        except destinations.Refused as exc:
+            raise ValidationError({"target": str(exc)}) from exc
     with transaction.atomic():
         return AlertChannel.objects.create(
             org=membership.org,
             name=name,
-            kind=ChannelKind(kind),
+            kind=kind,
             target=target,
             secret=secret,
             min_severity=min_severity,
