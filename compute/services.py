@@ -40,10 +40,7 @@ def _require(membership) -> None:
 
 
 def _clean_url(url: str) -> None:
-    try:
-        destinations.check(url)
-    except destinations.Refused as exc:
-        raise ValidationError({"url": str(exc)}) from exc
+    destinations.validate(url, field="url")
 
 
 def _clean(*, project, events: list[str], url: str, collection: str) -> None:

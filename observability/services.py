@@ -5,7 +5,6 @@ from datetime import timedelta
 
 import structlog
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import connections, transaction
 from django.utils import timezone
 
@@ -76,10 +75,7 @@ def channel_create(
 ) -> AlertChannel:
     kind = ChannelKind(kind)
     if kind != ChannelKind.EMAIL:
-        try:
-            destinations.check(target)
-        except destinations.Refused as exc:
-            raise ValidationError({"target": str(exc)}) from exc
+        destinations.validate(target, field="target")
     with transaction.atomic():
         return AlertChannel.objects.create(
             org=membership.org,

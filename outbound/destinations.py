@@ -21,6 +21,7 @@ from functools import lru_cache
 
 import httpx
 from django.conf import settings
+from django.core.exceptions import ValidationError
 
 SCHEMES = ("http", "https")
 
@@ -129,3 +130,11 @@ def check(url: str) -> Destination:
     if not addresses or not all(is_allowed(address) for address in addresses):
         raise Refused(NOT_PUBLIC)
     return Destination(url=parsed, address=addresses[0])
+
+
+def validate(url: str, *, field: str = "url") -> None:
+    """``check`` for registration: a refusal is a ValidationError on ``field`` (a 400)."""
+    try:
+        check(url)
+    except Refused as exc:
+        raise ValidationError({field: str(exc)}) from exc

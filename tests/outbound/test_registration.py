@@ -5,7 +5,12 @@ belongs in FIELDS, a new address class in REFUSED."""
 import itertools
 
 import pytest
+from django.forms import modelform_factory
 
+from compute.admin import DestinationForm
+from compute.models import ScheduledJob, Webhook
+from observability.admin import AlertChannelForm
+from observability.models import AlertChannel
 from tests.outbound.conftest import PUBLIC
 
 pytestmark = pytest.mark.django_db
@@ -111,3 +116,21 @@ def test_every_url_field_accepts_a_public_destination(field, user, project, clie
     register, _ = field
     response = register(client_for(user), project, GOOD)
     assert response.status_code in (200, 201), response.content
+
+
+@pytest.mark.parametrize(
+    ("form", "model", "fields"),
+    [
+        (DestinationForm, Webhook, {}),
+        (DestinationForm, ScheduledJob, {}),
+        (AlertChannelForm, AlertChannel, {"kind": "slack"}),
+    ],
+    ids=["webhook", "job", "alert channel"],
+)
+def test_studio_edits_pass_the_same_check(form, model, fields, dns):
+    name = "target" if model is AlertChannel else "url"
+    bound = modelform_factory(model, form=form, fields=[name, *fields])
+    for label, url in REFUSED.items():
+        edited = bound(data={name: url, **fields})
+        assert not edited.is_valid() and name in edited.errors, label
+    assert bound(data={name: GOOD, **fields}).is_valid()
