@@ -1,11 +1,9 @@
-"""Fixtures for outgoing HTTP: a resolver override (the one DNS lookup the client makes), a
-local receiver, and committed-database users for tests that deliver."""
+"""Fixtures for outgoing HTTP: a resolver override (the one DNS lookup the client makes) and
+a local receiver."""
 
 import pytest
 
 from outbound import destinations
-from tenants import services
-from tests.factories import UserFactory
 from tests.servers import Receiver
 
 # A public address (is_global) that no test ever connects to.
@@ -47,13 +45,3 @@ def receiver():
     server = Receiver()
     yield server
     server.close()
-
-
-@pytest.fixture
-def owner(committed):
-    return UserFactory()
-
-
-@pytest.fixture
-def committed_org(owner):
-    return services.org_create(actor=owner, name="Org A", slug="org-a")

@@ -9,9 +9,16 @@ from compute.tasks import deliver_webhook, run_scheduled_job
 from observability.models import AlertDelivery
 from observability.tasks import deliver_test_notification
 from tenants.context import TenantContext, tenant_context
+from tests.factories import UserFactory
 from tests.outbound.conftest import PUBLIC
 
 HOST = "hooks.example.test"
+
+
+@pytest.fixture
+def user(committed):
+    """Committed for real (the shared ``org`` builds on it): deliveries run after commit."""
+    return UserFactory()
 
 
 @pytest.fixture
@@ -32,10 +39,10 @@ def _url(receiver, path: str) -> str:
 
 
 def test_a_webhook_rebound_to_loopback_is_refused_at_delivery(
-    committed_org, owner, client_for, receiver, rebinding, settings
+    org, user, client_for, receiver, rebinding, settings
 ):
     settings.WEBHOOK_MAX_ATTEMPTS = 1
-    client = client_for(owner)
+    client = client_for(user)
     project = client.post("/api/v1/orgs/org-a/projects/", {"name": "p"}, "json").json()
     base = f"/api/v1/orgs/org-a/projects/{project['id']}"
     client.post(f"{base}/collections/", {"name": "orders"}, "json")
@@ -45,9 +52,9 @@ def test_a_webhook_rebound_to_loopback_is_refused_at_delivery(
     assert hook.status_code == 201, hook.content
     client.post(f"{base}/collections/orders/records/", {"data": {}}, "json")
     rebinding()
-    with tenant_context(TenantContext(org_id=committed_org.id)):
+    with tenant_context(TenantContext(org_id=org.id)):
         (delivery,) = WebhookDelivery.objects.all()
-    deliver_webhook.apply(args=[str(delivery.pk), str(committed_org.id), project["id"]])
+    deliver_webhook.apply(args=[str(delivery.pk), str(org.id), project["id"]])
 
     assert receiver.requests == []
     (seen,) = client.get(f"{base}/webhooks/{hook.json()['id']}/deliveries/").json()
@@ -57,9 +64,9 @@ def test_a_webhook_rebound_to_loopback_is_refused_at_delivery(
 
 
 def test_a_job_rebound_to_loopback_is_refused_when_it_runs(
-    committed_org, owner, client_for, receiver, rebinding
+    org, user, client_for, receiver, rebinding
 ):
-    client = client_for(owner)
+    client = client_for(user)
     project = client.post("/api/v1/orgs/org-a/projects/", {"name": "p"}, "json").json()
     jobs = f"/api/v1/orgs/org-a/projects/{project['id']}/jobs/"
     job = client.post(
@@ -67,20 +74,20 @@ def test_a_job_rebound_to_loopback_is_refused_when_it_runs(
     )
     assert job.status_code == 201, job.content
     rebinding()
-    assert run_scheduled_job.apply(args=[job.json()["id"], str(committed_org.id)]).get() is False
+    assert run_scheduled_job.apply(args=[job.json()["id"], str(org.id)]).get() is False
 
     assert receiver.requests == []
     (run,) = client.get(f"{jobs}{job.json()['id']}/runs/").json()
     assert (run["succeeded"], run["error"], run["response_status"]) == (False, "refused", None)
-    with tenant_context(TenantContext(org_id=committed_org.id)):
+    with tenant_context(TenantContext(org_id=org.id)):
         assert JobRun.objects.count() == 1
 
 
 @pytest.mark.parametrize("kind", ["webhook", "slack", "pagerduty"])
 def test_an_alert_channel_rebound_to_loopback_is_refused_when_notified(
-    kind, committed_org, owner, client_for, receiver, rebinding
+    kind, org, user, client_for, receiver, rebinding
 ):
-    client = client_for(owner)
+    client = client_for(user)
     channel = client.post(
         "/api/v1/orgs/org-a/alert-channels",
         {"name": "ops", "kind": kind, "target": _url(receiver, "/alert"), "secret": "K"},
@@ -88,31 +95,25 @@ def test_an_alert_channel_rebound_to_loopback_is_refused_when_notified(
     )
     assert channel.status_code == 201, channel.content
     rebinding()
-    assert (
-        deliver_test_notification.apply(args=[channel.json()["id"], str(committed_org.id)]).get()
-        is False
-    )
+    assert deliver_test_notification.apply(args=[channel.json()["id"], str(org.id)]).get() is False
 
     assert receiver.requests == []
-    with tenant_context(TenantContext(org_id=committed_org.id)):
+    with tenant_context(TenantContext(org_id=org.id)):
         (attempt,) = AlertDelivery.objects.all()
     assert (attempt.ok, attempt.error, attempt.status_code) == (False, "refused", None)
 
 
 def test_the_same_delivery_goes_through_when_the_answer_stays_allowed(
-    committed_org, owner, client_for, receiver, fake_dns, settings
+    org, user, client_for, receiver, fake_dns, settings
 ):
     """The control: what the tests above refuse is the address, not the name or the path."""
     settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8"]
     fake_dns.answers[HOST] = ["127.0.0.1"]
-    client = client_for(owner)
+    client = client_for(user)
     channel = client.post(
         "/api/v1/orgs/org-a/alert-channels",
         {"name": "ops", "kind": "webhook", "target": _url(receiver, "/alert")},
         format="json",
     )
-    assert (
-        deliver_test_notification.apply(args=[channel.json()["id"], str(committed_org.id)]).get()
-        is True
-    )
+    assert deliver_test_notification.apply(args=[channel.json()["id"], str(org.id)]).get() is True
     assert len(receiver.to("/alert")) == 1
