@@ -15,8 +15,12 @@ from cache import ratelimit
 
 
 def rate() -> tuple[int, int]:
+    """``OUTBOUND_PROJECT_RATE`` as (count, seconds); ValueError unless both are positive."""
     count, _, seconds = str(settings.OUTBOUND_PROJECT_RATE).partition("/")
-    return max(int(count), 1), max(int(seconds or 1), 1)
+    limit, window = int(count), int(seconds)
+    if limit < 1 or window < 1:
+        raise ValueError(f"OUTBOUND_PROJECT_RATE must be <count>/<seconds>, not {count}/{seconds}")
+    return limit, window
 
 
 def delay_for(project_id) -> float:

@@ -101,3 +101,20 @@ def test_the_operator_allow_list_lifts_exactly_its_networks(fake_dns, settings):
     for url in ("http://10.2.0.1/", "http://169.254.169.254/", "http://[::1]/"):
         with pytest.raises(destinations.Refused):
             destinations.check(url)
+
+
+def test_a_bad_allow_list_or_rate_stops_the_process_at_start(settings):
+    from django.apps import apps
+    from django.core.exceptions import ImproperlyConfigured
+
+    config = apps.get_app_config("outbound")
+    for name, value in (
+        ("OUTBOUND_ALLOWED_NETWORKS", ["10.0.0.0/33"]),
+        ("OUTBOUND_PROJECT_RATE", "ten/1"),
+        ("OUTBOUND_PROJECT_RATE", "0/1"),
+    ):
+        setattr(settings, name, value)
+        with pytest.raises(ImproperlyConfigured):
+            config.ready()
+        settings.OUTBOUND_ALLOWED_NETWORKS, settings.OUTBOUND_PROJECT_RATE = [], "10/1"
+    config.ready()
