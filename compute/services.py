@@ -43,12 +43,14 @@ def _clean_url(url: str) -> None:
     destinations.validate(url, field="url")
 
 
-def _clean(*, project, events: list[str], url: str, collection: str) -> None:
+def _clean_events(events: list[str]) -> None:
     if not events or any(event not in EVENTS for event in events):
         raise ValidationError({"events": f"A non-empty list of {', '.join(EVENTS)}."})
+
+
+def _clean_collection(project, collection: str) -> None:
     if collection and not Collection.objects.filter(project=project, name=collection).exists():
         raise ValidationError({"collection": "No collection of this name in the project."})
-    _clean_url(url)
 
 
 @transaction.atomic
@@ -56,7 +58,9 @@ def webhook_create(
     *, membership, project, url: str, events: list[str], collection: str = "", active: bool = True
 ) -> Webhook:
     _require(membership)
-    _clean(project=project, events=events, url=url, collection=collection)
+    _clean_events(events)
+    _clean_collection(project, collection)
+    _clean_url(url)
     return Webhook.objects.create(
         org=membership.org,
         project=project,
@@ -72,15 +76,16 @@ def webhook_create(
 @transaction.atomic
 def webhook_update(*, membership, webhook: Webhook, **fields) -> Webhook:
     _require(membership)
+    # What is not changed is not checked again: a PATCH of "active" needs no DNS lookup.
+    if "events" in fields:
+        _clean_events(fields["events"])
+    if "collection" in fields:
+        _clean_collection(webhook.project, fields["collection"])
+    if "url" in fields:
+        _clean_url(fields["url"])
     for name in ("url", "events", "collection", "active"):
         if name in fields:
             setattr(webhook, name, fields[name])
-    _clean(
-        project=webhook.project,
-        events=webhook.events,
-        url=webhook.url,
-        collection=webhook.collection,
-    )
     webhook.events = sorted(set(webhook.events))
     webhook.save()
     return webhook
@@ -261,7 +266,8 @@ def job_update(*, membership, job: ScheduledJob, **fields) -> ScheduledJob:
         if name in fields:
             setattr(job, name, fields[name])
     _crontab_fields(job.schedule)
-    _clean_url(job.url)
+    if "url" in fields:
+        _clean_url(job.url)
     job.save()
     _sync_periodic_task(job)
     return job

@@ -2,7 +2,7 @@
 context; these views check the role and call services and selectors."""
 
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import APIException
 from rest_framework.response import Response
@@ -121,7 +121,10 @@ class JobRunView(WebhookScopedView):
     def get(self, request, org, project, job):
         return Response(s.JobRunSerializer(selectors.run_list(job=self.job()), many=True).data)
 
-    @extend_schema(request=None, responses={202: None})
+    @extend_schema(
+        request=None,
+        responses={202: None, 409: OpenApiResponse(description="The job is disabled (Error)")},
+    )
     def post(self, request, org, project, job):
         """Queue one run now; a disabled job answers 409 (it is not run)."""
         try:
