@@ -3,18 +3,17 @@
 Scheduled jobs (``job_*``) use the same signed POST on a cron schedule kept in
 django-celery-beat.
 
-A delivery is a signed POST (HMAC-SHA256 over ``"<timestamp>.<body>"`` with the webhook's
-secret, the same scheme as the alert webhooks) carrying the write's ``X-Request-ID`` and, when
-tracing is on, ``traceparent``. Non-2xx answers and network errors are retried by the Celery
-task with exponential backoff up to ``WEBHOOK_MAX_ATTEMPTS``; every attempt is recorded.
+Every URL goes through ``outbound.destinations.check`` when it is registered, and every POST
+through ``outbound.client.post`` (signed, checked again, after the transaction has closed).
+A delivery reads its row in one transaction, sends with no connection held, and records the
+outcome in a second one. Non-2xx answers, timeouts and refusals are retried by the Celery task
+with exponential backoff up to ``WEBHOOK_MAX_ATTEMPTS``; every attempt is recorded.
 """
 
 import json
 import secrets
-import time
 from dataclasses import dataclass
 
-import httpx
 import structlog
 from celery.schedules import crontab
 from django.conf import settings
@@ -27,7 +26,7 @@ from compute.constants import EVENTS, DeliveryStatus
 from compute.models import JobRun, ScheduledJob, Webhook, WebhookDelivery
 from compute.selectors import webhooks_for_change
 from datastore.models import Collection
-from observability.notify import outgoing_headers, sign
+from outbound import client, destinations
 from tenants import constants
 from tenants.context import TenantContext, tenant_context
 from tenants.permissions import has_org_perm
@@ -41,22 +40,27 @@ def _require(membership) -> None:
 
 
 def _clean_url(url: str) -> None:
-    if not url.startswith(("https://", "http://")):
-        raise ValidationError({"url": "An http(s) URL."})
+    destinations.validate(url, field="url")
 
 
-def _clean(*, events: list[str], url: str) -> None:
+def _clean_events(events: list[str]) -> None:
     if not events or any(event not in EVENTS for event in events):
         raise ValidationError({"events": f"A non-empty list of {', '.join(EVENTS)}."})
-    _clean_url(url)
+
+
+def _clean_collection(project, collection: str) -> None:
+    if collection and not Collection.objects.filter(project=project, name=collection).exists():
+        raise ValidationError({"collection": "No collection of this name in the project."})
 
 
 @transaction.atomic
 def webhook_create(
-    *, membership, project, url: str, events: list[str], collection: str = ""
+    *, membership, project, url: str, events: list[str], collection: str = "", active: bool = True
 ) -> Webhook:
     _require(membership)
-    _clean(events=events, url=url)
+    _clean_events(events)
+    _clean_collection(project, collection)
+    _clean_url(url)
     return Webhook.objects.create(
         org=membership.org,
         project=project,
@@ -64,6 +68,7 @@ def webhook_create(
         events=sorted(set(events)),
         url=url,
         secret=secrets.token_hex(32),
+        active=active,
         created_by=membership.user,
     )
 
@@ -71,10 +76,16 @@ def webhook_create(
 @transaction.atomic
 def webhook_update(*, membership, webhook: Webhook, **fields) -> Webhook:
     _require(membership)
+    # What is not changed is not checked again: a PATCH of "active" needs no DNS lookup.
+    if "events" in fields:
+        _clean_events(fields["events"])
+    if "collection" in fields:
+        _clean_collection(webhook.project, fields["collection"])
+    if "url" in fields:
+        _clean_url(fields["url"])
     for name in ("url", "events", "collection", "active"):
         if name in fields:
             setattr(webhook, name, fields[name])
-    _clean(events=webhook.events, url=webhook.url)
     webhook.events = sorted(set(webhook.events))
     webhook.save()
     return webhook
@@ -112,61 +123,48 @@ def deliveries_queue(
             for hook in hooks
         ]
         for delivery in deliveries:
-            transaction.on_commit(lambda d=delivery: _enqueue(d.pk, org_id), robust=True)
+            transaction.on_commit(
+                lambda d=delivery: _enqueue(d.pk, org_id, project_id), robust=True
+            )
     return deliveries
 
 
-def _enqueue(delivery_id, org_id) -> None:
+def _enqueue(delivery_id, org_id, project_id) -> None:
     from compute.tasks import deliver_webhook
 
-    deliver_webhook.delay(str(delivery_id), str(org_id))
+    deliver_webhook.delay(str(delivery_id), str(org_id), str(project_id))
 
 
 @dataclass(frozen=True)
-class PostOutcome:
-    ok: bool
-    status: int | None
-    error: str
-    duration_ms: float
+class _Post:
+    """What a POST needs, read inside a transaction and sent after it."""
+
+    url: str
+    secret: str
+    payload: dict
+    headers: dict
 
 
-def signed_post(*, url: str, secret: str, payload: dict, headers: dict) -> PostOutcome:
-    """POST ``payload`` as JSON, signed with ``secret``; 2xx is success, anything else is not."""
-    body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
-    timestamp = str(int(time.time()))
-    all_headers = {
-        **outgoing_headers(),
-        "Content-Type": "application/json",
-        "User-Agent": "platform-webhooks/1",
-        "X-Platform-Timestamp": timestamp,
-        "X-Platform-Signature": sign(secret, timestamp, body),
-        **headers,
-    }
-    started = time.perf_counter()
-    try:
-        response = httpx.post(
-            url, content=body, headers=all_headers, timeout=settings.WEBHOOK_TIMEOUT_SECONDS
-        )
-    except httpx.HTTPError as exc:
-        error = f"{type(exc).__name__}: {exc}"[:300]
-        return PostOutcome(False, None, error, (time.perf_counter() - started) * 1000)
-    ok = 200 <= response.status_code < 300
-    return PostOutcome(
-        ok,
-        response.status_code,
-        "" if ok else f"HTTP {response.status_code}",
-        (time.perf_counter() - started) * 1000,
+def _post(post: _Post) -> client.Outcome:
+    return client.post(
+        post.url,
+        post.payload,
+        secret=post.secret,
+        headers=post.headers,
+        timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
     )
 
 
-def delivery_attempt(*, delivery_id, org_id) -> WebhookDelivery:
-    """POST one delivery once and record the outcome; the caller decides about retrying."""
+def delivery_attempt(*, delivery_id, org_id) -> WebhookDelivery | None:
+    """POST one delivery once and record the outcome; the caller decides about retrying.
+
+    None when the delivery is gone (its webhook was deleted meanwhile).
+    """
     with tenant_context(TenantContext(org_id=org_id)):
-        delivery = WebhookDelivery.objects.select_related("webhook").get(pk=delivery_id)
-        if delivery.status in (DeliveryStatus.SUCCEEDED, DeliveryStatus.FAILED):
+        delivery = WebhookDelivery.objects.select_related("webhook").filter(pk=delivery_id).first()
+        if delivery is None or delivery.status in (DeliveryStatus.SUCCEEDED, DeliveryStatus.FAILED):
             return delivery
-        delivery.attempts += 1
-        outcome = signed_post(
+        post = _Post(
             url=delivery.webhook.url,
             secret=delivery.webhook.secret,
             payload=delivery.payload,
@@ -177,10 +175,15 @@ def delivery_attempt(*, delivery_id, org_id) -> WebhookDelivery:
                 **({"X-Request-ID": delivery.request_id} if delivery.request_id else {}),
             },
         )
-        ok = outcome.ok
+    outcome = _post(post)
+    with tenant_context(TenantContext(org_id=org_id)):
+        delivery = WebhookDelivery.objects.select_for_update().filter(pk=delivery_id).first()
+        if delivery is None:
+            return None
+        delivery.attempts += 1
         delivery.response_status = outcome.status
-        delivery.last_error = outcome.error
-        if ok:
+        delivery.last_error = outcome.summary
+        if outcome.ok:
             delivery.status = DeliveryStatus.SUCCEEDED
             delivery.delivered_at = timezone.now()
         elif delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
@@ -188,15 +191,16 @@ def delivery_attempt(*, delivery_id, org_id) -> WebhookDelivery:
         else:
             delivery.status = DeliveryStatus.RETRYING
         delivery.save()
-        logger.info(
-            "webhook_delivery_attempt",
-            delivery_id=str(delivery.pk),
-            webhook_id=str(delivery.webhook_id),
-            status=delivery.status,
-            response_status=delivery.response_status,
-            attempt=delivery.attempts,
-        )
-        return delivery
+    logger.info(
+        "webhook_delivery_attempt",
+        delivery_id=str(delivery.pk),
+        webhook_id=str(delivery.webhook_id),
+        status=delivery.status,
+        result=outcome.result,
+        response_status=delivery.response_status,
+        attempt=delivery.attempts,
+    )
+    return delivery
 
 
 # --- scheduled jobs ---------------------------------------------------------------------------
@@ -222,7 +226,7 @@ def _sync_periodic_task(job: ScheduledJob) -> None:
     )
     task = job.periodic_task or PeriodicTask(name=f"job:{job.pk}", task=JOB_TASK)
     task.crontab = schedule
-    task.args = json.dumps([str(job.pk), str(job.org_id)])
+    task.args = json.dumps([str(job.pk), str(job.org_id), str(job.project_id)])
     task.enabled = job.enabled
     task.save()
     if job.periodic_task_id != task.pk:
@@ -262,7 +266,8 @@ def job_update(*, membership, job: ScheduledJob, **fields) -> ScheduledJob:
         if name in fields:
             setattr(job, name, fields[name])
     _crontab_fields(job.schedule)
-    _clean_url(job.url)
+    if "url" in fields:
+        _clean_url(job.url)
     job.save()
     _sync_periodic_task(job)
     return job
@@ -276,12 +281,18 @@ def job_delete(*, membership, job: ScheduledJob) -> None:
     job.delete()
 
 
+class JobDisabled(Exception):
+    """A disabled job is not run, not even on request."""
+
+
 def job_run_now(*, membership, job: ScheduledJob) -> None:
     _require(membership)
+    if not job.enabled:
+        raise JobDisabled("The job is disabled; enable it to run it.")
     from compute.tasks import run_scheduled_job
 
-    org_id = job.org_id
-    transaction.on_commit(lambda: run_scheduled_job.delay(str(job.pk), str(org_id)))
+    job_id, org_id, project_id = str(job.pk), str(job.org_id), str(job.project_id)
+    transaction.on_commit(lambda: run_scheduled_job.delay(job_id, org_id, project_id))
 
 
 def job_run(*, job_id, org_id) -> JobRun | None:
@@ -290,7 +301,7 @@ def job_run(*, job_id, org_id) -> JobRun | None:
         job = ScheduledJob.objects.filter(pk=job_id, enabled=True).first()
         if job is None:
             return None
-        outcome = signed_post(
+        post = _Post(
             url=job.url,
             secret=job.secret,
             payload={
@@ -303,18 +314,23 @@ def job_run(*, job_id, org_id) -> JobRun | None:
             },
             headers={"X-Platform-Event": "scheduled", "X-Platform-Job-Id": str(job.pk)},
         )
+    outcome = _post(post)
+    with tenant_context(TenantContext(org_id=org_id)):
+        if not ScheduledJob.objects.filter(pk=job_id).exists():
+            return None  # deleted while it ran
         run = JobRun.objects.create(
-            org_id=job.org_id,
-            job=job,
+            org_id=org_id,
+            job_id=job_id,
             succeeded=outcome.ok,
             response_status=outcome.status,
-            error=outcome.error,
-            duration_ms=round(outcome.duration_ms, 2),
+            error=outcome.summary,
+            duration_ms=outcome.duration_ms,
         )
-        logger.info(
-            "scheduled_job_run",
-            job_id=str(job.pk),
-            succeeded=outcome.ok,
-            response_status=outcome.status,
-        )
-        return run
+    logger.info(
+        "scheduled_job_run",
+        job_id=str(job_id),
+        succeeded=outcome.ok,
+        result=outcome.result,
+        response_status=outcome.status,
+    )
+    return run

@@ -1,9 +1,12 @@
 """Studio pages: error groups (24 h), alerts (recent first, acknowledge), rules, channels."""
 
+from django import forms
 from django.contrib import admin
 
 from observability import services
+from observability.constants import ChannelKind
 from observability.models import Alert, AlertChannel, AlertDelivery, AlertRule, ErrorGroup
+from outbound import destinations
 
 
 @admin.register(ErrorGroup)
@@ -34,8 +37,22 @@ class AlertRuleAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "org", "severity", "threshold", "window_minutes", "enabled"]
 
 
+class AlertChannelForm(forms.ModelForm):
+    """A target edited in the Studio passes the same destination check as one sent to the API."""
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") not in (None, ChannelKind.EMAIL) and data.get("target"):
+            try:
+                destinations.check(data["target"])
+            except destinations.Refused as exc:
+                self.add_error("target", str(exc))
+        return data
+
+
 @admin.register(AlertChannel)
 class AlertChannelAdmin(admin.ModelAdmin):
+    form = AlertChannelForm
     list_display = ["name", "kind", "org", "min_severity", "escalation_level", "enabled"]
 
 

@@ -333,16 +333,21 @@ def notify_on_commit(alert: Alert, action: str, *, levels: Iterable[int]) -> Non
 def deliver(
     alert_id, action: str, levels: list[int], *, channel_ids: list | None = None
 ) -> list[AlertDelivery]:
-    """Notify the routed channels of ``levels`` (or exactly ``channel_ids``, for retries)."""
+    """Notify the routed channels of ``levels`` (or exactly ``channel_ids``, for retries).
+
+    Runs after commit. Reads in one transaction, sends with none open (a slow channel holds no
+    database connection), records every attempt in another.
+    """
     from observability import notify
 
-    deliveries = []
     with tenant_context(TenantContext(platform_admin=True)):
         alert = Alert.objects.select_related("rule").get(pk=alert_id)
         channels = [c for level in levels for c in routed_channels(alert, level=level)]
         if channel_ids:
             channels += list(AlertChannel.objects.filter(id__in=channel_ids, enabled=True))
-        for channel in channels:
-            result = notify.send(channel, action=action, alert=alert)
-            deliveries.append(notify.record(channel, result, action=action, alert=alert))
-    return deliveries
+    results = [(channel, notify.send(channel, action=action, alert=alert)) for channel in channels]
+    with tenant_context(TenantContext(platform_admin=True)):
+        return [
+            notify.record(channel, result, action=action, alert=alert)
+            for channel, result in results
+        ]

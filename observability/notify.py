@@ -8,24 +8,21 @@
   ``X-Platform-Signature: v1=<hex>`` with ``X-Platform-Timestamp``.
 * Email through Django's mail backend.
 
-Every outgoing call carries ``X-Request-ID`` (the current one) and, when tracing is on, the
-W3C ``traceparent``. The runbook link is in every message.
+HTTP channels go through ``outbound.client.post`` (destination checked, signed, correlation
+headers, no redirects), which refuses to run inside a transaction: ``send`` is called after the
+caller's transaction has closed, ``record`` in a new one. The runbook link is in every message.
 """
 
-import hashlib
-import hmac
-import json
-import time
 import uuid
 from dataclasses import dataclass
 
-import httpx
 import structlog
 from django.conf import settings
 from django.core.mail import send_mail
 
 from observability.constants import ChannelKind
 from observability.models import Alert, AlertChannel, AlertDelivery
+from outbound import client
 
 logger = structlog.get_logger(__name__)
 
@@ -52,16 +49,6 @@ class Result:
     status_code: int | None = None
     error: str = ""
     request_id: str = ""
-
-
-def outgoing_headers() -> dict[str, str]:
-    """Correlation headers for any outgoing HTTP call made on behalf of a request or task."""
-    context = structlog.contextvars.get_contextvars()
-    headers = {"X-Request-ID": str(context.get("request_id") or uuid.uuid4().hex)}
-    from observability import tracing
-
-    tracing.inject(headers)
-    return headers
 
 
 def _message(alert: Alert | None, action: str) -> dict:
@@ -131,17 +118,12 @@ def pagerduty_payload(message: dict, action: str, routing_key: str) -> dict:
     return body
 
 
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return "v1=" + mac.hexdigest()
-
-
 def send(channel: AlertChannel, *, action: str, alert: Alert | None = None) -> Result:
+    """Notify one channel. No database access: the channel and alert are already loaded."""
     message = _message(alert, action)
-    headers = outgoing_headers()
-    request_id = headers["X-Request-ID"]
-    try:
-        if channel.kind == ChannelKind.EMAIL:
+    request_id = client.current_request_id()
+    if channel.kind == ChannelKind.EMAIL:
+        try:
             send_mail(
                 f"[{HEADLINE[action]}] {message['title']}",
                 f"{message['summary']}\n\nSeverity: {message['severity']}\n"
@@ -149,26 +131,27 @@ def send(channel: AlertChannel, *, action: str, alert: Alert | None = None) -> R
                 settings.ALERT_EMAIL_FROM,
                 [channel.target],
             )
-            return Result(True, None, "", request_id)
+            result = Result(True, None, "", request_id)
+        except OSError as exc:  # smtplib's errors included; the text is for the operator only
+            logger.warning("alert_email_failed", channel_id=str(channel.id), error=str(exc)[:200])
+            result = Result(False, None, "refused", request_id)
+    else:
         if channel.kind == ChannelKind.SLACK:
             payload = slack_payload(message, action)
         elif channel.kind == ChannelKind.PAGERDUTY:
             payload = pagerduty_payload(message, action, channel.secret)
         else:
             payload = {"action": action, "alert": message}
-        body = json.dumps(payload, sort_keys=True).encode()
-        headers["Content-Type"] = "application/json"
-        if channel.kind == ChannelKind.WEBHOOK and channel.secret:
-            timestamp = str(int(time.time()))
-            headers["X-Platform-Timestamp"] = timestamp
-            headers["X-Platform-Signature"] = sign(channel.secret, timestamp, body)
-        response = httpx.post(
-            channel.target, content=body, headers=headers, timeout=settings.ALERT_HTTP_TIMEOUT
+        # Only the generic webhook is signed: PagerDuty's secret is its routing key.
+        secret = channel.secret if channel.kind == ChannelKind.WEBHOOK else ""
+        outcome = client.post(
+            channel.target,
+            payload,
+            secret=secret,
+            headers={"X-Request-ID": request_id},
+            timeout=settings.ALERT_HTTP_TIMEOUT,
         )
-        ok = response.status_code < 300
-        result = Result(ok, response.status_code, "" if ok else response.text[:300], request_id)
-    except (httpx.HTTPError, OSError) as exc:
-        result = Result(False, None, f"{type(exc).__name__}: {exc}"[:300], request_id)
+        result = Result(outcome.ok, outcome.status, outcome.summary, request_id)
     log = logger.info if result.ok else logger.warning
     log(
         "alert_notification_sent",

@@ -11,6 +11,7 @@ from django.utils import timezone
 from observability.constants import SEVERITY_RANK, AlertState, ChannelKind
 from observability.models import Alert, AlertChannel, ErrorGroup, ErrorOccurrence
 from observability.selectors import ERRORS_DB
+from outbound import destinations
 
 logger = structlog.get_logger(__name__)
 
@@ -72,11 +73,14 @@ def channel_create(
     min_severity: str = "warning",
     escalation_level: int = 0,
 ) -> AlertChannel:
+    kind = ChannelKind(kind)
+    if kind != ChannelKind.EMAIL:
+        destinations.validate(target, field="target")
     with transaction.atomic():
         return AlertChannel.objects.create(
             org=membership.org,
             name=name,
-            kind=ChannelKind(kind),
+            kind=kind,
             target=target,
             secret=secret,
             min_severity=min_severity,

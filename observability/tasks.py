@@ -28,10 +28,11 @@ def prune_errors() -> dict:
 def deliver_test_notification(channel_id: str, org_id: str) -> bool:
     with tenant_context(TenantContext(org_id=org_id)):
         channel = AlertChannel.objects.filter(id=channel_id, org_id=org_id).first()
-        if channel is None:
-            logger.warning("alert_channel_gone", channel_id=channel_id)
-            return False
-        result = notify.send(channel, action="test")
+    if channel is None:
+        logger.warning("alert_channel_gone", channel_id=channel_id)
+        return False
+    result = notify.send(channel, action="test")  # no transaction open: see outbound.client
+    with tenant_context(TenantContext(org_id=org_id)):
         notify.record(channel, result, action="test")
     logger.info("alert_channel_test_delivered", channel_id=channel_id, ok=result.ok)
     return result.ok

@@ -139,11 +139,18 @@ class AppServer:
 
 
 class Receiver:
-    """A local HTTP server recording every POST: stands in for Slack, PagerDuty, webhooks."""
+    """A local HTTP server recording every POST: stands in for Slack, PagerDuty, webhooks.
+
+    ``status`` and ``headers`` shape the answer; with ``delay`` set, each request is recorded
+    on arrival and answered after ``delay`` seconds, or as soon as ``release`` is set.
+    """
 
     def __init__(self):
         self.requests: list[dict] = []
         self.status = 200
+        self.headers: dict[str, str] = {}
+        self.delay = 0.0
+        self.release = threading.Event()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -158,10 +165,17 @@ class Receiver:
                         "json": json.loads(body) if body else None,
                     }
                 )
-                self.send_response(receiver.status)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(b'{"status": "success"}')
+                if receiver.delay:
+                    receiver.release.wait(timeout=receiver.delay)
+                try:
+                    self.send_response(receiver.status)
+                    self.send_header("Content-Type", "application/json")
+                    for name, value in receiver.headers.items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.write(b'{"status": "success"}')
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up first (a timeout test)
 
             def log_message(self, *args):
                 pass
@@ -175,5 +189,6 @@ class Receiver:
         return [r for r in self.requests if r["path"] == path]
 
     def close(self):
+        self.release.set()
         self.server.shutdown()
         self.server.server_close()

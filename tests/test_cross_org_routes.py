@@ -78,21 +78,21 @@ def foreign_values(other_org, other_user):
     project = services.project_create(membership=membership, name="secret-project")
     invitation, _ = services.member_invite(membership=membership, email="guest@example.com")
     channel = obs_services.channel_create(
-        membership=membership, name="secret-project", kind="slack", target="https://x.test/h"
+        membership=membership, name="secret-project", kind="slack", target="http://127.0.0.1:9/h"
     )
     alert_outcome = obs_alerts.raise_event(
         "backup_failed", key="secret-project", org_id=other_org.id
     )
     assert alert_outcome == "fired"
     webhook = webhook_services.webhook_create(
-        membership=membership, project=project, url="https://x.test/hook", events=["insert"]
+        membership=membership, project=project, url="http://127.0.0.1:9/hook", events=["insert"]
     )
     job = webhook_services.job_create(
         membership=membership,
         project=project,
         name="nightly",
         schedule="0 3 * * *",
-        url="https://x.test/job",
+        url="http://127.0.0.1:9/job",
     )
     set_tenant_context(TenantContext(platform_admin=True))
     alert = Alert.objects.get(org=other_org)

@@ -2,8 +2,9 @@
 context; these views check the role and call services and selectors."""
 
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 
 from compute import selectors, services
@@ -17,6 +18,12 @@ PERMS = {
     "patch": constants.MANAGE_SCHEMA,
     "delete": constants.MANAGE_SCHEMA,
 }
+
+
+class JobDisabled(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The job is disabled; enable it to run it."
+    default_code = "job_disabled"
 
 
 class WebhookScopedView(ProjectView):
@@ -44,7 +51,6 @@ class WebhookListView(WebhookScopedView):
     @extend_schema(request=s.WebhookInputSerializer, responses={201: s.WebhookCreatedSerializer})
     def post(self, request, org, project):
         data = valid(s.WebhookInputSerializer, request.data)
-        data.pop("active", None)
         hook = services.webhook_create(
             membership=request.membership, project=self.project(), **data
         )
@@ -115,7 +121,14 @@ class JobRunView(WebhookScopedView):
     def get(self, request, org, project, job):
         return Response(s.JobRunSerializer(selectors.run_list(job=self.job()), many=True).data)
 
-    @extend_schema(request=None, responses={202: None})
+    @extend_schema(
+        request=None,
+        responses={202: None, 409: OpenApiResponse(description="The job is disabled (Error)")},
+    )
     def post(self, request, org, project, job):
-        services.job_run_now(membership=request.membership, job=self.job())
+        """Queue one run now; a disabled job answers 409 (it is not run)."""
+        try:
+            services.job_run_now(membership=request.membership, job=self.job())
+        except services.JobDisabled as exc:
+            raise JobDisabled() from exc
         return Response(status=status.HTTP_202_ACCEPTED)

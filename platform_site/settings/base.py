@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "realtime",
     "compute",
     "storage",
+    "outbound",
 ]
 
 MIDDLEWARE = [
@@ -377,6 +378,13 @@ REALTIME_COLLECTION_ACCESS_RESOLVER = env.str("REALTIME_COLLECTION_ACCESS_RESOLV
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=5)
 WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=10.0)
+
+# --- Outgoing HTTP (outbound) -----------------------------------------------------------------
+# Networks tenant URLs may reach although they are not public (CIDRs, comma-separated): local
+# development and the tests allow loopback, where their receivers listen. Empty in production.
+OUTBOUND_ALLOWED_NETWORKS = env.list("OUTBOUND_ALLOWED_NETWORKS", default=[])
+# Deliveries (webhooks, job runs) one project may start per window; the rest wait their turn.
+OUTBOUND_PROJECT_RATE = env.str("OUTBOUND_PROJECT_RATE", default="10/1")
 # --- Observability: platform-wide API latency (p99 alert rule, Studio health) ------------------
 # Fraction of API requests whose duration goes into the shared histogram in Redis.
 LATENCY_SAMPLE_RATE = env.float("LATENCY_SAMPLE_RATE", default=1.0)

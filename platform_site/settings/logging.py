@@ -96,6 +96,9 @@ def build_logging(
         "loggers": {
             "django.db.backends": {"level": "WARNING"},
             "django.server": {"level": "WARNING"},
+            # httpx logs every request's full URL at INFO; a tenant's URL may carry its secret
+            # (Slack's incoming webhooks). outbound.client logs the host and the outcome.
+            "httpx": {"level": "WARNING"},
         },
     }
 
