@@ -73,7 +73,7 @@ class ObjectListView(StorageView):
         objects = selectors.object_list(
             bucket=self.bucket(), prefix=request.query_params.get("prefix", "")[:500]
         )
-        return Response(s.ObjectSerializer(objects, many=True).data)
+        return Response(s.ObjectSerializer(objects, many=True, context={"request": request}).data)
 
     @extend_schema(request={"multipart/form-data": s.UploadSerializer},
                    responses={201: s.ObjectSerializer})  # fmt: skip
@@ -83,7 +83,10 @@ class ObjectListView(StorageView):
             membership=request.membership, bucket=self.bucket(), key=data["key"],
             upload=data["file"],
         )  # fmt: skip
-        return Response(s.ObjectSerializer(obj).data, status=status.HTTP_201_CREATED)
+        return Response(
+            s.ObjectSerializer(obj, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class ObjectDetailView(StorageView):
@@ -113,5 +116,5 @@ class SignView(StorageView):
         if obj is None:
             raise Http404
         token = services.signed_token(obj=obj, expires_in=data["expires_in"])
-        url = request.build_absolute_uri(reverse("storage-signed", args=[token]))
+        url = delivery.object_url(request, reverse("storage-signed", args=[token]))
         return Response({"url": url, "expires_in": data["expires_in"]})
