@@ -71,15 +71,12 @@ def serve(request, obj: StoredObject, *, cache_control: str) -> HttpResponse:
             request, 416, "range_not_satisfiable", f"The object has {obj.size} bytes.",
             headers={"Content-Range": f"bytes */{obj.size}", **SANDBOX_HEADERS},
         )  # fmt: skip
-    start, end = byte_range or (0, obj.size - 1)
-    if obj.size == 0:
-        response = HttpResponse(b"", content_type=obj.content_type)
-    else:
-        response = StreamingHttpResponse(
-            default_storage.open_range(obj.blob, start, end),
-            status=206 if byte_range else 200,
-            content_type=obj.content_type,
-        )
+    start, end = byte_range or (0, obj.size - 1)  # uploads are never empty
+    response = StreamingHttpResponse(
+        default_storage.open_range(obj.blob, start, end),
+        status=206 if byte_range else 200,
+        content_type=obj.content_type,
+    )
     if byte_range:
         response["Content-Range"] = f"bytes {start}-{end}/{obj.size}"
     response["Content-Length"] = str(end - start + 1)

@@ -40,16 +40,11 @@ def delivery_origin(settings):
 
 
 @pytest.fixture
-def api(org, user, client_for):
-    client = client_for(user)
-    project = client.post("/api/v1/orgs/org-a/projects/", {"name": "app"}, "json").json()
-    client.base = f"/api/v1/orgs/org-a/projects/{project['id']}/buckets"
-    client.post(client.base + "/", {"name": "site", "public": True}, "json")
-    client.post(
-        client.base + "/", {"name": "pages", "public": True, "inline_delivery": True}, "json"
-    )
-    client.post(client.base + "/", {"name": "vault"}, "json")
-    return client
+def api(api):
+    api.post(api.base + "/", {"name": "site", "public": True}, "json")
+    api.post(api.base + "/", {"name": "pages", "public": True, "inline_delivery": True}, "json")
+    api.post(api.base + "/", {"name": "vault"}, "json")
+    return api
 
 
 def fetch(client, url: str, **headers):
