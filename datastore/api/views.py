@@ -3,7 +3,7 @@ the RLS context; these views check the role's permission and call services and s
 
 from django.http import Http404
 from django.utils.http import http_date
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
@@ -187,7 +187,11 @@ class RecordDetailView(ProjectScopedView):
         return Response(s.RecordSerializer(record).data, headers=self._validators(record))
 
     @extend_schema(
-        responses={200: s.RecordSerializer, 304: None},
+        responses={
+            200: s.RecordSerializer,
+            304: OpenApiResponse(description="Not modified (If-None-Match, If-Modified-Since)"),
+            412: OpenApiResponse(description="If-Match or If-Unmodified-Since failed"),
+        },
         parameters=[OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER)],
     )
     def get(self, request, org, project, collection, record):

@@ -3,7 +3,7 @@ RLS context; these views check the role and call services and selectors."""
 
 from django.http import Http404
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
@@ -90,7 +90,19 @@ class ObjectListView(StorageView):
 
 
 class ObjectDetailView(StorageView):
-    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(name, str, OpenApiParameter.HEADER, required=False)
+            for name in ("Range", "If-Range", "If-None-Match", "If-Match")
+        ],
+        responses={
+            (200, "application/octet-stream"): bytes,
+            (206, "application/octet-stream"): bytes,
+            304: OpenApiResponse(description="Not modified (If-None-Match, If-Modified-Since)"),
+            412: OpenApiResponse(description="If-Match or If-Unmodified-Since failed"),
+            416: OpenApiResponse(description="Range not satisfiable"),
+        },
+    )
     def get(self, request, org, project, bucket, key):
         obj = selectors.object_get(bucket=self.bucket(), key=key)
         if obj is None:
