@@ -5,8 +5,8 @@ from storage.models import Bucket, StoredObject
 
 @admin.register(Bucket)
 class BucketAdmin(admin.ModelAdmin):
-    list_display = ["name", "project", "public", "max_file_size", "created_at"]
-    list_filter = ["public"]
+    list_display = ["name", "project", "public", "inline_delivery", "max_file_size", "created_at"]
+    list_filter = ["public", "inline_delivery"]
     search_fields = ["name"]
 
 

@@ -15,6 +15,9 @@ class Bucket(models.Model):
     name = models.CharField(max_length=63)
     # Public buckets are served to anyone with the object's URL, with long-lived cache headers.
     public = models.BooleanField(default=False)
+    # HTML, SVG and other active types are downloads (Content-Disposition: attachment) unless
+    # this is on AND the request came to STORAGE_DELIVERY_ORIGIN; even then they are sandboxed.
+    inline_delivery = models.BooleanField(default=False)
     max_file_size = models.PositiveBigIntegerField(default=50 * 1024 * 1024)
     allowed_content_types = models.JSONField(default=list, blank=True)  # empty: any
     created_at = models.DateTimeField(auto_now_add=True)

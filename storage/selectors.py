@@ -14,9 +14,11 @@ def bucket_get(*, project, name: str) -> Bucket | None:
 
 
 def object_list(*, bucket: Bucket, prefix: str = "", limit: int = 1000) -> QuerySet[StoredObject]:
-    return StoredObject.objects.filter(bucket=bucket, key__startswith=prefix).order_by("key")[
-        :limit
-    ]
+    return (
+        StoredObject.objects.select_related("bucket")
+        .filter(bucket=bucket, key__startswith=prefix)
+        .order_by("key")[:limit]
+    )
 
 
 def object_get(*, bucket: Bucket, key: str) -> StoredObject | None:

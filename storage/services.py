@@ -19,6 +19,9 @@ from tenants import constants
 from tenants.permissions import has_org_perm
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-/ ]{0,499}$")
+# type/subtype as RFC 6838 names them (lower-cased before the match); fits StoredObject's column.
+CONTENT_TYPE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
+CONTENT_TYPE_MAX_LENGTH = 100
 SIGNING_SALT = "storage.object"
 
 
@@ -35,7 +38,7 @@ def _clean_key(key: str) -> str:
 
 @transaction.atomic
 def bucket_create(
-    *, membership, project, name: str, public: bool = False,
+    *, membership, project, name: str, public: bool = False, inline_delivery: bool = False,
     max_file_size: int | None = None, allowed_content_types: list[str] | None = None,
 ) -> Bucket:  # fmt: skip
     _require(membership, constants.MANAGE_SCHEMA)
@@ -46,6 +49,7 @@ def bucket_create(
         project=project,
         name=name,
         public=public,
+        inline_delivery=inline_delivery,
         max_file_size=max_file_size or 50 * 1024 * 1024,
         allowed_content_types=allowed_content_types or [],
     )
@@ -66,7 +70,7 @@ def object_put(*, membership, bucket: Bucket, key: str, upload) -> StoredObject:
     _clean_key(key)
     if upload.size > bucket.max_file_size:
         raise ValidationError({"file": f"Larger than this bucket's {bucket.max_file_size} bytes."})
-    content_type = (upload.content_type or "application/octet-stream").split(";")[0].strip()
+    content_type = _clean_content_type(upload.content_type)
     allowed = bucket.allowed_content_types
     if allowed and not any(_type_matches(content_type, pattern) for pattern in allowed):
         raise ValidationError({"file": f"Content type {content_type} is not allowed here."})
@@ -96,7 +100,15 @@ def object_put(*, membership, bucket: Bucket, key: str, upload) -> StoredObject:
     return obj
 
 
+def _clean_content_type(declared: str | None) -> str:
+    content_type = (declared or "application/octet-stream").split(";")[0].strip().lower()
+    if len(content_type) > CONTENT_TYPE_MAX_LENGTH or not CONTENT_TYPE_PATTERN.match(content_type):
+        raise ValidationError({"file": "The file's content type is not a type/subtype media type."})
+    return content_type
+
+
 def _type_matches(content_type: str, pattern: str) -> bool:
+    pattern = pattern.lower()
     if pattern.endswith("/*"):
         return content_type.startswith(pattern[:-1])
     return content_type == pattern

@@ -1,6 +1,8 @@
 """Object URLs that need no API token: signed URLs (any bucket, until they expire) and plain
 URLs of public buckets. Each sets the tenant context of the object's org itself."""
 
+import time
+
 from django.core import signing
 from django.http import Http404
 from django.views.decorators.http import require_GET
@@ -24,7 +26,9 @@ def signed(request, token: str):
         obj = selectors.object_by_id(object_id=target.object_id)
         if obj is None:
             raise Http404
-        return delivery.serve(request, obj, cache_control="private, max-age=60")
+        # A browser may keep it a minute, never past the URL's expiry.
+        max_age = max(0, min(60, target.expires_at - int(time.time())))
+        return delivery.serve(request, obj, cache_control=f"private, max-age={max_age}")
 
 
 @tenant_exempt

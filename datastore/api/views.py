@@ -2,7 +2,8 @@
 the RLS context; these views check the role's permission and call services and selectors."""
 
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.utils.http import http_date
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
@@ -11,6 +12,7 @@ from datastore import filters, selectors, services
 from datastore.api import serializers as s
 from datastore.constants import Store
 from datastore.models import Record
+from platform_site.conditional import conditional_response
 from tenants import constants
 from tenants.api.base import ProjectView, valid
 
@@ -178,15 +180,29 @@ class RecordListView(ProjectScopedView):
 
 
 class RecordDetailView(ProjectScopedView):
-    def _respond(self, record: Record) -> Response:
-        return Response(s.RecordSerializer(record).data, headers={"ETag": etag(record)})
+    def _validators(self, record: Record) -> dict[str, str]:
+        return {"ETag": etag(record), "Last-Modified": http_date(record.updated_at.timestamp())}
 
-    @extend_schema(responses=s.RecordSerializer)
+    def _respond(self, record: Record) -> Response:
+        return Response(s.RecordSerializer(record).data, headers=self._validators(record))
+
+    @extend_schema(
+        responses={
+            200: s.RecordSerializer,
+            304: OpenApiResponse(description="Not modified (If-None-Match, If-Modified-Since)"),
+            412: OpenApiResponse(description="If-Match or If-Unmodified-Since failed"),
+        },
+        parameters=[OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER)],
+    )
     def get(self, request, org, project, collection, record):
         found = selectors.record_get(collection=self.collection(), record_id=record)
         if found is None:
             raise Http404
-        return self._respond(found)
+        conditional = conditional_response(
+            request, etag=etag(found), last_modified=found.updated_at,
+            headers=self._validators(found),
+        )  # fmt: skip
+        return conditional if conditional is not None else self._respond(found)
 
     @extend_schema(
         request=s.RecordWriteSerializer,

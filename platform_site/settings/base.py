@@ -53,6 +53,7 @@ MIDDLEWARE = [
     "observability.middleware.RequestIdMiddleware",
     "django_structlog.middlewares.RequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "storage.middleware.DeliveryOriginMiddleware",
     # Static files (Studio, admin, API docs) served by the app itself, under ASGI too.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -390,13 +391,27 @@ OUTBOUND_PROJECT_RATE = env.str("OUTBOUND_PROJECT_RATE", default="10/1")
 LATENCY_SAMPLE_RATE = env.float("LATENCY_SAMPLE_RATE", default=1.0)
 
 # --- File storage -----------------------------------------------------------------------------
-# Object bytes go to STORAGES["default"]: the local filesystem here; in production set
-# STORAGE_BACKEND=s3 (django-storages; AWS_* variables) for S3 or a compatible store.
+# Object bytes go to STORAGES["default"]: the local filesystem (MEDIA_ROOT) by default, or with
+# STORAGE_BACKEND=s3 an S3 bucket or any S3-compatible store (django-storages; credentials from
+# boto3's usual chain: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, or the instance's role).
+from storage import config as storage_config  # noqa: E402
+
 MEDIA_ROOT = VAR_DIR / "media"
-STORAGE_URL_MAX_AGE = env.int("STORAGE_URL_MAX_AGE", default=3600)  # signed URLs, seconds
+STORAGE_BACKEND = env.str("STORAGE_BACKEND", default="filesystem")
 STORAGE_PUBLIC_CACHE_SECONDS = env.int("STORAGE_PUBLIC_CACHE_SECONDS", default=86400)
-if env.str("STORAGE_BACKEND", default="") == "s3":
-    STORAGES = {
-        "default": {"BACKEND": "storages.backends.s3.S3Storage"},
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
+# Public and signed object URLs point at this origin when set: a host of its own (best a domain
+# that is not a subdomain of the platform's), so a tenant's file never runs on our origin.
+STORAGE_DELIVERY_ORIGIN = storage_config.delivery_origin(
+    env.str("STORAGE_DELIVERY_ORIGIN", default="")
+)
+if STORAGE_DELIVERY_ORIGIN:
+    ALLOWED_HOSTS.append(storage_config.delivery_hostname(STORAGE_DELIVERY_ORIGIN))
+STORAGES = {
+    "default": storage_config.default_storage(
+        STORAGE_BACKEND,
+        bucket_name=env.str("AWS_STORAGE_BUCKET_NAME", default=""),
+        endpoint_url=env.str("AWS_S3_ENDPOINT_URL", default=""),
+        region_name=env.str("AWS_S3_REGION_NAME", default=""),
+    ),
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

@@ -1,19 +1,29 @@
 from django.urls import reverse
 from rest_framework import serializers
 
+from storage import delivery
 from storage.models import Bucket, StoredObject
 
 
 class BucketSerializer(serializers.ModelSerializer):
     class Meta:
         model = Bucket
-        fields = ["id", "name", "public", "max_file_size", "allowed_content_types", "created_at"]
+        fields = [
+            "id", "name", "public", "inline_delivery", "max_file_size", "allowed_content_types",
+            "created_at",
+        ]  # fmt: skip
         read_only_fields = ["id", "created_at"]
 
 
 class BucketInputSerializer(serializers.Serializer):
     name = serializers.RegexField(r"^[a-z0-9][a-z0-9_-]{0,62}$")
     public = serializers.BooleanField(required=False, default=False)
+    inline_delivery = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Let HTML, SVG and other active types display in the browser instead of "
+        "downloading; only on STORAGE_DELIVERY_ORIGIN, and always sandboxed.",
+    )
     max_file_size = serializers.IntegerField(required=False, min_value=1, max_value=5 * 1024**3)
     allowed_content_types = serializers.ListField(
         child=serializers.RegexField(r"^[\w.+-]+/(\*|[\w.+-]+)$"), required=False, max_length=50
@@ -30,7 +40,8 @@ class ObjectSerializer(serializers.ModelSerializer):
     def get_public_url(self, obj) -> str | None:
         if not obj.bucket.public:
             return None
-        return reverse("storage-public", args=[obj.org_id, obj.bucket_id, obj.key])
+        path = reverse("storage-public", args=[obj.org_id, obj.bucket_id, obj.key])
+        return delivery.object_url(self.context["request"], path)
 
 
 class UploadSerializer(serializers.Serializer):

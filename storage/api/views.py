@@ -3,7 +3,7 @@ RLS context; these views check the role and call services and selectors."""
 
 from django.http import Http404
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
@@ -73,7 +73,7 @@ class ObjectListView(StorageView):
         objects = selectors.object_list(
             bucket=self.bucket(), prefix=request.query_params.get("prefix", "")[:500]
         )
-        return Response(s.ObjectSerializer(objects, many=True).data)
+        return Response(s.ObjectSerializer(objects, many=True, context={"request": request}).data)
 
     @extend_schema(request={"multipart/form-data": s.UploadSerializer},
                    responses={201: s.ObjectSerializer})  # fmt: skip
@@ -83,11 +83,26 @@ class ObjectListView(StorageView):
             membership=request.membership, bucket=self.bucket(), key=data["key"],
             upload=data["file"],
         )  # fmt: skip
-        return Response(s.ObjectSerializer(obj).data, status=status.HTTP_201_CREATED)
+        return Response(
+            s.ObjectSerializer(obj, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+        )
 
 
 class ObjectDetailView(StorageView):
-    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(name, str, OpenApiParameter.HEADER, required=False)
+            for name in ("Range", "If-Range", "If-None-Match", "If-Match")
+        ],
+        responses={
+            (200, "application/octet-stream"): bytes,
+            (206, "application/octet-stream"): bytes,
+            304: OpenApiResponse(description="Not modified (If-None-Match, If-Modified-Since)"),
+            412: OpenApiResponse(description="If-Match or If-Unmodified-Since failed"),
+            416: OpenApiResponse(description="Range not satisfiable"),
+        },
+    )
     def get(self, request, org, project, bucket, key):
         obj = selectors.object_get(bucket=self.bucket(), key=key)
         if obj is None:
@@ -113,5 +128,5 @@ class SignView(StorageView):
         if obj is None:
             raise Http404
         token = services.signed_token(obj=obj, expires_in=data["expires_in"])
-        url = request.build_absolute_uri(reverse("storage-signed", args=[token]))
+        url = delivery.object_url(request, reverse("storage-signed", args=[token]))
         return Response({"url": url, "expires_in": data["expires_in"]})
