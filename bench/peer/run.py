@@ -238,7 +238,13 @@ class ParseServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.workers = workers
         self.log_path = log_path
-        self.env = {**os.environ, **env, "PARSE_PORT": str(self.port), "WORKERS": str(workers)}
+        self.env = {
+            **os.environ,
+            **env,
+            "PARSE_PORT": str(self.port),
+            "PARSE_SERVER_LOGS_FOLDER": str(log_path.parent / "parse-logs"),
+            "WORKERS": str(workers),
+        }
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 120.0) -> "ParseServer":
@@ -299,6 +305,61 @@ def seed_parse(server: ParseServer, directory: Path, users: int, items: int) -> 
 
 
 # --- both -------------------------------------------------------------------------------------
+def check_answers(platform_url: str, parse_url: str, data: PlatformData, parse_dir: Path) -> None:
+    """Before anything is timed: each system answers each read with the caller's own items, as
+    many as asked for, matching the filter (a fast empty answer would be no measurement)."""
+    import _stack
+    import httpx
+
+    items = len(data.record_owners) // len(data.people)
+    low = items // 2
+    want = min(20, items - low)
+    person = data.people[0]
+    own = next(record_id for index, record_id in data.record_owners if index == 0)
+    headers = {**_stack.PROXY_HEADERS, "Authorization": f"Bearer {person.access}"}
+    with httpx.Client(base_url=platform_url, headers=headers, timeout=30) as client:
+        one = _json(client.get(f"{data.records_path}{own}/"), "platform get-by-id")
+        page = _json(client.get(data.records_path, params={"limit": 20}), "platform list")
+        found = _json(
+            client.get(data.records_path, params={"filter": f"n:gte:{low}", "limit": 20}),
+            "platform filtered list",
+        )
+    _expect(one["owner_id"] == person.user_id, "platform get-by-id: not the caller's record")
+    rows, matches = page["results"], found["results"]
+    _expect(len(rows) == min(20, items), "platform list")
+    _expect(all(row["owner_id"] == person.user_id for row in rows + matches), "platform owner")
+    _expect(len(matches) == want and all(r["data"]["n"] >= low for r in matches), "platform filter")
+
+    object_id, token, _name = (parse_dir / "users.txt").read_text().splitlines()[0].split()
+    item = next(
+        line.split()[1]
+        for line in (parse_dir / "pairs.txt").read_text().splitlines()
+        if line.startswith(token)
+    )
+    headers = {"X-Parse-Application-Id": "bench", "X-Parse-Session-Token": token}
+    with httpx.Client(base_url=f"{parse_url}/parse", headers=headers, timeout=30) as client:
+        one = _json(client.get(f"/classes/Item/{item}"), "Parse get-by-id")
+        rows = _json(client.get("/classes/Item", params={"limit": 20}), "Parse list")["results"]
+        where = json.dumps({"n": {"$gte": low}})
+        matches = _json(
+            client.get("/classes/Item", params={"where": where, "limit": 20}), "Parse filter"
+        )["results"]
+    _expect(one["owner"]["objectId"] == object_id, "Parse get-by-id: not the caller's item")
+    _expect(len(rows) == min(20, items), "Parse list")
+    _expect(all(row["owner"]["objectId"] == object_id for row in rows + matches), "Parse owner")
+    _expect(len(matches) == want and all(r["n"] >= low for r in matches), "Parse filter")
+
+
+def _json(response, what: str) -> dict:
+    _expect(response.status_code == 200, f"{what}: {response.status_code} {response.text[:300]}")
+    return response.json()
+
+
+def _expect(condition: bool, what: str) -> None:
+    if not condition:
+        sys.exit(f"wrong answer before the measurement: {what}")
+
+
 def _owner(database: str | None = None):
     from datastore import backups
 
@@ -472,6 +533,7 @@ def run(args, _stack, servers: list) -> int:
     client = httpx.Client(base_url=platform.url, headers=_stack.PROXY_HEADERS, timeout=60)
     platform_login(client, data.people)
     write_platform_files(dirs["platform"], data)
+    check_answers(platform.url, parse.url, data, dirs["parse"])
 
     urls = {"platform": platform.url, "parse": parse.url}
     env = {

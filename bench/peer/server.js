@@ -2,7 +2,8 @@
 // cluster whose workers start one after another (parallel first starts race on schema
 // creation). CACHE=redis (default): RedisCacheAdapter on PARSE_REDIS_URL; CACHE=memory: Parse's
 // in-process LRU. PARSE_DATABASE_URI, PARSE_MASTER_KEY (made per run) and PARSE_PORT are
-// required. Also serves /live (express only) as the framework's floor.
+// required; PARSE_SERVER_LOGS_FOLDER (Parse's own variable, read when the module loads) keeps its
+// log files out of this directory. Also serves /live (express only) as the framework's floor.
 const cluster = require('cluster');
 
 function required(name) {
