@@ -397,7 +397,7 @@ class Cell:
     rps: float
     p50: float
     p99: float
-    bad: int  # non-2xx responses plus socket errors
+    bad: int  # non-2xx responses plus socket errors (1 when no request completed)
     detail: str
 
 
@@ -423,11 +423,13 @@ def wrk(url: str, script: str, env: dict, concurrency: int, seconds: int) -> Cel
         statuses = " ".join(sorted(set(stats["statuses"].split())))
         detail.append(f"{stats['non2xx']} x HTTP {statuses}")
     detail += [f"{count} {kind} errors" for kind, count in socket_errors.items()]
+    if not stats["requests"]:
+        detail.append("no request completed")  # nothing measured: as void as an error
     return Cell(
         rps=stats["requests"] / (stats["duration_us"] / 1e6),
         p50=stats["p50_us"] / 1000,
         p99=stats["p99_us"] / 1000,
-        bad=stats["non2xx"] + sum(socket_errors.values()),
+        bad=stats["non2xx"] + sum(socket_errors.values()) + (not stats["requests"]),
         detail=", ".join(detail),
     )
 
