@@ -140,7 +140,7 @@ def operations(org: dict) -> dict:
 async def measure(base, operation, concurrency: int, seconds: float, warmup: float) -> dict:
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     latencies: list[float] = []
-    errors: list[int] = []  # status codes of failed requests (0: no response)
+    errors: list[str] = []  # status codes of failed requests, or the error of a missing response
     async with httpx.AsyncClient(
         base_url=base, limits=limits, timeout=60, headers=_stack.PROXY_HEADERS
     ) as client:
@@ -156,14 +156,14 @@ async def measure(base, operation, concurrency: int, seconds: float, warmup: flo
                 try:
                     response = await operation(client)
                     status = response.status_code
-                except httpx.HTTPError:
-                    status = 0
+                except httpx.HTTPError as exc:
+                    status = type(exc).__name__
                 ended = time.perf_counter()
                 if began >= measure_from:
-                    if 200 <= status <= 299:
+                    if isinstance(status, int) and 200 <= status <= 299:
                         latencies.append(ended - began)
                     else:
-                        errors.append(status)
+                        errors.append(str(status))
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
     cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
@@ -238,6 +238,9 @@ def main() -> int:
     failed = sum(result["failed"] for result in results.values())
     if failed:
         print(f"\nFAILED: {failed} responses were not 2xx (see the errors column).", flush=True)
+        for label, server in servers:
+            tail = server.log_path.read_text(errors="replace").splitlines()[-20:]
+            print(f"\n{label}: the end of {server.log_path.name}\n" + "\n".join(tail))
         return 1
     return 0
 
