@@ -595,6 +595,10 @@ def run(args, _stack, servers: list) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(report)
     log(f"written to {args.out}")
+    if failed:  # the servers' logs go with the run's temporary directory: show their ends
+        for server in (platform, parse):
+            tail = server.log_path.read_text(errors="replace").splitlines()[-20:]
+            print(f"\nthe end of {server.log_path.name}:\n" + "\n".join(tail), flush=True)
     return 1 if failed else 0
 
 
