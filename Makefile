@@ -6,7 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: run test ci lint system-deps install bench-sessions bench-observability bench-data
+.PHONY: run test ci lint system-deps install bench-sessions bench-observability bench-data \
+	bench-peer bench-peer-tools
 
 run: install
 	$(BIN)/python scripts/devstack.py run
@@ -25,6 +26,27 @@ bench-observability: install
 # Data API throughput and latency, with and without RLS (results table in the README).
 bench-data: install
 	$(BIN)/python scripts/devstack.py bench bench/data_api.py $(ARGS)
+
+# Throughput next to Parse Server: same PostgreSQL, Redis, data and wrk load (README, Benchmarks).
+bench-peer: install bench-peer-tools bench/peer/node_modules/.package-lock.json
+	$(BIN)/python bench/peer/run.py $(ARGS)
+
+# wrk, and Node.js when missing (Parse Server 9.10 needs Node.js 20.19 or newer), from apt.
+bench-peer-tools:
+	@missing=""; \
+	command -v wrk >/dev/null 2>&1 || missing="$$missing wrk"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing nodejs npm"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+	@node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(+(a < 20 || (a === 20 && b < 19)))' \
+	  || { echo "Parse Server 9.10 needs Node.js >= 20.19, found $$(node --version)"; exit 1; }
+
+# Parse Server exactly as the lock file has it.
+bench/peer/node_modules/.package-lock.json: bench/peer/package-lock.json | bench-peer-tools
+	cd bench/peer && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 # What CI runs besides the tests: deploy checks, migrations in sync, lint.
 ci: install

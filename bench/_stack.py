@@ -1,15 +1,24 @@
 """Servers for a benchmark run: the ones in DATABASE_URL / REDIS_URL, or throwaway ones started
-the way ``make test`` starts them (scripts/devstack.py)."""
+the way ``make test`` starts them (scripts/devstack.py), and the platform itself served the way
+the README's Production section runs it."""
 
 import os
+import secrets
+import subprocess
 import sys
 import tempfile
+import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from scripts import devstack  # noqa: E402
+
+# Requests to a production-settings server say they came through a TLS-terminating proxy
+# (SECURE_PROXY_SSL_HEADER), as they do in production; plain HTTP would be redirected.
+PROXY_HEADERS = {"X-Forwarded-Proto": "https"}
 
 
 def start(*, need_postgres: bool) -> devstack.Stack:
@@ -24,6 +33,8 @@ def start(*, need_postgres: bool) -> devstack.Stack:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "platform_site.settings.test")
     os.environ["PLATFORM_VAR_DIR"] = str(base)
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    # One key for the run: tokens made in this process are valid in the servers it starts.
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
     import django
 
     django.setup()
@@ -32,3 +43,64 @@ def start(*, need_postgres: bool) -> devstack.Stack:
 
         call_command("migrate", database="owner", verbosity=0, interactive=False)
     return stack
+
+
+class PlatformServer:
+    """gunicorn with uvicorn workers and production settings on a free loopback port.
+
+    The environment is this process's (servers, ``SECRET_KEY``, ``PLATFORM_VAR_DIR``) with
+    production settings, logs at WARNING, and ``env`` on top. Output goes to ``log_path``.
+    """
+
+    def __init__(self, *, workers: int = 2, env: dict | None = None, log_path: Path):
+        self.port = devstack.free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.workers = workers
+        self.log_path = log_path
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "platform_site.settings.production",
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "LOG_LEVEL": "WARNING",
+            **(env or {}),
+        }
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 90.0) -> "PlatformServer":
+        (Path(self.env["PLATFORM_VAR_DIR"]) / "static").mkdir(parents=True, exist_ok=True)
+        command = [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "platform_site.asgi:application",
+            "-k", "uvicorn_worker.UvicornWorker",
+            "-w", str(self.workers),
+            "-b", f"127.0.0.1:{self.port}",
+            "--log-level", "warning",
+            "--timeout", "120",
+        ]  # fmt: skip
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                command,
+                env=self.env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        request = urllib.request.Request(f"{self.url}/health/live", headers=PROXY_HEADERS)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"gunicorn exited with {self.process.returncode}: {self.log_path}"
+                )
+            try:
+                with urllib.request.urlopen(request, timeout=2):
+                    return self
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise TimeoutError(f"gunicorn did not answer /health/live in {timeout:.0f} s")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            devstack.stop_group(self.process)

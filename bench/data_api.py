@@ -3,8 +3,10 @@
     make bench-data                      # or: make bench-data ARGS="--seconds 20"
 
 Seeds two orgs (each with ``--records`` records in one collection), copies the database and
-disables RLS on every table of the copy, then for each database starts gunicorn with uvicorn
-workers and drives it with ``--concurrency`` concurrent HTTP connections per operation:
+disables RLS on every table of the copy, then for each database serves the platform in its
+production shape (gunicorn with uvicorn workers, production settings: ``_stack.PlatformServer``)
+and drives it with ``--concurrency`` concurrent HTTP connections per operation, as the org's
+owner with the access token of a live session (as login issues it):
 
 * get-by-id   GET  .../records/<id>/
 * list-20     GET  .../records/?filter=n:gte:<random>&limit=20
@@ -12,6 +14,7 @@ workers and drives it with ``--concurrency`` concurrent HTTP connections per ope
 
 The app still filters by org and collection in SQL on the copy, so answers are the same; the
 difference is what the policies (and their per-row checks) cost. Prints a Markdown table.
+Any response that is not 2xx (or no response) is counted per cell and fails the run (exit 1).
 """
 
 import argparse
@@ -19,9 +22,7 @@ import asyncio
 import os
 import random
 import secrets
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -37,22 +38,17 @@ import django  # noqa: E402
 
 django.setup()
 
+import _stack  # noqa: E402
 import httpx  # noqa: E402
 from django.db import connections, transaction  # noqa: E402
 from psycopg import sql  # noqa: E402
-from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
 
 from datastore import backups  # noqa: E402
 from datastore import services as data_services  # noqa: E402
 from tenants import services  # noqa: E402
 from tenants.context import TenantContext, set_tenant_context  # noqa: E402
 from tests.factories import UserFactory  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.tokens import access_token  # noqa: E402
 
 
 def seed(slug: str, records: int) -> dict:
@@ -76,7 +72,7 @@ def seed(slug: str, records: int) -> dict:
             )
             ids += [str(r.id) for r in created]
     return {
-        "token": str(AccessToken.for_user(owner)),
+        "owner": owner,
         "url": f"/api/v1/orgs/{slug}/projects/{project.id}/collections/items/records/",
         "ids": ids,
         "records": records,
@@ -111,45 +107,14 @@ def copy_without_rls(source: str) -> str:
     return copy
 
 
-def start_server(database: str, workers: int) -> tuple[subprocess.Popen, str]:
-    port = free_port()
+def start_server(database: str, workers: int) -> _stack.PlatformServer:
     url = urlparse(os.environ["DATABASE_URL"])
     env = {
-        **os.environ,
         "DATABASE_URL": urlunparse(url._replace(path=f"/{database}")),
-        "LOG_LEVEL": "WARNING",
         "DATABASE_POOL_MAX_SIZE": "32",
     }
-    process = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "platform_site.asgi:application",
-            "-k",
-            "uvicorn_worker.UvicornWorker",
-            "-w",
-            str(workers),
-            "-b",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "--timeout",
-            "120",
-        ],
-        env=env,
-        cwd=ROOT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{base}/health/live", timeout=1).status_code == 200:
-                return process, base
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            raise RuntimeError("gunicorn did not start")
-        time.sleep(0.3)
+    log_path = Path(os.environ["PLATFORM_VAR_DIR"]) / f"bench-data-{database}.log"
+    return _stack.PlatformServer(workers=workers, env=env, log_path=log_path).start()
 
 
 def operations(org: dict) -> dict:
@@ -175,8 +140,10 @@ def operations(org: dict) -> dict:
 async def measure(base, operation, concurrency: int, seconds: float, warmup: float) -> dict:
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     latencies: list[float] = []
-    errors: list[int] = []  # status codes of failed requests (0: no response)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
+    errors: list[str] = []  # status codes of failed requests, or the error of a missing response
+    async with httpx.AsyncClient(
+        base_url=base, limits=limits, timeout=60, headers=_stack.PROXY_HEADERS
+    ) as client:
         start = time.perf_counter()
         measure_from = start + warmup
         stop = measure_from + seconds
@@ -189,14 +156,14 @@ async def measure(base, operation, concurrency: int, seconds: float, warmup: flo
                 try:
                     response = await operation(client)
                     status = response.status_code
-                except httpx.HTTPError:
-                    status = 0
+                except httpx.HTTPError as exc:
+                    status = type(exc).__name__
                 ended = time.perf_counter()
                 if began >= measure_from:
-                    if status in (200, 201):
+                    if isinstance(status, int) and 200 <= status <= 299:
                         latencies.append(ended - began)
                     else:
-                        errors.append(status)
+                        errors.append(str(status))
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
     cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
@@ -205,7 +172,8 @@ async def measure(base, operation, concurrency: int, seconds: float, warmup: flo
         "p50": cuts[49] * 1000,
         "p95": cuts[94] * 1000,
         "p99": cuts[98] * 1000,
-        "errors": f"{len(errors)} {sorted(set(errors))}" if errors else "0",
+        "failed": len(errors),
+        "errors": f"**{len(errors)} FAIL** {sorted(set(errors))}" if errors else "0",
     }
 
 
@@ -221,6 +189,9 @@ def main() -> int:
     print(f"seeding 2 orgs x {args.records} records ...", flush=True)
     org = seed("bench-a", args.records)
     seed("bench-b", args.records)  # the other tenant's rows share the table
+    # A live session (a bare JWT is refused), made once seeding is done so the access token
+    # lasts the run, and before the copy so both databases hold the session.
+    org["token"] = access_token(org["owner"])
     source = connections["owner"].settings_dict["NAME"]
     copy = copy_without_rls(source)
     rows = []
@@ -228,13 +199,15 @@ def main() -> int:
     variants = [("RLS on", source), ("RLS off (copy)", copy)]
     # Both servers run side by side and the two variants alternate cell by cell, so drift on
     # a shared machine (other load, caches warming) falls on both alike.
-    servers = [(label, *start_server(database, args.workers)) for label, database in variants]
+    servers = []
     try:
+        for label, database in variants:
+            servers.append((label, start_server(database, args.workers)))
         for concurrency in args.concurrency:
             for name, operation in operations(org).items():
-                for label, _process, base in servers:
+                for label, server in servers:
                     result = asyncio.run(
-                        measure(base, operation, concurrency, args.seconds, args.warmup)
+                        measure(server.url, operation, concurrency, args.seconds, args.warmup)
                     )
                     results[(label, concurrency, name)] = result
                     rows.append(
@@ -244,9 +217,8 @@ def main() -> int:
                     )
                     print(rows[-1], flush=True)
     finally:
-        for _label, process, _base in servers:
-            process.terminate()
-            process.wait(timeout=30)
+        for _label, server in servers:
+            server.stop()
     backups.drop_database(copy)
 
     print("\n| RLS | connections | operation | req/s | p50 ms | p95 ms | p99 ms | errors |")
@@ -263,6 +235,13 @@ def main() -> int:
             ratio = on["rps"] / off["rps"] if off["rps"] else float("nan")
             latency = on["p50"] / off["p50"] if off["p50"] else float("nan")
             print(f"| {concurrency} | {name} | {ratio:.2f} | {latency:.2f} |")
+    failed = sum(result["failed"] for result in results.values())
+    if failed:
+        print(f"\nFAILED: {failed} responses were not 2xx (see the errors column).", flush=True)
+        for label, server in servers:
+            tail = server.log_path.read_text(errors="replace").splitlines()[-20:]
+            print(f"\n{label}: the end of {server.log_path.name}\n" + "\n".join(tail))
+        return 1
     return 0
 
 
