@@ -18,9 +18,11 @@ from typing import Any
 
 import pymongo
 from django.conf import settings
-from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
+from pymongo.errors import PyMongoError
 
 from datastore.constants import Access
+from datastore.exceptions import VersionMismatch
+from datastore.merge_patch import merge_patch
 from tenants.constants import PRIVILEGED_ROLES
 
 RESERVED_FIELDS = frozenset({"org_id", "project_id", "owner_id"})
@@ -51,10 +53,6 @@ class DocumentQueryError(ValueError):
 
 class DocumentStoreUnavailable(RuntimeError):
     """MongoDB is not configured or not reachable (HTTP 503)."""
-
-
-class VersionMismatch(Exception):
-    pass
 
 
 _client = None
@@ -338,8 +336,6 @@ class TenantDocuments:
         return [present(doc) for doc in docs]
 
     def write(self, doc_id: str, body: dict, *, merge: bool, expected_version=None) -> dict | None:
-        from datastore.services import merge_patch
-
         if not isinstance(body, dict):
             raise DocumentQueryError("A document is a JSON object.")
         current = self.collection.find_one({**self.scope(), "_id": doc_id})
@@ -442,13 +438,3 @@ def sync_declared_indexes(collection_id, paths) -> None:
             target.create_index([("org_id", 1), ("project_id", 1), (path, 1)])
     except (DocumentStoreUnavailable, PyMongoError):
         pass  # declared indexes are applied again on the collection's next update
-
-
-__all__ = [
-    "ConnectionFailure",
-    "DocumentQueryError",
-    "DocumentStoreUnavailable",
-    "OperationFailure",
-    "TenantDocuments",
-    "VersionMismatch",
-]

@@ -18,8 +18,10 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from psycopg import sql
 
-from datastore import filters
+from datastore import documents, filters
 from datastore.constants import MAX_BULK, MAX_INDEXES, NAME_PATTERN, Access, Store
+from datastore.exceptions import VersionMismatch
+from datastore.merge_patch import merge_patch
 from datastore.models import Collection, Record
 from datastore.signals import record_changed
 from tenants import constants
@@ -28,10 +30,6 @@ from tenants.permissions import has_org_perm
 logger = structlog.get_logger(__name__)
 
 _NAME_RE = re.compile(NAME_PATTERN + r"\Z")
-
-
-class VersionMismatch(Exception):
-    """If-Match named a version that is no longer current."""
 
 
 def _require(membership, perm: str) -> None:
@@ -138,8 +136,6 @@ def collection_delete(*, membership, collection: Collection) -> None:
     if collection.store == Store.RECORDS:
         transaction.on_commit(lambda: _sync_record_indexes(collection_id, []))
     else:
-        from datastore import documents
-
         transaction.on_commit(lambda: documents.drop_collection(collection_id))
 
 
@@ -148,8 +144,6 @@ def _sync_indexes_on_commit(collection: Collection) -> None:
         collection_id, paths = collection.id, list(collection.indexes)
         transaction.on_commit(lambda: _sync_record_indexes(collection_id, paths))
     else:
-        from datastore import documents
-
         collection_id, paths = collection.id, list(collection.indexes)
         transaction.on_commit(lambda: documents.sync_declared_indexes(collection_id, paths))
 
@@ -278,19 +272,6 @@ def record_bulk_create(*, membership, collection: Collection, items: list) -> li
     for record in records:
         _announce(record, "create", record.data)
     return records
-
-
-def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7396 JSON Merge Patch."""
-    if not isinstance(patch, dict):
-        return patch
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge_patch(result.get(key), value)
-    return result
 
 
 def _locked(collection: Collection, record_id: UUID, expected_version: int | None) -> Record:

@@ -8,7 +8,8 @@ from django.conf import settings
 from django.db import connections, transaction
 from django.utils import timezone
 
-from observability.constants import SEVERITY_RANK, AlertState, ChannelKind
+from observability.constants import AlertState, ChannelKind
+from observability.fingerprints import fingerprint
 from observability.models import Alert, AlertChannel, ErrorGroup, ErrorOccurrence
 from observability.selectors import ERRORS_DB
 
@@ -19,8 +20,6 @@ def error_record(
     *, exc: BaseException, source: str, request_id: str = "", org_id=None
 ) -> ErrorGroup:
     """Count one occurrence into its group (created on first sight), atomically."""
-    from observability.tracking import fingerprint
-
     digest, exc_type, location = fingerprint(exc)
     now = timezone.now()
     message = str(exc)[:1000]
@@ -115,7 +114,3 @@ def alert_acknowledge(*, alert: Alert, user=None) -> Alert:
         alerts.notify_on_commit(alert, "acknowledge", levels=range(alert.escalation_level + 1))
     logger.info("alert_acknowledged", alert_id=str(alert.id), by=getattr(user, "pk", None))
     return alert
-
-
-def severity_at_least(severity: str, minimum: str) -> bool:
-    return SEVERITY_RANK[severity] >= SEVERITY_RANK[minimum]

@@ -71,10 +71,6 @@ def org_delete(*, membership: Membership) -> None:
     membership.org.delete()
 
 
-def _owner_count(org: Organization) -> int:
-    return Membership.objects.filter(org=org, role=Role.OWNER).count()
-
-
 @transaction.atomic
 def member_add(*, membership: Membership, email: str, role: str = Role.VIEWER) -> Membership:
     """Add an existing user, found by email, to the actor's org."""

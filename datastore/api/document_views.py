@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from datastore import documents
 from datastore.api.views import PreconditionFailed, ProjectScopedView, expected_version
 from datastore.constants import Store
+from datastore.exceptions import VersionMismatch
 from tenants import constants
 
 
@@ -52,7 +53,7 @@ class DocumentView(ProjectScopedView):
     def handle_exception(self, exc):
         if isinstance(exc, documents.DocumentQueryError):
             exc = ValidationError({"query": [str(exc)]})
-        elif isinstance(exc, documents.VersionMismatch):
+        elif isinstance(exc, VersionMismatch):
             exc = PreconditionFailed()
         elif isinstance(exc, DuplicateKeyError):
             exc = ValidationError({"document": ["A unique index refuses this value."]})

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from datastore import filters, selectors, services
 from datastore.api import serializers as s
 from datastore.constants import Store
+from datastore.exceptions import VersionMismatch
 from datastore.models import Record
 from tenants import constants
 from tenants.api.base import ProjectView, valid
@@ -220,7 +221,7 @@ class RecordDetailView(ProjectScopedView):
             )
         except Record.DoesNotExist:
             raise Http404 from None
-        except services.VersionMismatch:
+        except VersionMismatch:
             raise PreconditionFailed() from None
         return self._respond(record)
 
@@ -240,6 +241,6 @@ class RecordDetailView(ProjectScopedView):
             )
         except Record.DoesNotExist:
             raise Http404 from None
-        except services.VersionMismatch:
+        except VersionMismatch:
             raise PreconditionFailed() from None
         return Response(status=status.HTTP_204_NO_CONTENT)
