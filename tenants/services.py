@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from guardian.shortcuts import assign_perm
 
-from authn import services as auth_services
+from authn.audit import audit_record
 from tenants import constants
 from tenants.constants import Role
 from tenants.context import TenantContext, set_tenant_context
@@ -96,7 +96,7 @@ def member_change_role(*, membership: Membership, target: Membership, role: str)
         raise ValidationError({"role": "The last owner cannot be demoted."})
     previous, target.role = target.role, role
     target.save(update_fields=["role"])
-    auth_services.audit_record(
+    audit_record(
         action="role_change",
         actor_id=membership.user_id,
         org_id=target.org_id,
