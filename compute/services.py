@@ -18,7 +18,7 @@ import httpx
 import structlog
 from celery.schedules import crontab
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
@@ -30,14 +30,9 @@ from datastore.models import Collection
 from observability.notify import outgoing_headers, sign
 from tenants import constants
 from tenants.context import TenantContext, tenant_context
-from tenants.permissions import has_org_perm
+from tenants.permissions import require_org_perm
 
 logger = structlog.get_logger(__name__)
-
-
-def _require(membership) -> None:
-    if not has_org_perm(membership, constants.MANAGE_SCHEMA):
-        raise PermissionDenied("Your role does not allow managing webhooks.")
 
 
 def _clean_url(url: str) -> None:
@@ -55,7 +50,7 @@ def _clean(*, events: list[str], url: str) -> None:
 def webhook_create(
     *, membership, project, url: str, events: list[str], collection: str = ""
 ) -> Webhook:
-    _require(membership)
+    require_org_perm(membership, constants.MANAGE_WEBHOOKS)
     _clean(events=events, url=url)
     return Webhook.objects.create(
         org=membership.org,
@@ -70,7 +65,7 @@ def webhook_create(
 
 @transaction.atomic
 def webhook_update(*, membership, webhook: Webhook, **fields) -> Webhook:
-    _require(membership)
+    require_org_perm(membership, constants.MANAGE_WEBHOOKS)
     for name in ("url", "events", "collection", "active"):
         if name in fields:
             setattr(webhook, name, fields[name])
@@ -82,7 +77,7 @@ def webhook_update(*, membership, webhook: Webhook, **fields) -> Webhook:
 
 @transaction.atomic
 def webhook_delete(*, membership, webhook: Webhook) -> None:
-    _require(membership)
+    require_org_perm(membership, constants.MANAGE_WEBHOOKS)
     webhook.delete()
 
 
@@ -235,7 +230,7 @@ def job_create(
     *, membership, project, name: str, schedule: str, url: str, payload: dict | None = None,
     enabled: bool = True,
 ) -> ScheduledJob:  # fmt: skip
-    _require(membership)
+    require_org_perm(membership, constants.MANAGE_JOBS)
     _crontab_fields(schedule)
     _clean_url(url)
     if ScheduledJob.objects.filter(project=project, name=name).exists():
@@ -257,7 +252,7 @@ def job_create(
 
 @transaction.atomic
 def job_update(*, membership, job: ScheduledJob, **fields) -> ScheduledJob:
-    _require(membership)
+    require_org_perm(membership, constants.MANAGE_JOBS)
     for name in ("name", "schedule", "url", "payload", "enabled"):
         if name in fields:
             setattr(job, name, fields[name])
@@ -270,14 +265,14 @@ def job_update(*, membership, job: ScheduledJob, **fields) -> ScheduledJob:
 
 @transaction.atomic
 def job_delete(*, membership, job: ScheduledJob) -> None:
-    _require(membership)
+    require_org_perm(membership, constants.MANAGE_JOBS)
     if job.periodic_task_id:
         PeriodicTask.objects.filter(pk=job.periodic_task_id).delete()
     job.delete()
 
 
 def job_run_now(*, membership, job: ScheduledJob) -> None:
-    _require(membership)
+    require_org_perm(membership, constants.MANAGE_JOBS)
     from compute.tasks import run_scheduled_job
 
     org_id = job.org_id

@@ -12,7 +12,7 @@ from typing import Any
 from uuid import UUID
 
 import structlog
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import connections, transaction
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
@@ -25,16 +25,11 @@ from datastore.merge_patch import merge_patch
 from datastore.models import Collection, Record
 from datastore.signals import record_changed
 from tenants import constants
-from tenants.permissions import has_org_perm
+from tenants.permissions import require_org_perm
 
 logger = structlog.get_logger(__name__)
 
 _NAME_RE = re.compile(NAME_PATTERN + r"\Z")
-
-
-def _require(membership, perm: str) -> None:
-    if not has_org_perm(membership, perm):
-        raise PermissionDenied(f"Your role does not allow {perm.replace('_', ' ')}.")
 
 
 # --- collections ------------------------------------------------------------------------------
@@ -80,7 +75,7 @@ def collection_create(
     indexes: list[str] | None = None,
     access: str = Access.ORG,
 ) -> Collection:
-    _require(membership, constants.MANAGE_SCHEMA)
+    require_org_perm(membership, constants.MANAGE_SCHEMA)
     cleaned = _clean_collection(
         name=name, store=store, json_schema=json_schema, indexes=indexes or [], access=access
     )
@@ -102,7 +97,7 @@ def collection_create(
 
 @transaction.atomic
 def collection_update(*, membership, collection: Collection, **fields) -> Collection:
-    _require(membership, constants.MANAGE_SCHEMA)
+    require_org_perm(membership, constants.MANAGE_SCHEMA)
     allowed = {"json_schema", "indexes", "access"}
     unknown = set(fields) - allowed
     if unknown:
@@ -130,7 +125,7 @@ def collection_update(*, membership, collection: Collection, **fields) -> Collec
 
 @transaction.atomic
 def collection_delete(*, membership, collection: Collection) -> None:
-    _require(membership, constants.MANAGE_SCHEMA)
+    require_org_perm(membership, constants.MANAGE_SCHEMA)
     collection_id = collection.id
     collection.delete()
     if collection.store == Store.RECORDS:
@@ -230,7 +225,7 @@ def _announce(record: Record, op: str, data: dict) -> None:
 
 
 def _writable(membership, collection: Collection) -> None:
-    _require(membership, constants.WRITE_DATA)
+    require_org_perm(membership, constants.WRITE_DATA)
     if collection.store != Store.RECORDS:
         raise ValidationError({"collection": "This collection stores documents."})
 

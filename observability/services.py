@@ -1,10 +1,15 @@
-"""Writes: error groups, alert channels, alert acknowledgement, test notifications."""
+"""Writes: error groups, alert channels, alert acknowledgement, test notifications.
+
+Channel writes and acknowledgements are an org member's (``MANAGE_ALERTS``) or, in the
+Studio, platform staff's; error groups are the platform's own bookkeeping.
+"""
 
 import uuid
 from datetime import timedelta
 
 import structlog
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import connections, transaction
 from django.utils import timezone
 
@@ -12,6 +17,8 @@ from observability.constants import AlertState, ChannelKind
 from observability.fingerprints import fingerprint
 from observability.models import Alert, AlertChannel, ErrorGroup, ErrorOccurrence
 from observability.selectors import ERRORS_DB
+from tenants.constants import MANAGE_ALERTS
+from tenants.permissions import require_org_perm
 
 logger = structlog.get_logger(__name__)
 
@@ -71,6 +78,7 @@ def channel_create(
     min_severity: str = "warning",
     escalation_level: int = 0,
 ) -> AlertChannel:
+    require_org_perm(membership, MANAGE_ALERTS)
     with transaction.atomic():
         return AlertChannel.objects.create(
             org=membership.org,
@@ -84,6 +92,7 @@ def channel_create(
 
 
 def channel_delete(*, membership, channel: AlertChannel) -> None:
+    require_org_perm(membership, MANAGE_ALERTS)
     with transaction.atomic():
         channel.delete()
 
@@ -92,6 +101,7 @@ def channel_test(*, membership, channel: AlertChannel) -> None:
     """Enqueue a test notification to ``channel`` once the request's transaction commits."""
     from observability.tasks import deliver_test_notification
 
+    require_org_perm(membership, MANAGE_ALERTS)
     channel_id, org_id = str(channel.id), str(membership.org_id)
     with transaction.atomic():
         channel.last_test_requested_at = timezone.now()
@@ -100,10 +110,18 @@ def channel_test(*, membership, channel: AlertChannel) -> None:
         transaction.on_commit(lambda: deliver_test_notification.delay(channel_id, org_id))
 
 
-def alert_acknowledge(*, alert: Alert, user=None) -> Alert:
-    """Stops escalation; PagerDuty gets an ``acknowledge`` for the same dedup key."""
+def alert_acknowledge(*, alert: Alert, actor, membership=None) -> Alert:
+    """Stops escalation; PagerDuty gets an ``acknowledge`` for the same dedup key.
+
+    ``membership`` is the acting member's (the API); without one the actor must be platform
+    staff (the Studio).
+    """
     from observability import alerts
 
+    if membership is not None:
+        require_org_perm(membership, MANAGE_ALERTS)
+    elif not (actor.is_active and actor.is_staff):
+        raise PermissionDenied("Only platform staff acknowledge alerts outside an org.")
     with transaction.atomic():
         alert = Alert.objects.select_for_update().get(pk=alert.pk)
         if alert.state != AlertState.FIRING:
@@ -112,5 +130,5 @@ def alert_acknowledge(*, alert: Alert, user=None) -> Alert:
         alert.acknowledged_at = timezone.now()
         alert.save(update_fields=["state", "acknowledged_at"])
         alerts.notify_on_commit(alert, "acknowledge", levels=range(alert.escalation_level + 1))
-    logger.info("alert_acknowledged", alert_id=str(alert.id), by=getattr(user, "pk", None))
+    logger.info("alert_acknowledged", alert_id=str(alert.id), by=actor.pk)
     return alert

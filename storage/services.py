@@ -10,21 +10,16 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core import signing
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
 
 from storage.models import Bucket, StoredObject
 from tenants import constants
-from tenants.permissions import has_org_perm
+from tenants.permissions import require_org_perm
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-/ ]{0,499}$")
 SIGNING_SALT = "storage.object"
-
-
-def _require(membership, perm: str) -> None:
-    if not has_org_perm(membership, perm):
-        raise PermissionDenied(f"Your role does not allow {perm.replace('_', ' ')}.")
 
 
 def _clean_key(key: str) -> str:
@@ -38,7 +33,7 @@ def bucket_create(
     *, membership, project, name: str, public: bool = False,
     max_file_size: int | None = None, allowed_content_types: list[str] | None = None,
 ) -> Bucket:  # fmt: skip
-    _require(membership, constants.MANAGE_SCHEMA)
+    require_org_perm(membership, constants.MANAGE_BUCKETS)
     if Bucket.objects.filter(project=project, name=name).exists():
         raise ValidationError({"name": "A bucket with this name already exists."})
     return Bucket.objects.create(
@@ -53,7 +48,7 @@ def bucket_create(
 
 @transaction.atomic
 def bucket_delete(*, membership, bucket: Bucket) -> None:
-    _require(membership, constants.MANAGE_SCHEMA)
+    require_org_perm(membership, constants.MANAGE_BUCKETS)
     blobs = set(bucket.stored_objects.values_list("blob", flat=True))
     bucket.delete()
     _drop_unreferenced(blobs)
@@ -62,7 +57,7 @@ def bucket_delete(*, membership, bucket: Bucket) -> None:
 @transaction.atomic
 def object_put(*, membership, bucket: Bucket, key: str, upload) -> StoredObject:
     """Store ``upload`` (a Django UploadedFile) at ``key``, replacing what was there."""
-    _require(membership, constants.WRITE_DATA)
+    require_org_perm(membership, constants.WRITE_DATA)
     _clean_key(key)
     if upload.size > bucket.max_file_size:
         raise ValidationError({"file": f"Larger than this bucket's {bucket.max_file_size} bytes."})
@@ -104,7 +99,7 @@ def _type_matches(content_type: str, pattern: str) -> bool:
 
 @transaction.atomic
 def object_delete(*, membership, obj: StoredObject) -> None:
-    _require(membership, constants.WRITE_DATA)
+    require_org_perm(membership, constants.WRITE_DATA)
     blob = obj.blob
     obj.delete()
     _drop_unreferenced({blob})

@@ -10,7 +10,7 @@ import uuid
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.http import Http404
@@ -23,18 +23,13 @@ from tenants import constants
 from tenants.constants import Role
 from tenants.context import TenantContext, set_tenant_context
 from tenants.models import Invitation, Membership, Organization, Project
-from tenants.permissions import has_org_perm
+from tenants.permissions import require_org_perm
 
 User = get_user_model()
 
 
 def _context_for(org_id, actor, role=None) -> None:
     set_tenant_context(TenantContext(org_id=org_id, user_id=actor.pk, role=role))
-
-
-def _require(membership: Membership | None, perm: str) -> None:
-    if not has_org_perm(membership, perm):
-        raise PermissionDenied(f"Your role does not allow {perm.replace('_', ' ')}.")
 
 
 @transaction.atomic
@@ -54,7 +49,7 @@ def org_create(*, actor, name: str, slug: str | None = None) -> Organization:
 
 @transaction.atomic
 def org_update(*, membership: Membership, name: str | None = None, slug: str | None = None):
-    _require(membership, constants.CHANGE_ORG)
+    require_org_perm(membership, constants.CHANGE_ORG)
     org = membership.org
     if name is not None:
         org.name = name
@@ -67,16 +62,16 @@ def org_update(*, membership: Membership, name: str | None = None, slug: str | N
 
 @transaction.atomic
 def org_delete(*, membership: Membership) -> None:
-    _require(membership, constants.DELETE_ORG)
+    require_org_perm(membership, constants.DELETE_ORG)
     membership.org.delete()
 
 
 @transaction.atomic
 def member_add(*, membership: Membership, email: str, role: str = Role.VIEWER) -> Membership:
     """Add an existing user, found by email, to the actor's org."""
-    _require(membership, constants.MANAGE_MEMBERS)
+    require_org_perm(membership, constants.MANAGE_MEMBERS)
     if role == Role.OWNER:
-        _require(membership, constants.MANAGE_OWNERS)
+        require_org_perm(membership, constants.MANAGE_OWNERS)
     user = User.objects.filter(email__iexact=email, is_active=True).first()
     if user is None:
         raise ValidationError({"email": "No active user has this email."})
@@ -87,9 +82,9 @@ def member_add(*, membership: Membership, email: str, role: str = Role.VIEWER) -
 
 @transaction.atomic
 def member_change_role(*, membership: Membership, target: Membership, role: str) -> Membership:
-    _require(membership, constants.MANAGE_MEMBERS)
+    require_org_perm(membership, constants.MANAGE_MEMBERS)
     if Role.OWNER in (role, target.role):
-        _require(membership, constants.MANAGE_OWNERS)
+        require_org_perm(membership, constants.MANAGE_OWNERS)
     # Lock the org's owners so two concurrent demotions cannot both pass the last-owner check.
     owners = list(Membership.objects.select_for_update().filter(org=target.org, role=Role.OWNER))
     if target.role == Role.OWNER and role != Role.OWNER and len(owners) <= 1:
@@ -110,9 +105,9 @@ def member_change_role(*, membership: Membership, target: Membership, role: str)
 @transaction.atomic
 def member_remove(*, membership: Membership, target: Membership) -> None:
     if target.user_id != membership.user_id:  # leaving an org needs no permission
-        _require(membership, constants.MANAGE_MEMBERS)
+        require_org_perm(membership, constants.MANAGE_MEMBERS)
         if target.role == Role.OWNER:
-            _require(membership, constants.MANAGE_OWNERS)
+            require_org_perm(membership, constants.MANAGE_OWNERS)
     owners = list(Membership.objects.select_for_update().filter(org=target.org, role=Role.OWNER))
     if target.role == Role.OWNER and len(owners) <= 1:
         raise ValidationError({"user": "The last owner cannot be removed."})
@@ -121,7 +116,7 @@ def member_remove(*, membership: Membership, target: Membership) -> None:
 
 @transaction.atomic
 def project_create(*, membership: Membership, name: str, description: str = "") -> Project:
-    _require(membership, constants.ADD_PROJECT)
+    require_org_perm(membership, constants.ADD_PROJECT)
     if Project.objects.filter(org=membership.org, name=name).exists():
         raise ValidationError({"name": "A project with this name already exists."})
     project = Project(
@@ -134,8 +129,7 @@ def project_create(*, membership: Membership, name: str, description: str = "") 
 
 @transaction.atomic
 def project_update(*, membership: Membership, project: Project, **fields) -> Project:
-    if not has_org_perm(membership, constants.CHANGE_PROJECT, project):
-        raise PermissionDenied("Your role does not allow changing this project.")
+    require_org_perm(membership, constants.CHANGE_PROJECT, project)
     if "name" in fields and (
         Project.objects.filter(org=project.org, name=fields["name"]).exclude(pk=project.pk).exists()
     ):
@@ -149,14 +143,13 @@ def project_update(*, membership: Membership, project: Project, **fields) -> Pro
 
 @transaction.atomic
 def project_delete(*, membership: Membership, project: Project) -> None:
-    if not has_org_perm(membership, constants.DELETE_PROJECT, project):
-        raise PermissionDenied("Your role does not allow deleting this project.")
+    require_org_perm(membership, constants.DELETE_PROJECT, project)
     project.delete()
 
 
 def project_grant(*, membership: Membership, project: Project, user, perm: str) -> None:
     """Give one member an object-level permission on one project (django-guardian)."""
-    _require(membership, constants.MANAGE_MEMBERS)
+    require_org_perm(membership, constants.MANAGE_MEMBERS)
     if not Membership.objects.filter(org=project.org, user=user).exists():
         raise ValidationError({"user": "Only members of the org can be granted access."})
     assign_perm(f"tenants.{perm}", user, project)
@@ -174,9 +167,9 @@ def member_invite(
     *, membership: Membership, email: str, role: str = Role.VIEWER, accept_url: str = ""
 ) -> tuple[Invitation, str]:
     """Invite someone by email; returns the invitation and its token (sent, never stored)."""
-    _require(membership, constants.MANAGE_MEMBERS)
+    require_org_perm(membership, constants.MANAGE_MEMBERS)
     if role == Role.OWNER:
-        _require(membership, constants.MANAGE_OWNERS)
+        require_org_perm(membership, constants.MANAGE_OWNERS)
     email = email.strip().lower()
     if Membership.objects.filter(org=membership.org, user__email__iexact=email).exists():
         raise ValidationError({"email": "This person is already a member."})
@@ -233,5 +226,5 @@ def invitation_accept(*, user, token: str) -> Membership:
 
 @transaction.atomic
 def invitation_revoke(*, membership: Membership, invitation: Invitation) -> None:
-    _require(membership, constants.MANAGE_MEMBERS)
+    require_org_perm(membership, constants.MANAGE_MEMBERS)
     invitation.delete()

@@ -1,5 +1,5 @@
-"""Collections and records of a project. The tenant middleware has checked membership and set
-the RLS context; these views check the role's permission and call services and selectors."""
+"""Collections and records of a project, built on ``tenants.api.base.ProjectView``: the role's
+permission per HTTP method, then a service or a selector."""
 
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from datastore import filters, selectors, services
 from datastore.api import serializers as s
-from datastore.constants import Store
+from datastore.constants import MAX_BULK, Store
 from datastore.exceptions import VersionMismatch
 from datastore.models import Record
 from tenants import constants
@@ -30,8 +30,9 @@ class PreconditionFailed(APIException):
     default_code = "precondition_failed"
 
 
-def etag(record: Record) -> str:
-    return f'"{record.version}"'
+def etag(version: int) -> dict[str, str]:
+    """The ``ETag`` header of a record or document at ``version`` (what If-Match names)."""
+    return {"ETag": f'"{version}"'}
 
 
 def expected_version(request) -> int | None:
@@ -52,6 +53,10 @@ def expected_version(request) -> int | None:
 class ProjectScopedView(ProjectView):
     required_perms = READ_WRITE
     store = Store.RECORDS
+    api_errors = {
+        **ProjectView.api_errors,
+        VersionMismatch: lambda exc: PreconditionFailed(),
+    }
 
     def collection(self):
         collection = selectors.collection_get(
@@ -156,7 +161,8 @@ class RecordListView(ProjectScopedView):
     @extend_schema(
         request=s.RecordWriteSerializer,
         responses={201: s.RecordSerializer},
-        description='One record: {"data": {...}}. Several: {"items": [{...}, ...]} (max 500).',
+        description=f'One record: {{"data": {{...}}}}. Several: {{"items": [{{...}}, ...]}} '
+        f"(max {MAX_BULK}).",
     )
     def post(self, request, org, project, collection):
         target = self.collection()
@@ -174,13 +180,13 @@ class RecordListView(ProjectScopedView):
         return Response(
             s.RecordSerializer(record).data,
             status=status.HTTP_201_CREATED,
-            headers={"ETag": etag(record)},
+            headers=etag(record.version),
         )
 
 
 class RecordDetailView(ProjectScopedView):
     def _respond(self, record: Record) -> Response:
-        return Response(s.RecordSerializer(record).data, headers={"ETag": etag(record)})
+        return Response(s.RecordSerializer(record).data, headers=etag(record.version))
 
     @extend_schema(responses=s.RecordSerializer)
     def get(self, request, org, project, collection, record):
@@ -210,19 +216,14 @@ class RecordDetailView(ProjectScopedView):
         target = self.collection()
         version = expected_version(request)
         data = valid(s.RecordWriteSerializer, request.data)["data"]
-        try:
-            record = services.record_update(
-                membership=request.membership,
-                collection=target,
-                record_id=record_id,
-                data=data,
-                merge=merge,
-                expected_version=version,
-            )
-        except Record.DoesNotExist:
-            raise Http404 from None
-        except VersionMismatch:
-            raise PreconditionFailed() from None
+        record = services.record_update(
+            membership=request.membership,
+            collection=target,
+            record_id=record_id,
+            data=data,
+            merge=merge,
+            expected_version=version,
+        )
         return self._respond(record)
 
     @extend_schema(
@@ -232,15 +233,10 @@ class RecordDetailView(ProjectScopedView):
     def delete(self, request, org, project, collection, record):
         target = self.collection()
         version = expected_version(request)
-        try:
-            services.record_delete(
-                membership=request.membership,
-                collection=target,
-                record_id=record,
-                expected_version=version,
-            )
-        except Record.DoesNotExist:
-            raise Http404 from None
-        except VersionMismatch:
-            raise PreconditionFailed() from None
+        services.record_delete(
+            membership=request.membership,
+            collection=target,
+            record_id=record,
+            expected_version=version,
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)

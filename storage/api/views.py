@@ -1,5 +1,5 @@
-"""Buckets and objects of a project. The tenant middleware has checked membership and set the
-RLS context; these views check the role and call services and selectors."""
+"""Buckets and objects of a project, built on ``tenants.api.base.ProjectView``: the role's
+permission per HTTP method, then a service or a selector."""
 
 from django.http import Http404
 from django.urls import reverse
@@ -31,7 +31,7 @@ class StorageView(ProjectView):
 
 
 class BucketListView(StorageView):
-    required_perms = {"get": constants.VIEW_DATA, "post": constants.MANAGE_SCHEMA}
+    required_perms = {"get": constants.VIEW_DATA, "post": constants.MANAGE_BUCKETS}
 
     @extend_schema(operation_id="buckets_list", responses=s.BucketSerializer(many=True))
     def get(self, request, org, project):
@@ -49,7 +49,7 @@ class BucketListView(StorageView):
 
 
 class BucketDetailView(StorageView):
-    required_perms = {"get": constants.VIEW_DATA, "delete": constants.MANAGE_SCHEMA}
+    required_perms = {"get": constants.VIEW_DATA, "delete": constants.MANAGE_BUCKETS}
 
     @extend_schema(responses=s.BucketSerializer)
     def get(self, request, org, project, bucket):
