@@ -23,6 +23,8 @@ from django.db import transaction
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
+from authn.audit import audit_org_write
+from authn.constants import AuditAction
 from compute.constants import EVENTS, DeliveryStatus
 from compute.models import JobRun, ScheduledJob, Webhook, WebhookDelivery
 from compute.selectors import webhooks_for_change
@@ -52,7 +54,7 @@ def webhook_create(
 ) -> Webhook:
     require_org_perm(membership, constants.MANAGE_WEBHOOKS)
     _clean(events=events, url=url)
-    return Webhook.objects.create(
+    webhook = Webhook.objects.create(
         org=membership.org,
         project=project,
         collection=collection,
@@ -61,6 +63,8 @@ def webhook_create(
         secret=secrets.token_hex(32),
         created_by=membership.user,
     )
+    audit_org_write(membership=membership, action=AuditAction.WEBHOOK_CREATE, target=webhook)
+    return webhook
 
 
 @transaction.atomic
@@ -72,12 +76,19 @@ def webhook_update(*, membership, webhook: Webhook, **fields) -> Webhook:
     _clean(events=webhook.events, url=webhook.url)
     webhook.events = sorted(set(webhook.events))
     webhook.save()
+    audit_org_write(
+        membership=membership,
+        action=AuditAction.WEBHOOK_UPDATE,
+        target=webhook,
+        metadata={"fields": sorted(fields)},
+    )
     return webhook
 
 
 @transaction.atomic
 def webhook_delete(*, membership, webhook: Webhook) -> None:
     require_org_perm(membership, constants.MANAGE_WEBHOOKS)
+    audit_org_write(membership=membership, action=AuditAction.WEBHOOK_DELETE, target=webhook)
     webhook.delete()
 
 
@@ -247,6 +258,7 @@ def job_create(
         created_by=membership.user,
     )
     _sync_periodic_task(job)
+    audit_org_write(membership=membership, action=AuditAction.JOB_CREATE, target=job)
     return job
 
 
@@ -260,21 +272,30 @@ def job_update(*, membership, job: ScheduledJob, **fields) -> ScheduledJob:
     _clean_url(job.url)
     job.save()
     _sync_periodic_task(job)
+    audit_org_write(
+        membership=membership,
+        action=AuditAction.JOB_UPDATE,
+        target=job,
+        metadata={"fields": sorted(fields)},
+    )
     return job
 
 
 @transaction.atomic
 def job_delete(*, membership, job: ScheduledJob) -> None:
     require_org_perm(membership, constants.MANAGE_JOBS)
+    audit_org_write(membership=membership, action=AuditAction.JOB_DELETE, target=job)
     if job.periodic_task_id:
         PeriodicTask.objects.filter(pk=job.periodic_task_id).delete()
     job.delete()
 
 
+@transaction.atomic
 def job_run_now(*, membership, job: ScheduledJob) -> None:
-    require_org_perm(membership, constants.MANAGE_JOBS)
     from compute.tasks import run_scheduled_job
 
+    require_org_perm(membership, constants.MANAGE_JOBS)
+    audit_org_write(membership=membership, action=AuditAction.JOB_RUN, target=job)
     org_id = job.org_id
     transaction.on_commit(lambda: run_scheduled_job.delay(str(job.pk), str(org_id)))
 

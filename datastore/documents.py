@@ -20,6 +20,8 @@ import pymongo
 from django.conf import settings
 from pymongo.errors import PyMongoError
 
+from authn.audit import audit_org_write
+from authn.constants import AuditAction
 from datastore.constants import MAX_PAGE, Access
 from datastore.exceptions import VersionMismatch
 from datastore.merge_patch import merge_patch
@@ -278,6 +280,7 @@ class TenantDocuments:
         if str(collection.org_id) != str(membership.org_id):
             raise DocumentQueryError("The collection is not in the member's org.")
         self.membership = membership
+        self.collection_row = collection
         self.org_id = str(collection.org_id)
         self.project_id = str(collection.project_id)
         self.user_id = membership.user_id
@@ -410,9 +413,11 @@ class TenantDocuments:
     def create_index(self, keys: Any, *, unique: bool = False) -> str:
         require_org_perm(self.membership, MANAGE_SCHEMA)
         cleaned = validate_index_keys(keys)
-        return self.collection.create_index(
+        name = self.collection.create_index(
             [("org_id", 1), ("project_id", 1), *cleaned], unique=bool(unique)
         )
+        self._audit(AuditAction.INDEX_CREATE, name)
+        return name
 
     def list_indexes(self) -> list[dict]:
         require_org_perm(self.membership, VIEW_DATA)
@@ -434,7 +439,18 @@ class TenantDocuments:
         if not any(index["name"] == name for index in self.list_indexes()):
             return False
         self.collection.drop_index(name)
+        self._audit(AuditAction.INDEX_DROP, name)
         return True
+
+    def _audit(self, action: str, index: str) -> None:
+        """An index change is a schema write, audited on the collection (in PostgreSQL, in
+        the request's transaction; MongoDB has already applied it)."""
+        audit_org_write(
+            membership=self.membership,
+            action=action,
+            target=self.collection_row,
+            metadata={"index": index[:200]},
+        )
 
 
 def drop_collection(collection_id) -> None:

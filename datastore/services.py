@@ -18,6 +18,8 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from psycopg import sql
 
+from authn.audit import audit_org_write
+from authn.constants import AuditAction
 from datastore import documents, filters
 from datastore.constants import MAX_BULK, MAX_INDEXES, NAME_PATTERN, Access, Store
 from datastore.exceptions import VersionMismatch
@@ -91,6 +93,12 @@ def collection_create(
         access=access,
     )
     _sync_indexes_on_commit(collection)
+    audit_org_write(
+        membership=membership,
+        action=AuditAction.COLLECTION_CREATE,
+        target=collection,
+        metadata={"name": name, "store": str(store)},
+    )
     logger.info("collection_created", collection=str(collection.id), store=str(store))
     return collection
 
@@ -120,6 +128,12 @@ def collection_update(*, membership, collection: Collection, **fields) -> Collec
             owner_only=collection.access == Access.OWNER
         )
     _sync_indexes_on_commit(collection)
+    audit_org_write(
+        membership=membership,
+        action=AuditAction.COLLECTION_UPDATE,
+        target=collection,
+        metadata={"fields": sorted(fields)},
+    )
     return collection
 
 
@@ -127,6 +141,12 @@ def collection_update(*, membership, collection: Collection, **fields) -> Collec
 def collection_delete(*, membership, collection: Collection) -> None:
     require_org_perm(membership, constants.MANAGE_SCHEMA)
     collection_id = collection.id
+    audit_org_write(
+        membership=membership,
+        action=AuditAction.COLLECTION_DELETE,
+        target=collection,
+        metadata={"name": collection.name, "store": collection.store},
+    )
     collection.delete()
     if collection.store == Store.RECORDS:
         transaction.on_commit(lambda: _sync_record_indexes(collection_id, []))

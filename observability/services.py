@@ -13,6 +13,8 @@ from django.core.exceptions import PermissionDenied
 from django.db import connections, transaction
 from django.utils import timezone
 
+from authn.audit import audit_org_write, audit_record
+from authn.constants import AuditAction
 from observability.constants import AlertState, ChannelKind
 from observability.fingerprints import fingerprint
 from observability.models import Alert, AlertChannel, ErrorGroup, ErrorOccurrence
@@ -80,7 +82,7 @@ def channel_create(
 ) -> AlertChannel:
     require_org_perm(membership, MANAGE_ALERTS)
     with transaction.atomic():
-        return AlertChannel.objects.create(
+        channel = AlertChannel.objects.create(
             org=membership.org,
             name=name,
             kind=ChannelKind(kind),
@@ -89,11 +91,21 @@ def channel_create(
             min_severity=min_severity,
             escalation_level=escalation_level,
         )
+        audit_org_write(
+            membership=membership,
+            action=AuditAction.ALERT_CHANNEL_CREATE,
+            target=channel,
+            metadata={"kind": str(kind)},
+        )
+        return channel
 
 
 def channel_delete(*, membership, channel: AlertChannel) -> None:
     require_org_perm(membership, MANAGE_ALERTS)
     with transaction.atomic():
+        audit_org_write(
+            membership=membership, action=AuditAction.ALERT_CHANNEL_DELETE, target=channel
+        )
         channel.delete()
 
 
@@ -106,6 +118,9 @@ def channel_test(*, membership, channel: AlertChannel) -> None:
     with transaction.atomic():
         channel.last_test_requested_at = timezone.now()
         channel.save(update_fields=["last_test_requested_at"])
+        audit_org_write(
+            membership=membership, action=AuditAction.ALERT_CHANNEL_TEST, target=channel
+        )
         logger.info("alert_channel_test_requested", channel_id=channel_id)
         transaction.on_commit(lambda: deliver_test_notification.delay(channel_id, org_id))
 
@@ -129,6 +144,14 @@ def alert_acknowledge(*, alert: Alert, actor, membership=None) -> Alert:
         alert.state = AlertState.ACKNOWLEDGED
         alert.acknowledged_at = timezone.now()
         alert.save(update_fields=["state", "acknowledged_at"])
+        audit_record(
+            action=AuditAction.ALERT_ACKNOWLEDGE,
+            actor_id=actor.pk,
+            org_id=alert.org_id,
+            target_type="alert",
+            target_id=alert.pk,
+            metadata={"dedup_key": alert.dedup_key[:200]},
+        )
         alerts.notify_on_commit(alert, "acknowledge", levels=range(alert.escalation_level + 1))
     logger.info("alert_acknowledged", alert_id=str(alert.id), by=actor.pk)
     return alert

@@ -1,7 +1,8 @@
 """Writes for orgs, members and projects.
 
 Each service takes the acting user, validates, runs in one transaction with the tenant
-context of the org it writes to, and refuses what the actor's role does not allow.
+context of the org it writes to, refuses what the actor's role does not allow, and records
+one audit event.
 """
 
 import hashlib
@@ -18,7 +19,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 from guardian.shortcuts import assign_perm
 
-from authn.audit import audit_record
+from authn.audit import audit_org_write, audit_record
+from authn.constants import AuditAction
 from tenants import constants
 from tenants.constants import Role
 from tenants.context import TenantContext, set_tenant_context
@@ -30,6 +32,11 @@ User = get_user_model()
 
 def _context_for(org_id, actor, role=None) -> None:
     set_tenant_context(TenantContext(org_id=org_id, user_id=actor.pk, role=role))
+
+
+def _clean_role(role: str) -> None:
+    if role not in Role.values:
+        raise ValidationError({"role": f"One of {', '.join(Role.values)}."})
 
 
 @transaction.atomic
@@ -44,6 +51,13 @@ def org_create(*, actor, name: str, slug: str | None = None) -> Organization:
     _context_for(org.id, actor, Role.OWNER)
     org.save(force_insert=True)
     Membership.objects.create(org=org, user=actor, role=Role.OWNER)
+    audit_record(
+        action=AuditAction.ORG_CREATE,
+        actor_id=actor.pk,
+        org_id=org.id,
+        target_type="organization",
+        target_id=org.id,
+    )
     return org
 
 
@@ -57,19 +71,33 @@ def org_update(*, membership: Membership, name: str | None = None, slug: str | N
         org.slug = slug
     org.full_clean()
     org.save()
+    audit_org_write(
+        membership=membership,
+        action=AuditAction.ORG_UPDATE,
+        target=org,
+        metadata={"name": org.name, "slug": org.slug},
+    )
     return org
 
 
 @transaction.atomic
 def org_delete(*, membership: Membership) -> None:
     require_org_perm(membership, constants.DELETE_ORG)
-    membership.org.delete()
+    org = membership.org
+    audit_org_write(
+        membership=membership,
+        action=AuditAction.ORG_DELETE,
+        target=org,
+        metadata={"slug": org.slug},
+    )
+    org.delete()
 
 
 @transaction.atomic
 def member_add(*, membership: Membership, email: str, role: str = Role.VIEWER) -> Membership:
     """Add an existing user, found by email, to the actor's org."""
     require_org_perm(membership, constants.MANAGE_MEMBERS)
+    _clean_role(role)
     if role == Role.OWNER:
         require_org_perm(membership, constants.MANAGE_OWNERS)
     user = User.objects.filter(email__iexact=email, is_active=True).first()
@@ -77,12 +105,20 @@ def member_add(*, membership: Membership, email: str, role: str = Role.VIEWER) -
         raise ValidationError({"email": "No active user has this email."})
     if Membership.objects.filter(org=membership.org, user=user).exists():
         raise ValidationError({"email": "This user is already a member."})
-    return Membership.objects.create(org=membership.org, user=user, role=role)
+    member = Membership.objects.create(org=membership.org, user=user, role=role)
+    audit_org_write(
+        membership=membership,
+        action=AuditAction.MEMBER_ADD,
+        target=member,
+        metadata={"user_id": user.pk, "role": role},
+    )
+    return member
 
 
 @transaction.atomic
 def member_change_role(*, membership: Membership, target: Membership, role: str) -> Membership:
     require_org_perm(membership, constants.MANAGE_MEMBERS)
+    _clean_role(role)
     if Role.OWNER in (role, target.role):
         require_org_perm(membership, constants.MANAGE_OWNERS)
     # Lock the org's owners so two concurrent demotions cannot both pass the last-owner check.
@@ -91,12 +127,10 @@ def member_change_role(*, membership: Membership, target: Membership, role: str)
         raise ValidationError({"role": "The last owner cannot be demoted."})
     previous, target.role = target.role, role
     target.save(update_fields=["role"])
-    audit_record(
-        action="role_change",
-        actor_id=membership.user_id,
-        org_id=target.org_id,
-        target_type="membership",
-        target_id=target.pk,
+    audit_org_write(
+        membership=membership,
+        action=AuditAction.ROLE_CHANGE,
+        target=target,
         metadata={"user_id": target.user_id, "from": previous, "to": role},
     )
     return target
@@ -111,6 +145,12 @@ def member_remove(*, membership: Membership, target: Membership) -> None:
     owners = list(Membership.objects.select_for_update().filter(org=target.org, role=Role.OWNER))
     if target.role == Role.OWNER and len(owners) <= 1:
         raise ValidationError({"user": "The last owner cannot be removed."})
+    audit_org_write(
+        membership=membership,
+        action=AuditAction.MEMBER_REMOVE,
+        target=target,
+        metadata={"user_id": target.user_id, "role": target.role},
+    )
     target.delete()
 
 
@@ -124,6 +164,7 @@ def project_create(*, membership: Membership, name: str, description: str = "") 
     )
     project.full_clean()
     project.save()
+    audit_org_write(membership=membership, action=AuditAction.PROJECT_CREATE, target=project)
     return project
 
 
@@ -138,21 +179,35 @@ def project_update(*, membership: Membership, project: Project, **fields) -> Pro
         setattr(project, field, value)
     project.full_clean()
     project.save()
+    audit_org_write(
+        membership=membership,
+        action=AuditAction.PROJECT_UPDATE,
+        target=project,
+        metadata={"fields": sorted(fields)},
+    )
     return project
 
 
 @transaction.atomic
 def project_delete(*, membership: Membership, project: Project) -> None:
     require_org_perm(membership, constants.DELETE_PROJECT, project)
+    audit_org_write(membership=membership, action=AuditAction.PROJECT_DELETE, target=project)
     project.delete()
 
 
+@transaction.atomic
 def project_grant(*, membership: Membership, project: Project, user, perm: str) -> None:
     """Give one member an object-level permission on one project (django-guardian)."""
     require_org_perm(membership, constants.MANAGE_MEMBERS)
     if not Membership.objects.filter(org=project.org, user=user).exists():
         raise ValidationError({"user": "Only members of the org can be granted access."})
     assign_perm(f"tenants.{perm}", user, project)
+    audit_org_write(
+        membership=membership,
+        action=AuditAction.PROJECT_GRANT,
+        target=project,
+        metadata={"user_id": user.pk, "perm": perm},
+    )
 
 
 INVITATION_TTL = timedelta(days=7)
@@ -168,6 +223,7 @@ def member_invite(
 ) -> tuple[Invitation, str]:
     """Invite someone by email; returns the invitation and its token (sent, never stored)."""
     require_org_perm(membership, constants.MANAGE_MEMBERS)
+    _clean_role(role)
     if role == Role.OWNER:
         require_org_perm(membership, constants.MANAGE_OWNERS)
     email = email.strip().lower()
@@ -181,6 +237,12 @@ def member_invite(
         token_hash=_token_hash(token),
         invited_by=membership.user,
         expires_at=timezone.now() + INVITATION_TTL,
+    )
+    audit_org_write(
+        membership=membership,
+        action=AuditAction.INVITATION_CREATE,
+        target=invitation,
+        metadata={"role": role},
     )
     link = f"{accept_url}?token={token}" if accept_url else token
     transaction.on_commit(
@@ -221,10 +283,17 @@ def invitation_accept(*, user, token: str) -> Membership:
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by"])
+    audit_org_write(
+        membership=member,
+        action=AuditAction.INVITATION_ACCEPT,
+        target=invitation,
+        metadata={"role": invitation.role},
+    )
     return member
 
 
 @transaction.atomic
 def invitation_revoke(*, membership: Membership, invitation: Invitation) -> None:
     require_org_perm(membership, constants.MANAGE_MEMBERS)
+    audit_org_write(membership=membership, action=AuditAction.INVITATION_REVOKE, target=invitation)
     invitation.delete()

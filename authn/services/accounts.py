@@ -38,9 +38,13 @@ def user_register(*, email: str, password: str, first_name: str = "", last_name:
     user.save()
     AccountState.objects.create(user=user)
     audit_record(
-        action=AuditAction.REGISTER, actor_id=user.pk, target_type="user", target_id=user.pk
+        action=AuditAction.REGISTER,
+        actor_id=user.pk,
+        target_type="user",
+        target_id=user.pk,
+        metadata={"verification_mailed": True},
     )
-    email_verification.email_verify_request(user=user)
+    email_verification.send_verification(user=user)
     return user
 
 
@@ -52,6 +56,9 @@ def user_update(*, user, first_name: str | None = None, last_name: str | None = 
         user.last_name = last_name
     user.full_clean(exclude=["password"])
     user.save(update_fields=["first_name", "last_name"])
+    audit_record(
+        action=AuditAction.USER_UPDATE, actor_id=user.pk, target_type="user", target_id=user.pk
+    )
     return user
 
 

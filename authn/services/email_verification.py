@@ -17,15 +17,21 @@ EMAIL_VERIFY_MAX_AGE = 3 * 24 * 3600
 INVALID_LINK = "This verification link is invalid or has expired."
 
 
-def email_verify_request(*, user) -> None:
+def send_verification(*, user) -> None:
+    """Mail the link; at sign-up the ``register`` event already says so."""
     token = signing.dumps({"u": user.pk, "e": user.email}, salt=EMAIL_VERIFY_SALT)
+    emails.send_email_verification(email=user.email, token=token)
+
+
+def email_verify_request(*, user) -> None:
+    """A new link, asked for by the signed-in user."""
     audit_record(
         action=AuditAction.EMAIL_VERIFY_REQUEST,
         actor_id=user.pk,
         target_type="user",
         target_id=user.pk,
     )
-    emails.send_email_verification(email=user.email, token=token)
+    send_verification(user=user)
 
 
 @transaction.atomic

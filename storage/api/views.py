@@ -112,6 +112,8 @@ class SignView(StorageView):
         obj = selectors.object_get(bucket=self.bucket(), key=data["key"])
         if obj is None:
             raise Http404
-        token = services.signed_token(obj=obj, expires_in=data["expires_in"])
+        token = services.signed_token(
+            membership=request.membership, obj=obj, expires_in=data["expires_in"]
+        )
         url = request.build_absolute_uri(reverse("storage-signed", args=[token]))
         return Response({"url": url, "expires_in": data["expires_in"]})
