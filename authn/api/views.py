@@ -103,7 +103,7 @@ class MeView(APIView):
     def _out(self, request) -> dict:
         user = request.user
         state = selectors.account_state(user=user)
-        memberships = tenant_selectors.org_list_for_user(user=user)
+        memberships = tenant_selectors.membership_list_for_user(user=user)
         return s.MeOutput(
             {
                 "id": user.pk,
@@ -113,7 +113,7 @@ class MeView(APIView):
                 "email_verified": bool(state and state.email_verified_at),
                 "active_org": request.auth.get("org"),
                 "role": request.auth.get("role"),
-                "memberships": [{"org": org, "role": _role_in(org, user)} for org in memberships],
+                "memberships": memberships,
             }
         ).data
 
@@ -127,11 +127,6 @@ class MeView(APIView):
         data.is_valid(raise_exception=True)
         accounts.user_update(user=request.user, **data.validated_data)
         return Response(self._out(request))
-
-
-def _role_in(org, user) -> str | None:
-    membership = tenant_selectors.membership_for(user=user, org_ref=str(org.id))
-    return membership.role if membership else None
 
 
 class PasswordChangeView(APIView):

@@ -59,8 +59,12 @@ class ProjectScopedView(ProjectView):
     }
 
     def collection(self):
+        """The URL's collection in the URL's project of the request's org (one query)."""
         collection = selectors.collection_get(
-            project=self.project(), name=self.kwargs["collection"], store=self.store
+            org_id=self.request.org.id,
+            project_id=self.kwargs["project"],
+            name=self.kwargs["collection"],
+            store=self.store,
         )
         if collection is None:
             raise Http404
@@ -90,15 +94,7 @@ class CollectionDetailView(ProjectScopedView):
         "patch": constants.MANAGE_SCHEMA,
         "delete": constants.MANAGE_SCHEMA,
     }
-
-    def collection(self):
-        project = self.project()
-        name = self.kwargs["collection"]
-        for store in Store.values:
-            collection = selectors.collection_get(project=project, name=name, store=store)
-            if collection is not None:
-                return collection
-        raise Http404
+    store = None  # either store
 
     @extend_schema(responses=s.CollectionSerializer)
     def get(self, request, org, project, collection):
