@@ -20,12 +20,23 @@ from tenants.context import TenantContext, tenant_context
 User = get_user_model()
 
 
-def _set_password(user, password: str) -> None:
-    user.set_password(password)
-    user.save(update_fields=["password"])
-    AccountState.objects.update_or_create(
-        user=user, defaults={"password_changed_at": timezone.now()}
-    )
+def _replace_password(user, password: str, *, action: str, reason: str, keep=None) -> int:
+    """Store the new password, revoke every session of the user but ``keep``, audit it."""
+    with tenant_context(TenantContext(user_id=user.pk)):
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        AccountState.objects.update_or_create(
+            user=user, defaults={"password_changed_at": timezone.now()}
+        )
+        count = revocation.revoke(revocation.live_sessions(user.pk, exclude=keep), reason=reason)
+        audit_record(
+            action=action,
+            actor_id=user.pk,
+            target_type="user",
+            target_id=user.pk,
+            metadata={"sessions_revoked": count},
+        )
+        return count
 
 
 def password_change(*, user, session_id, current_password: str, new_password: str) -> int:
@@ -33,20 +44,13 @@ def password_change(*, user, session_id, current_password: str, new_password: st
     if not user.check_password(current_password):
         raise ValidationError({"current_password": "The current password is not correct."})
     validate_new_password(new_password, user, field="new_password")
-    with tenant_context(TenantContext(user_id=user.pk)):
-        _set_password(user, new_password)
-        count = revocation.revoke(
-            revocation.live_sessions(user.pk, exclude=session_id),
-            reason=RevokeReason.PASSWORD_CHANGE,
-        )
-        audit_record(
-            action=AuditAction.PASSWORD_CHANGE,
-            actor_id=user.pk,
-            target_type="user",
-            target_id=user.pk,
-            metadata={"sessions_revoked": count},
-        )
-        return count
+    return _replace_password(
+        user,
+        new_password,
+        action=AuditAction.PASSWORD_CHANGE,
+        reason=RevokeReason.PASSWORD_CHANGE,
+        keep=session_id,
+    )
 
 
 @transaction.atomic
@@ -77,16 +81,7 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str):
     if user is None or not default_token_generator.check_token(user, token):
         raise ValidationError({"token": "This reset link is invalid or has expired."})
     validate_new_password(new_password, user, field="new_password")
-    with tenant_context(TenantContext(user_id=user.pk)):
-        _set_password(user, new_password)
-        count = revocation.revoke(
-            revocation.live_sessions(user.pk), reason=RevokeReason.PASSWORD_RESET
-        )
-        audit_record(
-            action=AuditAction.PASSWORD_RESET,
-            actor_id=user.pk,
-            target_type="user",
-            target_id=user.pk,
-            metadata={"sessions_revoked": count},
-        )
-        return user
+    _replace_password(
+        user, new_password, action=AuditAction.PASSWORD_RESET, reason=RevokeReason.PASSWORD_RESET
+    )
+    return user

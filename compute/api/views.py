@@ -1,7 +1,6 @@
 """Webhooks and scheduled jobs of a project, built on ``tenants.api.base.ProjectView``: the
 role's permission per HTTP method, then a service or a selector."""
 
-from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -9,7 +8,7 @@ from rest_framework.response import Response
 from compute import selectors, services
 from compute.api import serializers as s
 from tenants import constants
-from tenants.api.base import ProjectView, valid
+from tenants.api.base import ProjectView, found, valid
 
 WEBHOOK_PERMS = {
     "get": constants.VIEW_DATA,
@@ -29,20 +28,16 @@ class WebhookScopedView(ProjectView):
     required_perms = WEBHOOK_PERMS
 
     def webhook(self):
-        webhook = selectors.webhook_get(project=self.project(), webhook_id=self.kwargs["webhook"])
-        if webhook is None:
-            raise Http404
-        return webhook
+        return found(
+            selectors.webhook_get(project=self.project(), webhook_id=self.kwargs["webhook"])
+        )
 
 
 class JobScopedView(ProjectView):
     required_perms = JOB_PERMS
 
     def job(self):
-        job = selectors.job_get(project=self.project(), job_id=self.kwargs["job"])
-        if job is None:
-            raise Http404
-        return job
+        return found(selectors.job_get(project=self.project(), job_id=self.kwargs["job"]))
 
 
 class WebhookListView(WebhookScopedView):

@@ -1,7 +1,6 @@
 """Documents of a project (MongoDB), every call through ``TenantDocuments``, which checks the
 member's permission; input is validated by serializers, errors translated in ``api_errors``."""
 
-from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, OperationFailure
@@ -14,7 +13,7 @@ from datastore.api import serializers as s
 from datastore.api.views import ProjectScopedView, etag, expected_version
 from datastore.constants import Store
 from tenants import constants
-from tenants.api.base import valid
+from tenants.api.base import found, valid
 
 
 class DocumentStoreUnavailable(APIException):
@@ -79,9 +78,7 @@ class DocumentListView(DocumentView):
 class DocumentDetailView(DocumentView):
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, org, project, collection, document):
-        doc = self.repository().get(document)
-        if doc is None:
-            raise Http404
+        doc = found(self.repository().get(document))
         return Response(doc, headers=etag(doc["version"]))
 
     @extend_schema(request=s.RecordWriteSerializer, responses=OpenApiTypes.OBJECT)
@@ -95,18 +92,16 @@ class DocumentDetailView(DocumentView):
     def _write(self, request, document, *, merge: bool):
         repository = self.repository()
         data = valid(s.RecordWriteSerializer, request.data)["data"]
-        doc = repository.write(
-            document, data, merge=merge, expected_version=expected_version(request)
+        doc = found(
+            repository.write(
+                document, data, merge=merge, expected_version=expected_version(request)
+            )
         )
-        if doc is None:
-            raise Http404
         return Response(doc, headers=etag(doc["version"]))
 
     @extend_schema(responses={204: None})
     def delete(self, request, org, project, collection, document):
-        repository = self.repository()
-        if not repository.delete(document, expected_version=expected_version(request)):
-            raise Http404
+        found(self.repository().delete(document, expected_version=expected_version(request)))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -138,6 +133,5 @@ class DocumentIndexDetailView(DocumentView):
 
     @extend_schema(responses={204: None})
     def delete(self, request, org, project, collection, index):
-        if not self.repository().drop_index(index):
-            raise Http404
+        found(self.repository().drop_index(index))
         return Response(status=status.HTTP_204_NO_CONTENT)

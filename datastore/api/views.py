@@ -1,7 +1,6 @@
 """Collections and records of a project, built on ``tenants.api.base.ProjectView``: the role's
 permission per HTTP method, then a service or a selector."""
 
-from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
@@ -13,7 +12,7 @@ from datastore.constants import MAX_BULK, Store
 from datastore.exceptions import VersionMismatch
 from datastore.models import Record
 from tenants import constants
-from tenants.api.base import ProjectView, valid
+from tenants.api.base import ProjectView, found, valid
 
 READ_WRITE = {
     "get": constants.VIEW_DATA,
@@ -60,15 +59,14 @@ class ProjectScopedView(ProjectView):
 
     def collection(self):
         """The URL's collection in the URL's project of the request's org (one query)."""
-        collection = selectors.collection_get(
-            org_id=self.request.org.id,
-            project_id=self.kwargs["project"],
-            name=self.kwargs["collection"],
-            store=self.store,
+        return found(
+            selectors.collection_get(
+                org_id=self.request.org.id,
+                project_id=self.kwargs["project"],
+                name=self.kwargs["collection"],
+                store=self.store,
+            )
         )
-        if collection is None:
-            raise Http404
-        return collection
 
 
 class CollectionListView(ProjectScopedView):
@@ -186,10 +184,9 @@ class RecordDetailView(ProjectScopedView):
 
     @extend_schema(responses=s.RecordSerializer)
     def get(self, request, org, project, collection, record):
-        found = selectors.record_get(collection=self.collection(), record_id=record)
-        if found is None:
-            raise Http404
-        return self._respond(found)
+        return self._respond(
+            found(selectors.record_get(collection=self.collection(), record_id=record))
+        )
 
     @extend_schema(
         request=s.RecordWriteSerializer,

@@ -1,23 +1,19 @@
 """An org's alert channels (with "send a test notification") and its recent alerts, built on
 ``tenants.api.base.OrgView``."""
 
-from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
 from observability import selectors, services
 from observability.api import serializers as s
-from tenants.api.base import OrgView, valid
+from tenants.api.base import OrgView, found, valid
 from tenants.constants import MANAGE_ALERTS, VIEW_ALERTS
 
 
 class ChannelView(OrgView):
     def channel(self):
-        found = selectors.channel_get(org=self.request.org, channel_id=self.kwargs["channel"])
-        if found is None:
-            raise Http404
-        return found
+        return found(selectors.channel_get(org=self.request.org, channel_id=self.kwargs["channel"]))
 
 
 class AlertChannelListView(ChannelView):
@@ -63,10 +59,7 @@ class AlertChannelTestView(ChannelView):
 
 class AlertView(OrgView):
     def alert(self):
-        found = selectors.alert_get(org=self.request.org, alert_id=self.kwargs["alert"])
-        if found is None:
-            raise Http404
-        return found
+        return found(selectors.alert_get(org=self.request.org, alert_id=self.kwargs["alert"]))
 
 
 class AlertListView(AlertView):

@@ -25,6 +25,13 @@ def valid(serializer_class, data, **kwargs) -> dict:
     return serializer.validated_data
 
 
+def found(value):
+    """``value``, or a 404 when a selector or repository found nothing (None or False)."""
+    if value is None or value is False:
+        raise Http404
+    return value
+
+
 def not_found(exc: Exception) -> APIException:
     return NotFound()
 
@@ -51,9 +58,5 @@ class ProjectView(OrgView):
     """An API view under a project (``/orgs/<org>/projects/<project>/...``)."""
 
     def project(self):
-        project = (
-            selectors.project_list(org=self.request.org).filter(pk=self.kwargs["project"]).first()
-        )
-        if project is None:
-            raise Http404
-        return project
+        projects = selectors.project_list(org=self.request.org)
+        return found(projects.filter(pk=self.kwargs["project"]).first())

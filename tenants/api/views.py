@@ -1,7 +1,6 @@
 """Orgs, members, projects and invitations. Built on ``tenants.api.base.OrgView``: the role's
 permission per HTTP method, then a service or a selector."""
 
-from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -10,7 +9,7 @@ from rest_framework.views import APIView
 
 from tenants import constants, selectors, services
 from tenants.api import serializers as s
-from tenants.api.base import OrgView, valid
+from tenants.api.base import OrgView, found, valid
 from tenants.models import Project
 
 
@@ -77,10 +76,9 @@ class MemberDetailView(OrgView):
     }
 
     def target(self):
-        target = selectors.member_get(org=self.request.org, user_id=int(self.kwargs["user_id"]))
-        if target is None:
-            raise Http404
-        return target
+        return found(
+            selectors.member_get(org=self.request.org, user_id=int(self.kwargs["user_id"]))
+        )
 
     @extend_schema(responses=s.MembershipSerializer)
     def get(self, request, org, user_id):
