@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 from rest_framework.test import APIClient
+from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import AccessToken
 from rest_framework_simplejwt.tokens import RefreshToken as JwtRefreshToken
 
@@ -32,7 +33,7 @@ def _claims(pair) -> dict:
 
 
 def _sign(claims: dict, *, key=None, algorithm="HS256", headers=None) -> str:
-    key = settings.SIMPLE_JWT["SIGNING_KEY"] if key is None else key
+    key = api_settings.SIGNING_KEY if key is None else key
     return jwt.encode(claims, key, algorithm=algorithm, headers=headers)
 
 
