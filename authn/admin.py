@@ -9,9 +9,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils import timezone
 
-from authn import services
 from authn.constants import RevokeReason
 from authn.models import AuditEvent, Session
+from authn.services import accounts, sessions
 from tenants.models import Membership
 
 User = get_user_model()
@@ -68,7 +68,7 @@ class UserAdmin(DjangoUserAdmin):
     @admin.action(description="Revoke all sessions of the selected users")
     def revoke_all_sessions(self, request, queryset):
         total = sum(
-            services.user_sessions_revoke_all(actor=request.user, user=user) for user in queryset
+            sessions.user_sessions_revoke_all(actor=request.user, user=user) for user in queryset
         )
         self.message_user(request, f"Revoked {total} session(s).", messages.SUCCESS)
 
@@ -76,7 +76,7 @@ class UserAdmin(DjangoUserAdmin):
     def deactivate_users(self, request, queryset):
         users = [u for u in queryset if u.pk != request.user.pk]
         for user in users:
-            services.user_deactivate(actor=request.user, user=user)
+            accounts.user_deactivate(actor=request.user, user=user)
         self.message_user(request, f"Deactivated {len(users)} user(s).", messages.SUCCESS)
 
 
@@ -99,10 +99,10 @@ class SessionAdmin(admin.ModelAdmin):
         revoked = 0
         for session in queryset.filter(revoked_at__isnull=True):
             try:
-                services.session_revoke(
+                sessions.session_revoke(
                     actor=request.user, session_id=session.pk, reason=RevokeReason.ADMIN
                 )
-            except services.NotFound:
+            except sessions.NotFound:
                 continue
             revoked += 1
         self.message_user(request, f"Revoked {revoked} session(s).", messages.SUCCESS)

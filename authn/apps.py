@@ -16,12 +16,12 @@ def _is_server_process() -> bool:
 def _warm_in_background() -> None:
     import structlog
 
-    from authn import services
+    from authn.services import session_check
     from cache.breaker import RedisUnavailable
 
     logger = structlog.get_logger("authn.warm")
     try:
-        services.sessions_warm()
+        session_check.sessions_warm()
     except RedisUnavailable as exc:
         logger.warning("session_cache_warm_skipped", error=str(exc))
     except Exception:  # startup must not die of a warm-up failure; it is logged

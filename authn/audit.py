@@ -1,7 +1,10 @@
-"""The auth audit trail: one ``AuditEvent`` row and one structured log line per event.
+"""The audit trail: one ``AuditEvent`` row and one structured log line per write.
 
-Neither ever holds a password or a token: callers pass ids and outcomes only, and the log
-line is built from the same whitelisted fields as the row.
+Every write a person makes (auth events, and an org's developers and admins changing orgs,
+members, projects, collections, webhooks, jobs, files, alert channels, and staff in the
+Studio) records one event, in the same transaction as the write: if the write rolls back, so
+does its event. Neither the row nor the line ever holds a password or a token: callers pass
+ids and outcomes only, and the line is built from the same fields as the row.
 """
 
 import structlog
@@ -34,7 +37,7 @@ def audit_record(
         metadata=metadata or {},
     )
     logger.info(
-        "auth_event",
+        "audit_event",
         action=action,
         actor_id=actor_id,
         org_id=str(org_id) if org_id else None,
@@ -45,3 +48,16 @@ def audit_record(
         **(metadata or {}),
     )
     return event
+
+
+def audit_org_write(*, membership, action: str, target, metadata: dict | None = None):
+    """A member's write inside their org: actor and org from ``membership``, the target a model
+    instance (its model name and primary key)."""
+    return audit_record(
+        action=action,
+        actor_id=membership.user_id,
+        org_id=membership.org_id,
+        target_type=target._meta.model_name,
+        target_id=target.pk,
+        metadata=metadata,
+    )

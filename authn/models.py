@@ -1,4 +1,4 @@
-"""Server-side sessions, their refresh tokens, and the auth audit trail.
+"""Server-side sessions, their refresh tokens, and the audit trail.
 
 Tenancy and row-level security, decided per table:
 
@@ -9,10 +9,11 @@ Tenancy and row-level security, decided per table:
 * ``RefreshToken`` has no RLS: a refresh request is anonymous until the presented token is
   found, and the lookup is by the SHA-256 of the token the caller holds. The table holds only
   hashes, no API lists it, and every use goes through ``authn.services``.
-* ``AuditEvent`` carries ``org_id`` when the event belongs to an org (role change, org switch)
-  and NULL for account events (login, logout). A request reads the events it acted in or was
-  the target of, and an org's events while that org is in context; rows can be written with
-  no org or into the org in context only.
+* ``AuditEvent`` is the platform's audit trail (``authn.audit``): auth events, org writes,
+  Studio writes. It carries ``org_id`` when the event belongs to an org (a member's write, an
+  org switch) and NULL for account events (login, logout). A request reads the events it
+  acted in or was the target of, and an org's events while that org is in context; rows can
+  be written with no org or into the org in context only.
 * ``AccountState`` (email verified, password changed) is keyed by user like Django's own
   user table, which has no RLS either; only the auth services touch it.
 * ``PendingCacheInvalidation`` lists sessions revoked while Redis was unreachable, so their

@@ -1,10 +1,9 @@
 """Reads of the auth service. ``Session`` rows are visible to their own user (RLS)."""
 
-from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from authn.models import AccountState, AuditEvent, Session
+from authn.models import AccountState, Session
 
 
 def session_list_live(*, user) -> QuerySet[Session]:
@@ -15,14 +14,3 @@ def session_list_live(*, user) -> QuerySet[Session]:
 
 def account_state(*, user) -> AccountState | None:
     return AccountState.objects.filter(user=user).first()
-
-
-def audit_events_for(*, user) -> QuerySet[AuditEvent]:
-    return AuditEvent.objects.filter(actor_id=user.pk).order_by("-created_at")
-
-
-def user_search(*, query: str = "") -> QuerySet:
-    qs = get_user_model().objects.order_by("email")
-    if query:
-        qs = qs.filter(email__icontains=query)
-    return qs

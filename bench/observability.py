@@ -55,7 +55,7 @@ def child(variant: str, requests: int) -> None:
     from django.conf import settings
     from django.test import Client
 
-    from authn import services as auth_services
+    from authn.services import sessions
 
     if variant == "setup":
         from django.contrib.auth import get_user_model
@@ -82,7 +82,7 @@ def child(variant: str, requests: int) -> None:
 
     user = get_user_model().objects.get(username=USERNAME)
     # The access token of a live session, as login issues it.
-    token = auth_services.session_start(user=user).access
+    token = sessions.session_start(user=user).access
     client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
     url = f"/api/v1/orgs/{ORG}/alerts"
     for _ in range(100):  # warm-up: pools, caches, first-request imports

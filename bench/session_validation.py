@@ -2,7 +2,7 @@
 
 What is timed is what the auth middleware does for every bearer request before the view:
 verify the access JWT (signature, alg, iss/aud, exp, type) and check that its session is
-live (``authn.services.session_is_live``). Run it against real servers:
+live (``authn.services.session_check.session_is_live``). Run it against real servers:
 
     make bench-sessions                      # throwaway PostgreSQL + Redis, then this script
     python scripts/devstack.py bench bench/session_validation.py -- --n 5000
@@ -28,7 +28,7 @@ django.setup()
 
 from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
 
-from authn import services  # noqa: E402
+from authn.services import session_check, sessions  # noqa: E402
 from cache import sessions as session_cache  # noqa: E402
 from cache.breaker import redis_breaker  # noqa: E402
 from cache.client import get_redis  # noqa: E402
@@ -37,7 +37,7 @@ from tests.factories import UserFactory  # noqa: E402
 
 def validate(raw: str) -> bool:
     token = AccessToken(raw)
-    return services.session_is_live(session_id=token["sid"], user_id=int(token["sub"]))
+    return session_check.session_is_live(session_id=token["sid"], user_id=int(token["sub"]))
 
 
 def percentiles(samples: list[float]) -> dict:
@@ -69,9 +69,9 @@ def main() -> int:
     args = parser.parse_args()
 
     users = [UserFactory() for _ in range(20)]
-    pairs = [services.session_start(user=random.choice(users)) for _ in range(args.sessions)]
+    pairs = [sessions.session_start(user=random.choice(users)) for _ in range(args.sessions)]
     redis = get_redis()
-    services.sessions_warm()
+    session_check.sessions_warm()
     run("warm-up", pairs, 200)
 
     results = [run("cache hit", pairs, args.n)]

@@ -1,8 +1,9 @@
 from django.db import models
 
-# What a webhook can listen to: the data API's record writes, named as realtime names them.
-EVENTS = ("insert", "update", "delete")
-DATA_OPS = {"create": "insert", "update": "update", "delete": "delete"}
+from datastore.signals import EVENT_NAMES
+
+# What a webhook can listen to: the data API's record writes, named as deliveries name them.
+EVENTS = tuple(EVENT_NAMES.values())
 
 
 class DeliveryStatus(models.TextChoices):

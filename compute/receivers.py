@@ -1,7 +1,7 @@
 """Record writes become webhook deliveries (the data app's after-commit signal)."""
 
 from compute import services
-from compute.constants import DATA_OPS
+from datastore.signals import EVENT_NAMES
 
 
 def queue_record_webhooks(
@@ -23,7 +23,7 @@ def queue_record_webhooks(
         collection_id=collection_id,
         record_id=record_id,
         owner_id=owner_id,
-        event=DATA_OPS[op],
+        event=EVENT_NAMES[op],
         data=data,
         request_id=str(request_id),
     )

@@ -17,11 +17,13 @@ from dataclasses import dataclass
 import structlog
 from celery.schedules import crontab
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
+from authn.audit import audit_org_write
+from authn.constants import AuditAction
 from compute.constants import EVENTS, DeliveryStatus
 from compute.models import JobRun, ScheduledJob, Webhook, WebhookDelivery
 from compute.selectors import webhooks_for_change
@@ -29,14 +31,9 @@ from datastore.models import Collection
 from outbound import client, destinations
 from tenants import constants
 from tenants.context import TenantContext, tenant_context
-from tenants.permissions import has_org_perm
+from tenants.permissions import require_org_perm
 
 logger = structlog.get_logger(__name__)
-
-
-def _require(membership) -> None:
-    if not has_org_perm(membership, constants.MANAGE_SCHEMA):
-        raise PermissionDenied("Your role does not allow managing webhooks.")
 
 
 def _clean_url(url: str) -> None:
@@ -57,11 +54,11 @@ def _clean_collection(project, collection: str) -> None:
 def webhook_create(
     *, membership, project, url: str, events: list[str], collection: str = "", active: bool = True
 ) -> Webhook:
-    _require(membership)
+    require_org_perm(membership, constants.MANAGE_WEBHOOKS)
     _clean_events(events)
     _clean_collection(project, collection)
     _clean_url(url)
-    return Webhook.objects.create(
+    webhook = Webhook.objects.create(
         org=membership.org,
         project=project,
         collection=collection,
@@ -71,11 +68,13 @@ def webhook_create(
         active=active,
         created_by=membership.user,
     )
+    audit_org_write(membership=membership, action=AuditAction.WEBHOOK_CREATE, target=webhook)
+    return webhook
 
 
 @transaction.atomic
 def webhook_update(*, membership, webhook: Webhook, **fields) -> Webhook:
-    _require(membership)
+    require_org_perm(membership, constants.MANAGE_WEBHOOKS)
     # What is not changed is not checked again: a PATCH of "active" needs no DNS lookup.
     if "events" in fields:
         _clean_events(fields["events"])
@@ -88,12 +87,19 @@ def webhook_update(*, membership, webhook: Webhook, **fields) -> Webhook:
             setattr(webhook, name, fields[name])
     webhook.events = sorted(set(webhook.events))
     webhook.save()
+    audit_org_write(
+        membership=membership,
+        action=AuditAction.WEBHOOK_UPDATE,
+        target=webhook,
+        metadata={"fields": sorted(fields)},
+    )
     return webhook
 
 
 @transaction.atomic
 def webhook_delete(*, membership, webhook: Webhook) -> None:
-    _require(membership)
+    require_org_perm(membership, constants.MANAGE_WEBHOOKS)
+    audit_org_write(membership=membership, action=AuditAction.WEBHOOK_DELETE, target=webhook)
     webhook.delete()
 
 
@@ -239,7 +245,7 @@ def job_create(
     *, membership, project, name: str, schedule: str, url: str, payload: dict | None = None,
     enabled: bool = True,
 ) -> ScheduledJob:  # fmt: skip
-    _require(membership)
+    require_org_perm(membership, constants.MANAGE_JOBS)
     _crontab_fields(schedule)
     _clean_url(url)
     if ScheduledJob.objects.filter(project=project, name=name).exists():
@@ -256,12 +262,13 @@ def job_create(
         created_by=membership.user,
     )
     _sync_periodic_task(job)
+    audit_org_write(membership=membership, action=AuditAction.JOB_CREATE, target=job)
     return job
 
 
 @transaction.atomic
 def job_update(*, membership, job: ScheduledJob, **fields) -> ScheduledJob:
-    _require(membership)
+    require_org_perm(membership, constants.MANAGE_JOBS)
     for name in ("name", "schedule", "url", "payload", "enabled"):
         if name in fields:
             setattr(job, name, fields[name])
@@ -270,12 +277,19 @@ def job_update(*, membership, job: ScheduledJob, **fields) -> ScheduledJob:
         _clean_url(job.url)
     job.save()
     _sync_periodic_task(job)
+    audit_org_write(
+        membership=membership,
+        action=AuditAction.JOB_UPDATE,
+        target=job,
+        metadata={"fields": sorted(fields)},
+    )
     return job
 
 
 @transaction.atomic
 def job_delete(*, membership, job: ScheduledJob) -> None:
-    _require(membership)
+    require_org_perm(membership, constants.MANAGE_JOBS)
+    audit_org_write(membership=membership, action=AuditAction.JOB_DELETE, target=job)
     if job.periodic_task_id:
         PeriodicTask.objects.filter(pk=job.periodic_task_id).delete()
     job.delete()
@@ -285,12 +299,14 @@ class JobDisabled(Exception):
     """A disabled job is not run, not even on request."""
 
 
+@transaction.atomic
 def job_run_now(*, membership, job: ScheduledJob) -> None:
-    _require(membership)
-    if not job.enabled:
-        raise JobDisabled("The job is disabled; enable it to run it.")
     from compute.tasks import run_scheduled_job
 
+    require_org_perm(membership, constants.MANAGE_JOBS)
+    if not job.enabled:
+        raise JobDisabled("The job is disabled; enable it to run it.")
+    audit_org_write(membership=membership, action=AuditAction.JOB_RUN, target=job)
     job_id, org_id, project_id = str(job.pk), str(job.org_id), str(job.project_id)
     transaction.on_commit(lambda: run_scheduled_job.delay(job_id, org_id, project_id))
 

@@ -18,10 +18,15 @@ from typing import Any
 
 import pymongo
 from django.conf import settings
-from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
+from pymongo.errors import PyMongoError
 
-from datastore.constants import Access
-from tenants.constants import PRIVILEGED_ROLES
+from authn.audit import audit_org_write
+from authn.constants import AuditAction
+from datastore.constants import MAX_PAGE, Access
+from datastore.exceptions import VersionMismatch
+from datastore.merge_patch import merge_patch
+from tenants.constants import MANAGE_SCHEMA, PRIVILEGED_ROLES, VIEW_DATA, WRITE_DATA
+from tenants.permissions import require_org_perm
 
 RESERVED_FIELDS = frozenset({"org_id", "project_id", "owner_id"})
 QUERY_OPERATORS = frozenset(
@@ -41,7 +46,6 @@ FORBIDDEN = frozenset(
     }
 )  # fmt: skip
 MAX_DEPTH = 12
-MAX_PAGE = 200
 PIPELINE_RESULT_LIMIT = 1000
 
 
@@ -51,10 +55,6 @@ class DocumentQueryError(ValueError):
 
 class DocumentStoreUnavailable(RuntimeError):
     """MongoDB is not configured or not reachable (HTTP 503)."""
-
-
-class VersionMismatch(Exception):
-    pass
 
 
 _client = None
@@ -270,11 +270,17 @@ def present(doc: dict) -> dict:
 
 # --- the repository ------------------------------------------------------------------------
 class TenantDocuments:
-    """One document collection, seen from one member of one org."""
+    """One document collection, seen from one member of one org.
+
+    Every method checks the member's permission first: reads ``VIEW_DATA``, writes
+    ``WRITE_DATA``, indexes ``MANAGE_SCHEMA``.
+    """
 
     def __init__(self, *, collection, membership):
         if str(collection.org_id) != str(membership.org_id):
             raise DocumentQueryError("The collection is not in the member's org.")
+        self.membership = membership
+        self.collection_row = collection
         self.org_id = str(collection.org_id)
         self.project_id = str(collection.project_id)
         self.user_id = membership.user_id
@@ -306,17 +312,21 @@ class TenantDocuments:
         return {"$and": [self.scope(), validate_filter(query)]}
 
     def find(self, query: dict | None, *, sort=None, limit: int = 20, skip: int = 0) -> list:
+        require_org_perm(self.membership, VIEW_DATA)
         cursor = self.collection.find(self._scoped(query)).sort(sort or parse_sort(None))
         return [present(doc) for doc in cursor.skip(skip).limit(min(limit, MAX_PAGE))]
 
     def count(self, query: dict | None) -> int:
+        require_org_perm(self.membership, VIEW_DATA)
         return self.collection.count_documents(self._scoped(query))
 
     def get(self, doc_id: str) -> dict | None:
+        require_org_perm(self.membership, VIEW_DATA)
         doc = self.collection.find_one({**self.scope(), "_id": doc_id})
         return present(doc) if doc else None
 
     def insert_many(self, bodies: list[dict]) -> list[dict]:
+        require_org_perm(self.membership, WRITE_DATA)
         now = _now()
         for body in bodies:
             self._check_schema(validate_body(body))
@@ -338,8 +348,7 @@ class TenantDocuments:
         return [present(doc) for doc in docs]
 
     def write(self, doc_id: str, body: dict, *, merge: bool, expected_version=None) -> dict | None:
-        from datastore.services import merge_patch
-
+        require_org_perm(self.membership, WRITE_DATA)
         if not isinstance(body, dict):
             raise DocumentQueryError("A document is a JSON object.")
         current = self.collection.find_one({**self.scope(), "_id": doc_id})
@@ -365,6 +374,7 @@ class TenantDocuments:
         return present(replacement)
 
     def delete(self, doc_id: str, *, expected_version=None) -> bool:
+        require_org_perm(self.membership, WRITE_DATA)
         query = {**self.scope(), "_id": doc_id}
         if expected_version is not None:
             if self.collection.find_one(query) is None:
@@ -376,6 +386,7 @@ class TenantDocuments:
         return self.collection.delete_one(query).deleted_count == 1
 
     def aggregate(self, pipeline: Any) -> list:
+        require_org_perm(self.membership, VIEW_DATA)
         if not isinstance(pipeline, list) or len(pipeline) > 20:
             raise DocumentQueryError("pipeline is a list of at most 20 stages.")
         _check_forbidden(pipeline)
@@ -400,12 +411,16 @@ class TenantDocuments:
 
     # Indexes: always (org_id, project_id, ...client keys).
     def create_index(self, keys: Any, *, unique: bool = False) -> str:
+        require_org_perm(self.membership, MANAGE_SCHEMA)
         cleaned = validate_index_keys(keys)
-        return self.collection.create_index(
+        name = self.collection.create_index(
             [("org_id", 1), ("project_id", 1), *cleaned], unique=bool(unique)
         )
+        self._audit(AuditAction.INDEX_CREATE, name)
+        return name
 
     def list_indexes(self) -> list[dict]:
+        require_org_perm(self.membership, VIEW_DATA)
         out = []
         for name, info in self.collection.index_information().items():
             key = [(field, direction) for field, direction in info["key"]]
@@ -420,10 +435,22 @@ class TenantDocuments:
         return out
 
     def drop_index(self, name: str) -> bool:
+        require_org_perm(self.membership, MANAGE_SCHEMA)
         if not any(index["name"] == name for index in self.list_indexes()):
             return False
         self.collection.drop_index(name)
+        self._audit(AuditAction.INDEX_DROP, name)
         return True
+
+    def _audit(self, action: str, index: str) -> None:
+        """An index change is a schema write, audited on the collection (in PostgreSQL, in
+        the request's transaction; MongoDB has already applied it)."""
+        audit_org_write(
+            membership=self.membership,
+            action=action,
+            target=self.collection_row,
+            metadata={"index": index[:200]},
+        )
 
 
 def drop_collection(collection_id) -> None:
@@ -442,13 +469,3 @@ def sync_declared_indexes(collection_id, paths) -> None:
             target.create_index([("org_id", 1), ("project_id", 1), (path, 1)])
     except (DocumentStoreUnavailable, PyMongoError):
         pass  # declared indexes are applied again on the collection's next update
-
-
-__all__ = [
-    "ConnectionFailure",
-    "DocumentQueryError",
-    "DocumentStoreUnavailable",
-    "OperationFailure",
-    "TenantDocuments",
-    "VersionMismatch",
-]

@@ -22,8 +22,17 @@ def collection_list(*, project, store: str | None = None) -> QuerySet[Collection
     return queryset.order_by("name")
 
 
-def collection_get(*, project, name: str, store: str = Store.RECORDS) -> Collection | None:
-    return collection_list(project=project, store=store).filter(name=name).first()
+def collection_get(
+    *, org_id, project_id, name: str, store: str | None = Store.RECORDS
+) -> Collection | None:
+    """A project's collection by name, with its project, in one query (every data request
+    asks). ``store=None``: either store, records first."""
+    queryset = Collection.objects.select_related("project").filter(
+        org_id=org_id, project_id=project_id, name=name
+    )
+    if store:
+        queryset = queryset.filter(store=store)
+    return queryset.order_by("-store").first()  # "records" sorts after "documents"
 
 
 def record_queryset(*, collection: Collection) -> QuerySet[Record]:

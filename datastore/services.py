@@ -12,31 +12,26 @@ from typing import Any
 from uuid import UUID
 
 import structlog
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import connections, transaction
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from psycopg import sql
 
-from datastore import filters
+from authn.audit import audit_org_write
+from authn.constants import AuditAction
+from datastore import documents, filters
 from datastore.constants import MAX_BULK, MAX_INDEXES, NAME_PATTERN, Access, Store
+from datastore.exceptions import VersionMismatch
+from datastore.merge_patch import merge_patch
 from datastore.models import Collection, Record
 from datastore.signals import record_changed
 from tenants import constants
-from tenants.permissions import has_org_perm
+from tenants.permissions import require_org_perm
 
 logger = structlog.get_logger(__name__)
 
 _NAME_RE = re.compile(NAME_PATTERN + r"\Z")
-
-
-class VersionMismatch(Exception):
-    """If-Match named a version that is no longer current."""
-
-
-def _require(membership, perm: str) -> None:
-    if not has_org_perm(membership, perm):
-        raise PermissionDenied(f"Your role does not allow {perm.replace('_', ' ')}.")
 
 
 # --- collections ------------------------------------------------------------------------------
@@ -82,7 +77,7 @@ def collection_create(
     indexes: list[str] | None = None,
     access: str = Access.ORG,
 ) -> Collection:
-    _require(membership, constants.MANAGE_SCHEMA)
+    require_org_perm(membership, constants.MANAGE_SCHEMA)
     cleaned = _clean_collection(
         name=name, store=store, json_schema=json_schema, indexes=indexes or [], access=access
     )
@@ -98,13 +93,19 @@ def collection_create(
         access=access,
     )
     _sync_indexes_on_commit(collection)
+    audit_org_write(
+        membership=membership,
+        action=AuditAction.COLLECTION_CREATE,
+        target=collection,
+        metadata={"name": name, "store": str(store)},
+    )
     logger.info("collection_created", collection=str(collection.id), store=str(store))
     return collection
 
 
 @transaction.atomic
 def collection_update(*, membership, collection: Collection, **fields) -> Collection:
-    _require(membership, constants.MANAGE_SCHEMA)
+    require_org_perm(membership, constants.MANAGE_SCHEMA)
     allowed = {"json_schema", "indexes", "access"}
     unknown = set(fields) - allowed
     if unknown:
@@ -127,19 +128,29 @@ def collection_update(*, membership, collection: Collection, **fields) -> Collec
             owner_only=collection.access == Access.OWNER
         )
     _sync_indexes_on_commit(collection)
+    audit_org_write(
+        membership=membership,
+        action=AuditAction.COLLECTION_UPDATE,
+        target=collection,
+        metadata={"fields": sorted(fields)},
+    )
     return collection
 
 
 @transaction.atomic
 def collection_delete(*, membership, collection: Collection) -> None:
-    _require(membership, constants.MANAGE_SCHEMA)
+    require_org_perm(membership, constants.MANAGE_SCHEMA)
     collection_id = collection.id
+    audit_org_write(
+        membership=membership,
+        action=AuditAction.COLLECTION_DELETE,
+        target=collection,
+        metadata={"name": collection.name, "store": collection.store},
+    )
     collection.delete()
     if collection.store == Store.RECORDS:
         transaction.on_commit(lambda: _sync_record_indexes(collection_id, []))
     else:
-        from datastore import documents
-
         transaction.on_commit(lambda: documents.drop_collection(collection_id))
 
 
@@ -148,8 +159,6 @@ def _sync_indexes_on_commit(collection: Collection) -> None:
         collection_id, paths = collection.id, list(collection.indexes)
         transaction.on_commit(lambda: _sync_record_indexes(collection_id, paths))
     else:
-        from datastore import documents
-
         collection_id, paths = collection.id, list(collection.indexes)
         transaction.on_commit(lambda: documents.sync_declared_indexes(collection_id, paths))
 
@@ -236,7 +245,7 @@ def _announce(record: Record, op: str, data: dict) -> None:
 
 
 def _writable(membership, collection: Collection) -> None:
-    _require(membership, constants.WRITE_DATA)
+    require_org_perm(membership, constants.WRITE_DATA)
     if collection.store != Store.RECORDS:
         raise ValidationError({"collection": "This collection stores documents."})
 
@@ -278,19 +287,6 @@ def record_bulk_create(*, membership, collection: Collection, items: list) -> li
     for record in records:
         _announce(record, "create", record.data)
     return records
-
-
-def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7396 JSON Merge Patch."""
-    if not isinstance(patch, dict):
-        return patch
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge_patch(result.get(key), value)
-    return result
 
 
 def _locked(collection: Collection, record_id: UUID, expected_version: int | None) -> Record:

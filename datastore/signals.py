@@ -9,3 +9,7 @@ at write time), ``request_id`` (of the write), ``op`` ("create", "update", "dele
 from django.dispatch import Signal
 
 record_changed = Signal()
+
+# ``op`` as subscribers name it to their clients (Supabase's words): realtime events and
+# webhook deliveries say insert/update/delete.
+EVENT_NAMES = {"create": "insert", "update": "update", "delete": "delete"}

@@ -29,7 +29,7 @@ class AlertAdmin(admin.ModelAdmin):
     @admin.action(description="Acknowledge (stops escalation)")
     def acknowledge(self, request, queryset):
         for alert in queryset:
-            services.alert_acknowledge(alert=alert, user=request.user)
+            services.alert_acknowledge(alert=alert, actor=request.user)
 
 
 @admin.register(AlertRule)

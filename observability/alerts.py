@@ -14,8 +14,7 @@ Other apps feed signals without importing this module's internals::
     register_signal("cache_hit_rate", lambda: hits / max(hits + misses, 1))
 """
 
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -27,7 +26,7 @@ from django.utils import timezone
 
 from observability.constants import SEVERITY_RANK, AlertState, RuleKind, Severity
 from observability.models import Alert, AlertChannel, AlertDelivery, AlertRule
-from tenants.context import TenantContext, set_tenant_context, tenant_context
+from tenants.context import TenantContext, tenant_context
 
 logger = structlog.get_logger(__name__)
 
@@ -67,36 +66,6 @@ class Observation:
     summary: str
     value: float | None = None
     org_id: object = None
-
-
-@contextmanager
-def platform_context() -> Iterator[None]:
-    """The platform admin context, restoring the caller's tenant context afterwards.
-
-    A detector may call ``raise_event`` inside a request's transaction; the request must go on
-    with its own org context, not the platform's (nor an empty one).
-    """
-    connection = connections["default"]
-    previous = None
-    if connection.in_atomic_block:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT current_setting('app.org_id', true), current_setting('app.user_id', true),"
-                " current_setting('app.role', true), current_setting('app.platform_admin', true)"
-            )
-            previous = cursor.fetchone()
-    with tenant_context(TenantContext(platform_admin=True)):
-        yield
-    if previous is not None and not connection.needs_rollback:
-        org_id, user_id, role, admin = previous
-        set_tenant_context(
-            TenantContext(
-                org_id=org_id or None,
-                user_id=int(user_id) if user_id else None,
-                role=role or None,
-                platform_admin=admin == "on",
-            )
-        )
 
 
 def ensure_builtin_rules() -> None:
@@ -231,7 +200,8 @@ def raise_event(
     Returns "fired", "updated", "resolved" or None.
     """
     now = now or timezone.now()
-    with platform_context():
+    # Detectors may call this inside a request: its own context comes back afterwards.
+    with tenant_context(TenantContext(platform_admin=True)):
         ensure_builtin_rules()
         rule = (
             AlertRule.objects.filter(kind=kind, enabled=True)

@@ -39,8 +39,3 @@ class ErrorSource(models.TextChoices):
     HTTP = "http", "HTTP request"
     CELERY = "celery", "Celery task"
     WEBSOCKET = "websocket", "Websocket consumer"
-
-
-# Manage alert channels of an org (admins and owners).
-MANAGE_ALERTS = "change_org"
-VIEW_ALERTS = "view_org"

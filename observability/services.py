@@ -1,17 +1,27 @@
-"""Writes: error groups, alert channels, alert acknowledgement, test notifications."""
+"""Writes: error groups, alert channels, alert acknowledgement, test notifications.
+
+Channel writes and acknowledgements are an org member's (``MANAGE_ALERTS``) or, in the
+Studio, platform staff's; error groups are the platform's own bookkeeping.
+"""
 
 import uuid
 from datetime import timedelta
 
 import structlog
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import connections, transaction
 from django.utils import timezone
 
-from observability.constants import SEVERITY_RANK, AlertState, ChannelKind
+from authn.audit import audit_org_write, audit_record
+from authn.constants import AuditAction
+from observability.constants import AlertState, ChannelKind
+from observability.fingerprints import fingerprint
 from observability.models import Alert, AlertChannel, ErrorGroup, ErrorOccurrence
 from observability.selectors import ERRORS_DB
 from outbound import destinations
+from tenants.constants import MANAGE_ALERTS
+from tenants.permissions import require_org_perm
 
 logger = structlog.get_logger(__name__)
 
@@ -20,8 +30,6 @@ def error_record(
     *, exc: BaseException, source: str, request_id: str = "", org_id=None
 ) -> ErrorGroup:
     """Count one occurrence into its group (created on first sight), atomically."""
-    from observability.tracking import fingerprint
-
     digest, exc_type, location = fingerprint(exc)
     now = timezone.now()
     message = str(exc)[:1000]
@@ -73,11 +81,12 @@ def channel_create(
     min_severity: str = "warning",
     escalation_level: int = 0,
 ) -> AlertChannel:
+    require_org_perm(membership, MANAGE_ALERTS)
     kind = ChannelKind(kind)
     if kind != ChannelKind.EMAIL:
         destinations.validate(target, field="target")
     with transaction.atomic():
-        return AlertChannel.objects.create(
+        channel = AlertChannel.objects.create(
             org=membership.org,
             name=name,
             kind=kind,
@@ -86,10 +95,21 @@ def channel_create(
             min_severity=min_severity,
             escalation_level=escalation_level,
         )
+        audit_org_write(
+            membership=membership,
+            action=AuditAction.ALERT_CHANNEL_CREATE,
+            target=channel,
+            metadata={"kind": str(kind)},
+        )
+        return channel
 
 
 def channel_delete(*, membership, channel: AlertChannel) -> None:
+    require_org_perm(membership, MANAGE_ALERTS)
     with transaction.atomic():
+        audit_org_write(
+            membership=membership, action=AuditAction.ALERT_CHANNEL_DELETE, target=channel
+        )
         channel.delete()
 
 
@@ -97,18 +117,30 @@ def channel_test(*, membership, channel: AlertChannel) -> None:
     """Enqueue a test notification to ``channel`` once the request's transaction commits."""
     from observability.tasks import deliver_test_notification
 
+    require_org_perm(membership, MANAGE_ALERTS)
     channel_id, org_id = str(channel.id), str(membership.org_id)
     with transaction.atomic():
         channel.last_test_requested_at = timezone.now()
         channel.save(update_fields=["last_test_requested_at"])
+        audit_org_write(
+            membership=membership, action=AuditAction.ALERT_CHANNEL_TEST, target=channel
+        )
         logger.info("alert_channel_test_requested", channel_id=channel_id)
         transaction.on_commit(lambda: deliver_test_notification.delay(channel_id, org_id))
 
 
-def alert_acknowledge(*, alert: Alert, user=None) -> Alert:
-    """Stops escalation; PagerDuty gets an ``acknowledge`` for the same dedup key."""
+def alert_acknowledge(*, alert: Alert, actor, membership=None) -> Alert:
+    """Stops escalation; PagerDuty gets an ``acknowledge`` for the same dedup key.
+
+    ``membership`` is the acting member's (the API); without one the actor must be platform
+    staff (the Studio).
+    """
     from observability import alerts
 
+    if membership is not None:
+        require_org_perm(membership, MANAGE_ALERTS)
+    elif not (actor.is_active and actor.is_staff):
+        raise PermissionDenied("Only platform staff acknowledge alerts outside an org.")
     with transaction.atomic():
         alert = Alert.objects.select_for_update().get(pk=alert.pk)
         if alert.state != AlertState.FIRING:
@@ -116,10 +148,14 @@ def alert_acknowledge(*, alert: Alert, user=None) -> Alert:
         alert.state = AlertState.ACKNOWLEDGED
         alert.acknowledged_at = timezone.now()
         alert.save(update_fields=["state", "acknowledged_at"])
+        audit_record(
+            action=AuditAction.ALERT_ACKNOWLEDGE,
+            actor_id=actor.pk,
+            org_id=alert.org_id,
+            target_type="alert",
+            target_id=alert.pk,
+            metadata={"dedup_key": alert.dedup_key[:200]},
+        )
         alerts.notify_on_commit(alert, "acknowledge", levels=range(alert.escalation_level + 1))
-    logger.info("alert_acknowledged", alert_id=str(alert.id), by=getattr(user, "pk", None))
+    logger.info("alert_acknowledged", alert_id=str(alert.id), by=actor.pk)
     return alert
-
-
-def severity_at_least(severity: str, minimum: str) -> bool:
-    return SEVERITY_RANK[severity] >= SEVERITY_RANK[minimum]

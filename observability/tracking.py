@@ -6,44 +6,18 @@ raises: a broken error tracker must not turn one failure into two.
 """
 
 import functools
-import hashlib
-import traceback
-from pathlib import Path
 
 import structlog
-from django.conf import settings
+
+from observability import services
 
 logger = structlog.get_logger(__name__)
-_BASE = str(Path(settings.BASE_DIR).resolve())
-
-
-def location_of(exc: BaseException) -> str:
-    """The innermost frame in our own code (else the innermost frame): ``path:function``.
-
-    Line numbers are left out on purpose, so an edit above the raise keeps the group.
-    """
-    frames = traceback.extract_tb(exc.__traceback__)
-    if not frames:
-        return "unknown"
-    ours = [f for f in frames if f.filename.startswith(_BASE) and "/.venv/" not in f.filename]
-    frame = (ours or frames)[-1]
-    path = frame.filename.removeprefix(_BASE).lstrip("/")
-    return f"{path}:{frame.name}"
-
-
-def fingerprint(exc: BaseException) -> tuple[str, str, str]:
-    exc_type = f"{type(exc).__module__}.{type(exc).__qualname__}"
-    location = location_of(exc)
-    digest = hashlib.sha256(f"{exc_type}|{location}".encode()).hexdigest()[:40]
-    return digest, exc_type, location
 
 
 def capture_exception(
     exc: BaseException, *, source: str, request_id: str = "", org_id=None
 ) -> None:
     try:
-        from observability import services
-
         if not request_id or org_id is None:
             context = structlog.contextvars.get_contextvars()
             request_id = request_id or str(context.get("request_id", ""))

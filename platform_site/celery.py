@@ -30,3 +30,30 @@ def _configure_logging(**kwargs):
     from django.conf import settings
 
     dictConfig(settings.LOGGING)
+
+
+def ensure_periodic_tasks(sender, using: str = "default", **kwargs) -> None:
+    """post_migrate: create each of ``settings.PERIODIC_TASKS`` in django-celery-beat's tables
+    when missing (so ``make run`` and a deploy's migrate both install them). An entry that
+    exists is left as it is: an admin may have edited it in the Studio."""
+    if using != "owner":
+        return
+    from django.conf import settings
+    from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
+
+    for name, spec in settings.PERIODIC_TASKS.items():
+        if PeriodicTask.objects.using(using).filter(name=name).exists():
+            continue
+        schedule = {}
+        if "crontab" in spec:
+            fields = ("minute", "hour", "day_of_week", "day_of_month", "month_of_year")
+            schedule["crontab"], _ = CrontabSchedule.objects.using(using).get_or_create(
+                **{field: spec["crontab"].get(field, "*") for field in fields}
+            )
+        else:
+            schedule["interval"], _ = IntervalSchedule.objects.using(using).get_or_create(
+                every=spec["every"], period=IntervalSchedule.SECONDS
+            )
+        PeriodicTask.objects.using(using).create(
+            name=name, task=spec["task"], enabled=True, **schedule
+        )

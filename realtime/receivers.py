@@ -1,10 +1,7 @@
 """Record writes become realtime events: the data app's after-commit signal, relayed."""
 
+from datastore.signals import EVENT_NAMES
 from realtime.events import disconnect_session, publish_change
-
-# The data API speaks of create/update/delete; realtime clients, like Supabase's, of
-# insert/update/delete.
-_OPS = {"create": "insert", "update": "update", "delete": "delete"}
 
 
 def relay_record_change(
@@ -27,7 +24,7 @@ def relay_record_change(
         record_id=record_id,
         owner_id=owner_id,
         owner_only=owner_only,
-        op=_OPS[op],
+        op=EVENT_NAMES[op],
         record={**data, "id": str(record_id)},
         data=data,
     )

@@ -10,24 +10,21 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core import signing
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
 
+from authn.audit import audit_org_write
+from authn.constants import AuditAction
 from storage.models import Bucket, StoredObject
 from tenants import constants
-from tenants.permissions import has_org_perm
+from tenants.permissions import require_org_perm
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-/ ]{0,499}$")
 # type/subtype as RFC 6838 names them (lower-cased before the match); fits StoredObject's column.
 CONTENT_TYPE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
 CONTENT_TYPE_MAX_LENGTH = 100
 SIGNING_SALT = "storage.object"
-
-
-def _require(membership, perm: str) -> None:
-    if not has_org_perm(membership, perm):
-        raise PermissionDenied(f"Your role does not allow {perm.replace('_', ' ')}.")
 
 
 def _clean_key(key: str) -> str:
@@ -41,10 +38,10 @@ def bucket_create(
     *, membership, project, name: str, public: bool = False, inline_delivery: bool = False,
     max_file_size: int | None = None, allowed_content_types: list[str] | None = None,
 ) -> Bucket:  # fmt: skip
-    _require(membership, constants.MANAGE_SCHEMA)
+    require_org_perm(membership, constants.MANAGE_BUCKETS)
     if Bucket.objects.filter(project=project, name=name).exists():
         raise ValidationError({"name": "A bucket with this name already exists."})
-    return Bucket.objects.create(
+    bucket = Bucket.objects.create(
         org=membership.org,
         project=project,
         name=name,
@@ -53,12 +50,25 @@ def bucket_create(
         max_file_size=max_file_size or 50 * 1024 * 1024,
         allowed_content_types=allowed_content_types or [],
     )
+    audit_org_write(
+        membership=membership,
+        action=AuditAction.BUCKET_CREATE,
+        target=bucket,
+        metadata={"name": name, "public": public},
+    )
+    return bucket
 
 
 @transaction.atomic
 def bucket_delete(*, membership, bucket: Bucket) -> None:
-    _require(membership, constants.MANAGE_SCHEMA)
+    require_org_perm(membership, constants.MANAGE_BUCKETS)
     blobs = set(bucket.stored_objects.values_list("blob", flat=True))
+    audit_org_write(
+        membership=membership,
+        action=AuditAction.BUCKET_DELETE,
+        target=bucket,
+        metadata={"name": bucket.name, "objects": len(blobs)},
+    )
     bucket.delete()
     _drop_unreferenced(blobs)
 
@@ -66,7 +76,7 @@ def bucket_delete(*, membership, bucket: Bucket) -> None:
 @transaction.atomic
 def object_put(*, membership, bucket: Bucket, key: str, upload) -> StoredObject:
     """Store ``upload`` (a Django UploadedFile) at ``key``, replacing what was there."""
-    _require(membership, constants.WRITE_DATA)
+    require_org_perm(membership, constants.WRITE_DATA)
     _clean_key(key)
     if upload.size > bucket.max_file_size:
         raise ValidationError({"file": f"Larger than this bucket's {bucket.max_file_size} bytes."})
@@ -97,6 +107,12 @@ def object_put(*, membership, bucket: Bucket, key: str, upload) -> StoredObject:
     )
     if previous is not None and previous.blob != blob:
         _drop_unreferenced({previous.blob})
+    audit_org_write(
+        membership=membership,
+        action=AuditAction.OBJECT_PUT,
+        target=obj,
+        metadata={"bucket": bucket.name, "key": key[:200], "size": obj.size},
+    )
     return obj
 
 
@@ -116,7 +132,13 @@ def _type_matches(content_type: str, pattern: str) -> bool:
 
 @transaction.atomic
 def object_delete(*, membership, obj: StoredObject) -> None:
-    _require(membership, constants.WRITE_DATA)
+    require_org_perm(membership, constants.WRITE_DATA)
+    audit_org_write(
+        membership=membership,
+        action=AuditAction.OBJECT_DELETE,
+        target=obj,
+        metadata={"key": obj.key[:200]},
+    )
     blob = obj.blob
     obj.delete()
     _drop_unreferenced({blob})
@@ -136,8 +158,17 @@ class SignedTarget:
     expires_at: int
 
 
-def signed_token(*, obj: StoredObject, expires_in: int) -> str:
+def signed_token(*, membership, obj: StoredObject, expires_in: int) -> str:
+    """A URL token that opens ``obj`` without an API token until it expires: a key handed out,
+    so it is audited like a write."""
+    require_org_perm(membership, constants.VIEW_DATA)
     expires_in = max(1, min(int(expires_in), 7 * 24 * 3600))
+    audit_org_write(
+        membership=membership,
+        action=AuditAction.OBJECT_URL_SIGN,
+        target=obj,
+        metadata={"key": obj.key[:200], "expires_in": expires_in},
+    )
     return signing.dumps(
         {"org": str(obj.org_id), "o": str(obj.pk), "exp": int(time.time()) + expires_in},
         salt=SIGNING_SALT,

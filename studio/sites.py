@@ -3,13 +3,15 @@
 Platform staff see everything (the tenant middleware gives them the platform RLS context under
 /studio/). Org owners and admins may log in too; they see only the orgs they administer, through
 the ``/studio/o/<org>/`` pages, where the tenant middleware checks membership and sets that
-org's RLS context exactly as the API does (a foreign org is a 404).
+org's RLS context exactly as the API does (a foreign org is a 404). Every write made through
+its pages records an audit event (``studio.audit``).
 """
 
 from django.contrib import admin
 from django.urls import NoReverseMatch, path, reverse
 
 from studio import views
+from studio.audit import audited
 from studio.forms import StudioAuthenticationForm
 from studio.selectors import is_org_admin, is_platform_staff
 
@@ -47,6 +49,11 @@ class StudioAdminSite(admin.AdminSite):
     index_title = "Overview"
     login_form = StudioAuthenticationForm
     index_template = "studio/overview.html"
+
+    def register(self, model_or_iterable, admin_class=None, **options):
+        """Every admin page's writes are audited (``studio.audit``)."""
+        admin_class = audited(admin_class or admin.ModelAdmin)
+        return super().register(model_or_iterable, admin_class, **options)
 
     def has_permission(self, request) -> bool:
         user = request.user

@@ -10,24 +10,38 @@ class Role(models.TextChoices):
     VIEWER = "viewer", "Viewer"
 
 
-# Permission codenames are app-level names, checked by ``tenants.permissions``.
+# Permissions, named after what they guard. ``ROLE_PERMISSIONS`` below is the one map from a
+# role to what it may do; ``tenants.permissions.has_org_perm`` is the one check.
 VIEW_ORG = "view_org"
 CHANGE_ORG = "change_org"
 DELETE_ORG = "delete_org"
 VIEW_MEMBERS = "view_members"
-MANAGE_MEMBERS = "manage_members"
+MANAGE_MEMBERS = "manage_members"  # members, roles below owner, invitations, project grants
 MANAGE_OWNERS = "manage_owners"
 VIEW_PROJECT = "view_project"
 ADD_PROJECT = "add_project"
 CHANGE_PROJECT = "change_project"
 DELETE_PROJECT = "delete_project"
-VIEW_DATA = "view_data"
+VIEW_DATA = "view_data"  # records, documents, files, webhook deliveries, job runs
 WRITE_DATA = "write_data"
-MANAGE_SCHEMA = "manage_schema"
+MANAGE_SCHEMA = "manage_schema"  # collections and their indexes
+MANAGE_WEBHOOKS = "manage_webhooks"
+MANAGE_JOBS = "manage_jobs"
+MANAGE_BUCKETS = "manage_buckets"
+VIEW_ALERTS = "view_alerts"
+MANAGE_ALERTS = "manage_alerts"  # alert channels, acknowledging alerts
 
-_VIEWER = {VIEW_ORG, VIEW_MEMBERS, VIEW_PROJECT, VIEW_DATA}
-_DEVELOPER = _VIEWER | {ADD_PROJECT, CHANGE_PROJECT, WRITE_DATA, MANAGE_SCHEMA}
-_ADMIN = _DEVELOPER | {CHANGE_ORG, MANAGE_MEMBERS, DELETE_PROJECT}
+_VIEWER = {VIEW_ORG, VIEW_MEMBERS, VIEW_PROJECT, VIEW_DATA, VIEW_ALERTS}
+_DEVELOPER = _VIEWER | {
+    ADD_PROJECT,
+    CHANGE_PROJECT,
+    WRITE_DATA,
+    MANAGE_SCHEMA,
+    MANAGE_WEBHOOKS,
+    MANAGE_JOBS,
+    MANAGE_BUCKETS,
+}
+_ADMIN = _DEVELOPER | {CHANGE_ORG, MANAGE_MEMBERS, DELETE_PROJECT, MANAGE_ALERTS}
 _OWNER = _ADMIN | {DELETE_ORG, MANAGE_OWNERS}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {

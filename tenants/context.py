@@ -48,13 +48,39 @@ def clear_tenant_context(*, using: str = "default") -> None:
     set_tenant_context(EMPTY, using=using)
 
 
+def current_tenant_context(*, using: str = "default") -> TenantContext:
+    """The context the current transaction holds, as PostgreSQL has it."""
+    connection = connections[using]
+    if not connection.in_atomic_block:
+        return EMPTY
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('app.org_id', true), current_setting('app.user_id', true),"
+            " current_setting('app.role', true), current_setting('app.platform_admin', true)"
+        )
+        org_id, user_id, role, platform_admin = cursor.fetchone()
+    return TenantContext(
+        org_id=UUID(org_id) if org_id else None,
+        user_id=int(user_id) if user_id else None,
+        role=role or None,
+        platform_admin=platform_admin == "on",
+    )
+
+
 @contextmanager
 def tenant_context(context: TenantContext, *, using: str = "default") -> Iterator[None]:
-    """Run a block in one transaction with ``context`` set (for tasks, commands, Studio)."""
+    """Run a block in one transaction with ``context`` set (tasks, commands, Studio, services
+    that act as someone else than the request).
+
+    Inside another transaction the block is a savepoint, and the enclosing context comes back
+    when it ends: a request that calls such a service goes on in its own org. If the block
+    raises, rolling back undoes its settings along with its writes.
+    """
+    connection = connections[using]
+    enclosing = current_tenant_context(using=using) if connection.in_atomic_block else None
     with transaction.atomic(using=using):
         set_tenant_context(context, using=using)
-        try:
-            yield
-        finally:
-            if not connections[using].needs_rollback:
-                clear_tenant_context(using=using)
+        yield
+        # At the end of an outermost block the settings end with the transaction.
+        if enclosing is not None and not connection.needs_rollback:
+            set_tenant_context(enclosing, using=using)

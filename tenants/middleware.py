@@ -29,6 +29,7 @@ class TenantContextMiddleware:
         request.membership = None
         request.org = None
         request.tenant_atomic = None
+        request.tenant_nested = False
         try:
             response = self.get_response(request)
         except BaseException as exc:
@@ -38,7 +39,9 @@ class TenantContextMiddleware:
         if request.tenant_atomic is not None:
             if response.status_code >= 500:
                 transaction.set_rollback(True)
-            elif not transaction.get_connection().needs_rollback:
+            elif request.tenant_nested and not transaction.get_connection().needs_rollback:
+                # Inside an enclosing transaction (tests, a caller's atomic block) the context
+                # would outlive the request; otherwise it ends with the commit just below.
                 clear_tenant_context()
             request.tenant_atomic.__exit__(None, None, None)
         return response
@@ -48,6 +51,7 @@ class TenantContextMiddleware:
             return None
         # The transaction opens once the view is known and closes in __call__ with the
         # response, so the context below holds for everything the view does.
+        request.tenant_nested = transaction.get_connection().in_atomic_block
         request.tenant_atomic = transaction.atomic()
         request.tenant_atomic.__enter__()
         user = request.user

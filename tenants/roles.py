@@ -10,6 +10,13 @@ from django.db import connections
 from psycopg import sql
 
 UNSAFE_ATTRIBUTES = ("rolsuper", "rolbypassrls", "rolcreaterole", "rolcreatedb")
+# Tables only the owner connection touches; the app role gets no privilege on them.
+OWNER_ONLY_TABLES: set[str] = set()
+
+
+def owner_only(*tables: str) -> None:
+    """Keep ``tables`` out of the app role's grants (call from an ``AppConfig.ready``)."""
+    OWNER_ONLY_TABLES.update(tables)
 
 
 class UnsafeAppRole(RuntimeError):
@@ -35,7 +42,8 @@ def ensure_app_role(connection) -> None:
 
 
 def grant_app_role(sender, using: str = "default", **kwargs) -> None:
-    """post_migrate: give the app role DML on every table, read-only on migration history."""
+    """post_migrate: give the app role DML on every table, read-only on migration history,
+    nothing on the owner-only tables."""
     if sender.name != "tenants" or using != "owner":
         return
     role = sql.Identifier(settings.DATABASE_APP_USER)
@@ -49,3 +57,6 @@ def grant_app_role(sender, using: str = "default", **kwargs) -> None:
     with connection.cursor() as cursor:
         for statement in statements:
             cursor.execute(sql.SQL(statement).format(role=role).as_string(connection.connection))
+        for table in sorted(OWNER_ONLY_TABLES):
+            statement = sql.SQL("REVOKE ALL ON {} FROM {}").format(sql.Identifier(table), role)
+            cursor.execute(statement.as_string(connection.connection))

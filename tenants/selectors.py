@@ -39,6 +39,11 @@ def org_list_for_user(*, user) -> QuerySet[Organization]:
     return Organization.objects.filter(memberships__user=user).order_by("name")
 
 
+def membership_list_for_user(*, user) -> QuerySet[Membership]:
+    """The user's memberships in every org, each with its org (one query), by org name."""
+    return Membership.objects.filter(user=user).select_related("org").order_by("org__name")
+
+
 def member_list(*, org: Organization) -> QuerySet[Membership]:
     return Membership.objects.filter(org=org).select_related("user").order_by("created_at")
 

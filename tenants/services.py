@@ -1,7 +1,8 @@
 """Writes for orgs, members and projects.
 
 Each service takes the acting user, validates, runs in one transaction with the tenant
-context of the org it writes to, and refuses what the actor's role does not allow.
+context of the org it writes to, refuses what the actor's role does not allow, and records
+one audit event.
 """
 
 import hashlib
@@ -10,7 +11,7 @@ import uuid
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.http import Http404
@@ -18,12 +19,13 @@ from django.utils import timezone
 from django.utils.text import slugify
 from guardian.shortcuts import assign_perm
 
-from authn import services as auth_services
+from authn.audit import audit_org_write, audit_record
+from authn.constants import AuditAction
 from tenants import constants
 from tenants.constants import Role
 from tenants.context import TenantContext, set_tenant_context
 from tenants.models import Invitation, Membership, Organization, Project
-from tenants.permissions import has_org_perm
+from tenants.permissions import require_org_perm
 
 User = get_user_model()
 
@@ -32,9 +34,9 @@ def _context_for(org_id, actor, role=None) -> None:
     set_tenant_context(TenantContext(org_id=org_id, user_id=actor.pk, role=role))
 
 
-def _require(membership: Membership | None, perm: str) -> None:
-    if not has_org_perm(membership, perm):
-        raise PermissionDenied(f"Your role does not allow {perm.replace('_', ' ')}.")
+def _clean_role(role: str) -> None:
+    if role not in Role.values:
+        raise ValidationError({"role": f"One of {', '.join(Role.values)}."})
 
 
 @transaction.atomic
@@ -49,12 +51,19 @@ def org_create(*, actor, name: str, slug: str | None = None) -> Organization:
     _context_for(org.id, actor, Role.OWNER)
     org.save(force_insert=True)
     Membership.objects.create(org=org, user=actor, role=Role.OWNER)
+    audit_record(
+        action=AuditAction.ORG_CREATE,
+        actor_id=actor.pk,
+        org_id=org.id,
+        target_type="organization",
+        target_id=org.id,
+    )
     return org
 
 
 @transaction.atomic
 def org_update(*, membership: Membership, name: str | None = None, slug: str | None = None):
-    _require(membership, constants.CHANGE_ORG)
+    require_org_perm(membership, constants.CHANGE_ORG)
     org = membership.org
     if name is not None:
         org.name = name
@@ -62,50 +71,66 @@ def org_update(*, membership: Membership, name: str | None = None, slug: str | N
         org.slug = slug
     org.full_clean()
     org.save()
+    audit_org_write(
+        membership=membership,
+        action=AuditAction.ORG_UPDATE,
+        target=org,
+        metadata={"name": org.name, "slug": org.slug},
+    )
     return org
 
 
 @transaction.atomic
 def org_delete(*, membership: Membership) -> None:
-    _require(membership, constants.DELETE_ORG)
-    membership.org.delete()
-
-
-def _owner_count(org: Organization) -> int:
-    return Membership.objects.filter(org=org, role=Role.OWNER).count()
+    require_org_perm(membership, constants.DELETE_ORG)
+    org = membership.org
+    audit_org_write(
+        membership=membership,
+        action=AuditAction.ORG_DELETE,
+        target=org,
+        metadata={"slug": org.slug},
+    )
+    org.delete()
 
 
 @transaction.atomic
 def member_add(*, membership: Membership, email: str, role: str = Role.VIEWER) -> Membership:
     """Add an existing user, found by email, to the actor's org."""
-    _require(membership, constants.MANAGE_MEMBERS)
+    require_org_perm(membership, constants.MANAGE_MEMBERS)
+    _clean_role(role)
     if role == Role.OWNER:
-        _require(membership, constants.MANAGE_OWNERS)
+        require_org_perm(membership, constants.MANAGE_OWNERS)
     user = User.objects.filter(email__iexact=email, is_active=True).first()
     if user is None:
         raise ValidationError({"email": "No active user has this email."})
     if Membership.objects.filter(org=membership.org, user=user).exists():
         raise ValidationError({"email": "This user is already a member."})
-    return Membership.objects.create(org=membership.org, user=user, role=role)
+    member = Membership.objects.create(org=membership.org, user=user, role=role)
+    audit_org_write(
+        membership=membership,
+        action=AuditAction.MEMBER_ADD,
+        target=member,
+        metadata={"user_id": user.pk, "role": role},
+    )
+    return member
 
 
 @transaction.atomic
 def member_change_role(*, membership: Membership, target: Membership, role: str) -> Membership:
-    _require(membership, constants.MANAGE_MEMBERS)
+    require_org_perm(membership, constants.MANAGE_MEMBERS)
+    _clean_role(role)
     if Role.OWNER in (role, target.role):
-        _require(membership, constants.MANAGE_OWNERS)
+        require_org_perm(membership, constants.MANAGE_OWNERS)
     # Lock the org's owners so two concurrent demotions cannot both pass the last-owner check.
     owners = list(Membership.objects.select_for_update().filter(org=target.org, role=Role.OWNER))
     if target.role == Role.OWNER and role != Role.OWNER and len(owners) <= 1:
         raise ValidationError({"role": "The last owner cannot be demoted."})
     previous, target.role = target.role, role
     target.save(update_fields=["role"])
-    auth_services.audit_record(
-        action="role_change",
-        actor_id=membership.user_id,
-        org_id=target.org_id,
-        target_type="membership",
-        target_id=target.pk,
+    audit_org_write(
+        membership=membership,
+        action=AuditAction.ROLE_CHANGE,
+        target=target,
         metadata={"user_id": target.user_id, "from": previous, "to": role},
     )
     return target
@@ -114,18 +139,24 @@ def member_change_role(*, membership: Membership, target: Membership, role: str)
 @transaction.atomic
 def member_remove(*, membership: Membership, target: Membership) -> None:
     if target.user_id != membership.user_id:  # leaving an org needs no permission
-        _require(membership, constants.MANAGE_MEMBERS)
+        require_org_perm(membership, constants.MANAGE_MEMBERS)
         if target.role == Role.OWNER:
-            _require(membership, constants.MANAGE_OWNERS)
+            require_org_perm(membership, constants.MANAGE_OWNERS)
     owners = list(Membership.objects.select_for_update().filter(org=target.org, role=Role.OWNER))
     if target.role == Role.OWNER and len(owners) <= 1:
         raise ValidationError({"user": "The last owner cannot be removed."})
+    audit_org_write(
+        membership=membership,
+        action=AuditAction.MEMBER_REMOVE,
+        target=target,
+        metadata={"user_id": target.user_id, "role": target.role},
+    )
     target.delete()
 
 
 @transaction.atomic
 def project_create(*, membership: Membership, name: str, description: str = "") -> Project:
-    _require(membership, constants.ADD_PROJECT)
+    require_org_perm(membership, constants.ADD_PROJECT)
     if Project.objects.filter(org=membership.org, name=name).exists():
         raise ValidationError({"name": "A project with this name already exists."})
     project = Project(
@@ -133,13 +164,13 @@ def project_create(*, membership: Membership, name: str, description: str = "") 
     )
     project.full_clean()
     project.save()
+    audit_org_write(membership=membership, action=AuditAction.PROJECT_CREATE, target=project)
     return project
 
 
 @transaction.atomic
 def project_update(*, membership: Membership, project: Project, **fields) -> Project:
-    if not has_org_perm(membership, constants.CHANGE_PROJECT, project):
-        raise PermissionDenied("Your role does not allow changing this project.")
+    require_org_perm(membership, constants.CHANGE_PROJECT, project)
     if "name" in fields and (
         Project.objects.filter(org=project.org, name=fields["name"]).exclude(pk=project.pk).exists()
     ):
@@ -148,22 +179,35 @@ def project_update(*, membership: Membership, project: Project, **fields) -> Pro
         setattr(project, field, value)
     project.full_clean()
     project.save()
+    audit_org_write(
+        membership=membership,
+        action=AuditAction.PROJECT_UPDATE,
+        target=project,
+        metadata={"fields": sorted(fields)},
+    )
     return project
 
 
 @transaction.atomic
 def project_delete(*, membership: Membership, project: Project) -> None:
-    if not has_org_perm(membership, constants.DELETE_PROJECT, project):
-        raise PermissionDenied("Your role does not allow deleting this project.")
+    require_org_perm(membership, constants.DELETE_PROJECT, project)
+    audit_org_write(membership=membership, action=AuditAction.PROJECT_DELETE, target=project)
     project.delete()
 
 
+@transaction.atomic
 def project_grant(*, membership: Membership, project: Project, user, perm: str) -> None:
     """Give one member an object-level permission on one project (django-guardian)."""
-    _require(membership, constants.MANAGE_MEMBERS)
+    require_org_perm(membership, constants.MANAGE_MEMBERS)
     if not Membership.objects.filter(org=project.org, user=user).exists():
         raise ValidationError({"user": "Only members of the org can be granted access."})
     assign_perm(f"tenants.{perm}", user, project)
+    audit_org_write(
+        membership=membership,
+        action=AuditAction.PROJECT_GRANT,
+        target=project,
+        metadata={"user_id": user.pk, "perm": perm},
+    )
 
 
 INVITATION_TTL = timedelta(days=7)
@@ -178,9 +222,10 @@ def member_invite(
     *, membership: Membership, email: str, role: str = Role.VIEWER, accept_url: str = ""
 ) -> tuple[Invitation, str]:
     """Invite someone by email; returns the invitation and its token (sent, never stored)."""
-    _require(membership, constants.MANAGE_MEMBERS)
+    require_org_perm(membership, constants.MANAGE_MEMBERS)
+    _clean_role(role)
     if role == Role.OWNER:
-        _require(membership, constants.MANAGE_OWNERS)
+        require_org_perm(membership, constants.MANAGE_OWNERS)
     email = email.strip().lower()
     if Membership.objects.filter(org=membership.org, user__email__iexact=email).exists():
         raise ValidationError({"email": "This person is already a member."})
@@ -192,6 +237,12 @@ def member_invite(
         token_hash=_token_hash(token),
         invited_by=membership.user,
         expires_at=timezone.now() + INVITATION_TTL,
+    )
+    audit_org_write(
+        membership=membership,
+        action=AuditAction.INVITATION_CREATE,
+        target=invitation,
+        metadata={"role": role},
     )
     link = f"{accept_url}?token={token}" if accept_url else token
     transaction.on_commit(
@@ -232,10 +283,17 @@ def invitation_accept(*, user, token: str) -> Membership:
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by"])
+    audit_org_write(
+        membership=member,
+        action=AuditAction.INVITATION_ACCEPT,
+        target=invitation,
+        metadata={"role": invitation.role},
+    )
     return member
 
 
 @transaction.atomic
 def invitation_revoke(*, membership: Membership, invitation: Invitation) -> None:
-    _require(membership, constants.MANAGE_MEMBERS)
+    require_org_perm(membership, constants.MANAGE_MEMBERS)
+    audit_org_write(membership=membership, action=AuditAction.INVITATION_REVOKE, target=invitation)
     invitation.delete()

@@ -79,10 +79,10 @@ def client_for():
     """An API client with a bearer token of a real, live session of the given user."""
     from rest_framework_simplejwt.tokens import AccessToken
 
-    from authn import services as auth_services
+    from authn.services import sessions
 
     def make(user, **claims):
-        pair = auth_services.session_start(user=user)
+        pair = sessions.session_start(user=user)
         token = AccessToken(pair.access)
         for claim, value in claims.items():
             token[claim] = value

@@ -2,11 +2,11 @@
 
 from rest_framework_simplejwt.tokens import AccessToken
 
-from authn import services as auth_services
+from authn.services import sessions
 
 
 def access_token(user, **claims) -> str:
-    pair = auth_services.session_start(user=user)
+    pair = sessions.session_start(user=user)
     if not claims:
         return pair.access
     token = AccessToken(pair.access)

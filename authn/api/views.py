@@ -12,8 +12,9 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from authn import ratelimit, request_meta, selectors, services
+from authn import ratelimit, request_meta, selectors
 from authn.api import serializers as s
+from authn.services import accounts, email_verification, passwords, sessions
 from platform_site.errors import error_response
 from tenants import selectors as tenant_selectors
 
@@ -29,7 +30,7 @@ def _limit(action: str, account: str | None = None) -> None:
         raise exceptions.Throttled(wait=exc.retry_after) from None
 
 
-def _tokens(pair: services.TokenPair) -> dict:
+def _tokens(pair: sessions.TokenPair) -> dict:
     return {
         "access": pair.access,
         "refresh": pair.refresh,
@@ -54,8 +55,8 @@ class RegisterView(PublicView):
         data = s.RegisterInput(data=request.data)
         data.is_valid(raise_exception=True)
         _limit("register", account=data.validated_data["email"])
-        user = services.user_register(**data.validated_data)
-        pair = services.session_start(user=user)
+        user = accounts.user_register(**data.validated_data)
+        pair = sessions.session_start(user=user)
         return Response(_tokens(pair), status=status.HTTP_201_CREATED)
 
 
@@ -64,8 +65,8 @@ class LoginView(PublicView):
     def post(self, request):
         data = s.LoginInput(data=request.data)
         data.is_valid(raise_exception=True)
-        _limit("login", account=services.normalize_email(data.validated_data["email"]))
-        pair = services.login(**data.validated_data)
+        _limit("login", account=accounts.normalize_email(data.validated_data["email"]))
+        pair = sessions.login(**data.validated_data)
         if pair is None:
             return error_response(request, 401, "invalid_credentials", INVALID_CREDENTIALS)
         return Response(_tokens(pair))
@@ -77,7 +78,7 @@ class RefreshView(PublicView):
         data = s.RefreshInput(data=request.data)
         data.is_valid(raise_exception=True)
         _limit("refresh", account=data.validated_data["refresh"])
-        result = services.session_refresh(raw_refresh=data.validated_data["refresh"])
+        result = sessions.session_refresh(raw_refresh=data.validated_data["refresh"])
         if result.tokens is None:
             code = "refresh_token_reused" if result.reuse_detected else "invalid_refresh_token"
             return error_response(request, 401, code, INVALID_REFRESH)
@@ -87,14 +88,14 @@ class RefreshView(PublicView):
 class LogoutView(APIView):
     @extend_schema(request=None, responses={204: None})
     def post(self, request):
-        services.session_logout(user=request.user, session_id=_session_id(request))
+        sessions.session_logout(user=request.user, session_id=_session_id(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class LogoutAllView(APIView):
     @extend_schema(request=None, responses={204: None})
     def post(self, request):
-        services.session_logout_all(user=request.user)
+        sessions.session_logout_all(user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -102,7 +103,7 @@ class MeView(APIView):
     def _out(self, request) -> dict:
         user = request.user
         state = selectors.account_state(user=user)
-        memberships = tenant_selectors.org_list_for_user(user=user)
+        memberships = tenant_selectors.membership_list_for_user(user=user)
         return s.MeOutput(
             {
                 "id": user.pk,
@@ -112,7 +113,7 @@ class MeView(APIView):
                 "email_verified": bool(state and state.email_verified_at),
                 "active_org": request.auth.get("org"),
                 "role": request.auth.get("role"),
-                "memberships": [{"org": org, "role": _role_in(org, user)} for org in memberships],
+                "memberships": memberships,
             }
         ).data
 
@@ -124,13 +125,8 @@ class MeView(APIView):
     def patch(self, request):
         data = s.MeInput(data=request.data)
         data.is_valid(raise_exception=True)
-        services.user_update(user=request.user, **data.validated_data)
+        accounts.user_update(user=request.user, **data.validated_data)
         return Response(self._out(request))
-
-
-def _role_in(org, user) -> str | None:
-    membership = tenant_selectors.membership_for(user=user, org_ref=str(org.id))
-    return membership.role if membership else None
 
 
 class PasswordChangeView(APIView):
@@ -138,7 +134,7 @@ class PasswordChangeView(APIView):
     def post(self, request):
         data = s.PasswordChangeInput(data=request.data)
         data.is_valid(raise_exception=True)
-        services.password_change(
+        passwords.password_change(
             user=request.user, session_id=_session_id(request), **data.validated_data
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -149,9 +145,9 @@ class PasswordResetView(PublicView):
     def post(self, request):
         data = s.PasswordResetInput(data=request.data)
         data.is_valid(raise_exception=True)
-        email = services.normalize_email(data.validated_data["email"])
+        email = accounts.normalize_email(data.validated_data["email"])
         _limit("reset", account=email)
-        services.password_reset_request(email=email)
+        passwords.password_reset_request(email=email)
         return Response(
             {"detail": "If an account exists for this email, a reset link has been sent."},
             status=status.HTTP_202_ACCEPTED,
@@ -164,14 +160,14 @@ class PasswordResetConfirmView(PublicView):
         data = s.PasswordResetConfirmInput(data=request.data)
         data.is_valid(raise_exception=True)
         _limit("reset", account=f"uid:{data.validated_data['uid']}")
-        services.password_reset_confirm(**data.validated_data)
+        passwords.password_reset_confirm(**data.validated_data)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class EmailVerifyView(APIView):
     @extend_schema(request=None, responses={202: s.DetailOutput})
     def post(self, request):
-        services.email_verify_request(user=request.user)
+        email_verification.email_verify_request(user=request.user)
         return Response({"detail": "Verification email sent."}, status=status.HTTP_202_ACCEPTED)
 
 
@@ -180,7 +176,7 @@ class EmailVerifyConfirmView(PublicView):
     def post(self, request):
         data = s.EmailVerifyConfirmInput(data=request.data)
         data.is_valid(raise_exception=True)
-        services.email_verify_confirm(token=data.validated_data["token"])
+        email_verification.email_verify_confirm(token=data.validated_data["token"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -189,7 +185,7 @@ class SwitchOrgView(APIView):
     def post(self, request):
         data = s.SwitchOrgInput(data=request.data)
         data.is_valid(raise_exception=True)
-        pair = services.session_switch_org(
+        pair = sessions.session_switch_org(
             user=request.user, session_id=_session_id(request), org_ref=data.validated_data["org"]
         )
         if pair is None:
@@ -202,16 +198,16 @@ class SwitchOrgView(APIView):
 class SessionListView(APIView):
     @extend_schema(responses={200: s.SessionOutput(many=True)})
     def get(self, request):
-        sessions = selectors.session_list_live(user=request.user)
+        live = selectors.session_list_live(user=request.user)
         context = {"current_session_id": _session_id(request)}
-        return Response(s.SessionOutput(sessions, many=True, context=context).data)
+        return Response(s.SessionOutput(live, many=True, context=context).data)
 
 
 class SessionDetailView(APIView):
     @extend_schema(responses={204: None})
     def delete(self, request, session_id):
         try:
-            services.session_revoke(actor=request.user, session_id=session_id)
-        except services.NotFound:
+            sessions.session_revoke(actor=request.user, session_id=session_id)
+        except sessions.NotFound:
             raise exceptions.NotFound() from None
         return Response(status=status.HTTP_204_NO_CONTENT)

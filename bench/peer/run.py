@@ -143,7 +143,7 @@ class PlatformData:
 def seed_platform(users: int, items: int) -> PlatformData:
     """One org, one project, an owner-only collection indexed on ``n``; each user a developer
     whose records are created in their own tenant context, through the services."""
-    from authn import services as auth_services
+    from authn.services import accounts as auth_accounts
     from datastore import services as data_services
     from datastore.constants import MAX_BULK, Access
     from tenants import selectors as tenant_selectors
@@ -151,7 +151,7 @@ def seed_platform(users: int, items: int) -> PlatformData:
     from tenants.constants import Role
     from tenants.context import TenantContext, tenant_context
 
-    owner = auth_services.user_register(email=OWNER_EMAIL, password=secrets.token_urlsafe(16))
+    owner = auth_accounts.user_register(email=OWNER_EMAIL, password=secrets.token_urlsafe(16))
     org = tenant_services.org_create(actor=owner, name="Peer", slug="peer")
     with tenant_context(TenantContext(user_id=owner.pk)):
         owner_membership = tenant_selectors.membership_for(user=owner, org_ref=org.slug)
@@ -173,7 +173,7 @@ def seed_platform(users: int, items: int) -> PlatformData:
     for index in range(users):
         name = f"bench{index}"
         person = Person(user_id=0, email=f"{name}@example.com", password=f"pw-{name}-peer-bench")
-        user = auth_services.user_register(email=person.email, password=person.password)
+        user = auth_accounts.user_register(email=person.email, password=person.password)
         person.user_id = user.pk
         with tenant_context(as_owner):
             tenant_services.member_add(

@@ -1,7 +1,6 @@
-"""Webhooks of a project. The tenant middleware has checked membership and set the RLS
-context; these views check the role and call services and selectors."""
+"""Webhooks and scheduled jobs of a project, built on ``tenants.api.base.ProjectView``: the
+role's permission per HTTP method, then a service or a selector."""
 
-from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import APIException
@@ -10,13 +9,19 @@ from rest_framework.response import Response
 from compute import selectors, services
 from compute.api import serializers as s
 from tenants import constants
-from tenants.api.base import ProjectView, valid
+from tenants.api.base import ProjectView, found, valid
 
-PERMS = {
+WEBHOOK_PERMS = {
     "get": constants.VIEW_DATA,
-    "post": constants.MANAGE_SCHEMA,
-    "patch": constants.MANAGE_SCHEMA,
-    "delete": constants.MANAGE_SCHEMA,
+    "post": constants.MANAGE_WEBHOOKS,
+    "patch": constants.MANAGE_WEBHOOKS,
+    "delete": constants.MANAGE_WEBHOOKS,
+}
+JOB_PERMS = {
+    "get": constants.VIEW_DATA,
+    "post": constants.MANAGE_JOBS,
+    "patch": constants.MANAGE_JOBS,
+    "delete": constants.MANAGE_JOBS,
 }
 
 
@@ -27,19 +32,20 @@ class JobDisabled(APIException):
 
 
 class WebhookScopedView(ProjectView):
-    required_perms = PERMS
-
-    def job(self):
-        job = selectors.job_get(project=self.project(), job_id=self.kwargs["job"])
-        if job is None:
-            raise Http404
-        return job
+    required_perms = WEBHOOK_PERMS
 
     def webhook(self):
-        webhook = selectors.webhook_get(project=self.project(), webhook_id=self.kwargs["webhook"])
-        if webhook is None:
-            raise Http404
-        return webhook
+        return found(
+            selectors.webhook_get(project=self.project(), webhook_id=self.kwargs["webhook"])
+        )
+
+
+class JobScopedView(ProjectView):
+    required_perms = JOB_PERMS
+    api_errors = {**ProjectView.api_errors, services.JobDisabled: lambda exc: JobDisabled()}
+
+    def job(self):
+        return found(selectors.job_get(project=self.project(), job_id=self.kwargs["job"]))
 
 
 class WebhookListView(WebhookScopedView):
@@ -85,7 +91,7 @@ class DeliveryListView(WebhookScopedView):
         return Response(s.DeliverySerializer(deliveries, many=True).data)
 
 
-class JobListView(WebhookScopedView):
+class JobListView(JobScopedView):
     @extend_schema(operation_id="jobs_list", responses=s.JobSerializer(many=True))
     def get(self, request, org, project):
         return Response(s.JobSerializer(selectors.job_list(project=self.project()), many=True).data)
@@ -97,7 +103,7 @@ class JobListView(WebhookScopedView):
         return Response(s.JobCreatedSerializer(job).data, status=status.HTTP_201_CREATED)
 
 
-class JobDetailView(WebhookScopedView):
+class JobDetailView(JobScopedView):
     @extend_schema(responses=s.JobSerializer)
     def get(self, request, org, project, job):
         return Response(s.JobSerializer(self.job()).data)
@@ -114,7 +120,7 @@ class JobDetailView(WebhookScopedView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class JobRunView(WebhookScopedView):
+class JobRunView(JobScopedView):
     """POST: run the job now (queued); GET: its recent runs."""
 
     @extend_schema(operation_id="job_runs_list", responses=s.JobRunSerializer(many=True))
@@ -127,8 +133,5 @@ class JobRunView(WebhookScopedView):
     )
     def post(self, request, org, project, job):
         """Queue one run now; a disabled job answers 409 (it is not run)."""
-        try:
-            services.job_run_now(membership=request.membership, job=self.job())
-        except services.JobDisabled as exc:
-            raise JobDisabled() from exc
+        services.job_run_now(membership=request.membership, job=self.job())
         return Response(status=status.HTTP_202_ACCEPTED)

@@ -1,6 +1,8 @@
+import json
+
 from rest_framework import serializers
 
-from datastore.constants import Access, Store
+from datastore.constants import MAX_BULK, MAX_PAGE, Access, Store
 from datastore.models import Collection, Record
 
 
@@ -42,17 +44,44 @@ class RecordSerializer(serializers.ModelSerializer):
 
 
 class RecordWriteSerializer(serializers.Serializer):
-    """``{"data": {...}}``. Other keys (``org_id``, ``owner_id``...) are not the client's to
-    set and are ignored."""
+    """``{"data": {...}}``, a record's or a document's. Other keys (``org_id``,
+    ``owner_id``...) are not the client's to set and are ignored."""
 
     data = serializers.DictField()
 
 
 class RecordBulkSerializer(serializers.Serializer):
-    items = serializers.ListField(child=serializers.DictField(), min_length=1, max_length=500)
+    """``{"items": [{...}, ...]}``: several records or documents in one write."""
+
+    items = serializers.ListField(child=serializers.DictField(), min_length=1, max_length=MAX_BULK)
 
 
 class RecordPageSerializer(serializers.Serializer):
     results = RecordSerializer(many=True)
     next_cursor = serializers.CharField(allow_null=True)
     count = serializers.IntegerField(required=False)
+
+
+class DocumentListQuerySerializer(serializers.Serializer):
+    """The query string of a documents list (``filter`` is Mongo-style JSON)."""
+
+    filter = serializers.CharField(required=False, max_length=20_000)
+    sort = serializers.CharField(required=False, max_length=400)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE, default=20)
+    skip = serializers.IntegerField(required=False, min_value=0, max_value=100_000, default=0)
+    count = serializers.BooleanField(required=False, default=False)
+
+    def validate_filter(self, text: str):
+        try:
+            return json.loads(text)
+        except (ValueError, RecursionError):
+            raise serializers.ValidationError("Not valid JSON.") from None
+
+
+class DocumentAggregateSerializer(serializers.Serializer):
+    pipeline = serializers.ListField(child=serializers.DictField(), max_length=20)
+
+
+class DocumentIndexSerializer(serializers.Serializer):
+    keys = serializers.ListField(child=serializers.ListField(), min_length=1, max_length=8)
+    unique = serializers.BooleanField(required=False, default=False)

@@ -1,7 +1,6 @@
-"""Collections and records of a project. The tenant middleware has checked membership and set
-the RLS context; these views check the role's permission and call services and selectors."""
+"""Collections and records of a project, built on ``tenants.api.base.ProjectView``: the role's
+permission per HTTP method, then a service or a selector."""
 
-from django.http import Http404
 from django.utils.http import http_date
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -10,11 +9,12 @@ from rest_framework.response import Response
 
 from datastore import filters, selectors, services
 from datastore.api import serializers as s
-from datastore.constants import Store
+from datastore.constants import MAX_BULK, Store
+from datastore.exceptions import VersionMismatch
 from datastore.models import Record
 from platform_site.conditional import conditional_response
 from tenants import constants
-from tenants.api.base import ProjectView, valid
+from tenants.api.base import ProjectView, found, valid
 
 READ_WRITE = {
     "get": constants.VIEW_DATA,
@@ -31,8 +31,9 @@ class PreconditionFailed(APIException):
     default_code = "precondition_failed"
 
 
-def etag(record: Record) -> str:
-    return f'"{record.version}"'
+def etag(version: int) -> dict[str, str]:
+    """The ``ETag`` header of a record or document at ``version`` (what If-Match names)."""
+    return {"ETag": f'"{version}"'}
 
 
 def expected_version(request) -> int | None:
@@ -53,14 +54,21 @@ def expected_version(request) -> int | None:
 class ProjectScopedView(ProjectView):
     required_perms = READ_WRITE
     store = Store.RECORDS
+    api_errors = {
+        **ProjectView.api_errors,
+        VersionMismatch: lambda exc: PreconditionFailed(),
+    }
 
     def collection(self):
-        collection = selectors.collection_get(
-            project=self.project(), name=self.kwargs["collection"], store=self.store
+        """The URL's collection in the URL's project of the request's org (one query)."""
+        return found(
+            selectors.collection_get(
+                org_id=self.request.org.id,
+                project_id=self.kwargs["project"],
+                name=self.kwargs["collection"],
+                store=self.store,
+            )
         )
-        if collection is None:
-            raise Http404
-        return collection
 
 
 class CollectionListView(ProjectScopedView):
@@ -86,15 +94,7 @@ class CollectionDetailView(ProjectScopedView):
         "patch": constants.MANAGE_SCHEMA,
         "delete": constants.MANAGE_SCHEMA,
     }
-
-    def collection(self):
-        project = self.project()
-        name = self.kwargs["collection"]
-        for store in Store.values:
-            collection = selectors.collection_get(project=project, name=name, store=store)
-            if collection is not None:
-                return collection
-        raise Http404
+    store = None  # either store
 
     @extend_schema(responses=s.CollectionSerializer)
     def get(self, request, org, project, collection):
@@ -157,7 +157,8 @@ class RecordListView(ProjectScopedView):
     @extend_schema(
         request=s.RecordWriteSerializer,
         responses={201: s.RecordSerializer},
-        description='One record: {"data": {...}}. Several: {"items": [{...}, ...]} (max 500).',
+        description=f'One record: {{"data": {{...}}}}. Several: {{"items": [{{...}}, ...]}} '
+        f"(max {MAX_BULK}).",
     )
     def post(self, request, org, project, collection):
         target = self.collection()
@@ -175,13 +176,13 @@ class RecordListView(ProjectScopedView):
         return Response(
             s.RecordSerializer(record).data,
             status=status.HTTP_201_CREATED,
-            headers={"ETag": etag(record)},
+            headers=etag(record.version),
         )
 
 
 class RecordDetailView(ProjectScopedView):
     def _validators(self, record: Record) -> dict[str, str]:
-        return {"ETag": etag(record), "Last-Modified": http_date(record.updated_at.timestamp())}
+        return {**etag(record.version), "Last-Modified": http_date(record.updated_at.timestamp())}
 
     def _respond(self, record: Record) -> Response:
         return Response(s.RecordSerializer(record).data, headers=self._validators(record))
@@ -195,14 +196,12 @@ class RecordDetailView(ProjectScopedView):
         parameters=[OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER)],
     )
     def get(self, request, org, project, collection, record):
-        found = selectors.record_get(collection=self.collection(), record_id=record)
-        if found is None:
-            raise Http404
+        record = found(selectors.record_get(collection=self.collection(), record_id=record))
+        validators = self._validators(record)
         conditional = conditional_response(
-            request, etag=etag(found), last_modified=found.updated_at,
-            headers=self._validators(found),
-        )  # fmt: skip
-        return conditional if conditional is not None else self._respond(found)
+            request, etag=validators["ETag"], last_modified=record.updated_at, headers=validators
+        )
+        return conditional if conditional is not None else self._respond(record)
 
     @extend_schema(
         request=s.RecordWriteSerializer,
@@ -225,19 +224,14 @@ class RecordDetailView(ProjectScopedView):
         target = self.collection()
         version = expected_version(request)
         data = valid(s.RecordWriteSerializer, request.data)["data"]
-        try:
-            record = services.record_update(
-                membership=request.membership,
-                collection=target,
-                record_id=record_id,
-                data=data,
-                merge=merge,
-                expected_version=version,
-            )
-        except Record.DoesNotExist:
-            raise Http404 from None
-        except services.VersionMismatch:
-            raise PreconditionFailed() from None
+        record = services.record_update(
+            membership=request.membership,
+            collection=target,
+            record_id=record_id,
+            data=data,
+            merge=merge,
+            expected_version=version,
+        )
         return self._respond(record)
 
     @extend_schema(
@@ -247,15 +241,10 @@ class RecordDetailView(ProjectScopedView):
     def delete(self, request, org, project, collection, record):
         target = self.collection()
         version = expected_version(request)
-        try:
-            services.record_delete(
-                membership=request.membership,
-                collection=target,
-                record_id=record,
-                expected_version=version,
-            )
-        except Record.DoesNotExist:
-            raise Http404 from None
-        except services.VersionMismatch:
-            raise PreconditionFailed() from None
+        services.record_delete(
+            membership=request.membership,
+            collection=target,
+            record_id=record,
+            expected_version=version,
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)

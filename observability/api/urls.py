@@ -1,10 +1,14 @@
 from observability.api import views
-from platform_site.routers import OptionalSlashRouter
+from tenants.api.routes import ORG, UUID, route
 
-router = OptionalSlashRouter()
-router.register(
-    r"orgs/(?P<org>[^/]+)/alert-channels", views.AlertChannelViewSet, basename="org-alert-channel"
-)
-router.register(r"orgs/(?P<org>[^/]+)/alerts", views.AlertViewSet, basename="org-alert")
+CHANNEL = ORG + rf"/alert-channels/(?P<channel>{UUID})"
+ALERT = ORG + rf"/alerts/(?P<alert>{UUID})"
 
-urlpatterns = router.urls
+urlpatterns = [
+    route(ORG + r"/alert-channels", views.AlertChannelListView),
+    route(CHANNEL, views.AlertChannelDetailView),
+    route(CHANNEL + r"/test", views.AlertChannelTestView),
+    route(ORG + r"/alerts", views.AlertListView),
+    route(ALERT, views.AlertDetailView),
+    route(ALERT + r"/acknowledge", views.AlertAcknowledgeView),
+]

@@ -1,6 +1,7 @@
 """Settings shared by every environment, read from the environment with local defaults.
 
-Two database aliases point at the same PostgreSQL database:
+Each setting is defined once, here, in the section of its concern; ``local``, ``test`` and
+``production`` only override. Two database aliases point at the same PostgreSQL database:
 
 * ``default`` connects as the application role (no superuser, no BYPASSRLS, owns nothing),
   through Django's psycopg pool. Every request runs on it, so row-level security applies.
@@ -8,20 +9,31 @@ Two database aliases point at the same PostgreSQL database:
   platform maintenance use it.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
 import environ
 
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
-VAR_DIR = Path(environ.Env().str("PLATFORM_VAR_DIR", default=str(BASE_DIR / "var")))
+from cache.config import (
+    celery_settings,
+    channel_layer_settings,
+    django_cache_settings,
+    redis_config_from_env,
+)
+from platform_site.settings.logging import build_logging
 
 env = environ.Env()
 
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = Path(env.str("PLATFORM_VAR_DIR", default=str(BASE_DIR / "var")))
+
+# --- Django -----------------------------------------------------------------------------------
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+CSRF_FAILURE_VIEW = "platform_site.errors.csrf_failure"
 
 INSTALLED_APPS = [
     "studio",  # before the admin, so its templates override admin/base_site.html
@@ -47,9 +59,13 @@ INSTALLED_APPS = [
     "compute",
     "storage",
     "outbound",
+    "django_structlog",
+    "django_prometheus",
 ]
 
 MIDDLEWARE = [
+    # Prometheus timing wraps everything.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "observability.middleware.RequestIdMiddleware",
     "django_structlog.middlewares.RequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -65,11 +81,15 @@ MIDDLEWARE = [
     "tenants.middleware.TenantContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Request context (org, route, API access log) once the tenant middleware knows the org.
+    "observability.middleware.RequestContextMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "platform_site.urls"
 WSGI_APPLICATION = "platform_site.wsgi.application"
 ASGI_APPLICATION = "platform_site.asgi.application"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 TEMPLATES = [
     {
@@ -86,6 +106,15 @@ TEMPLATES = [
     },
 ]
 
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+# Local and test servers find static files in the apps; production serves `collectstatic` output.
+WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
+
 # --- PostgreSQL -------------------------------------------------------------------------------
 _owner_db = env.db_url("DATABASE_URL", default="postgres://platform@127.0.0.1:5432/platform")
 DATABASE_APP_USER = env.str("DATABASE_APP_USER", default="platform_app")
@@ -93,22 +122,41 @@ DATABASE_APP_PASSWORD = env.str("DATABASE_APP_PASSWORD", default="")
 DATABASE_POOL_MIN_SIZE = env.int("DATABASE_POOL_MIN_SIZE", default=2)
 DATABASE_POOL_MAX_SIZE = env.int("DATABASE_POOL_MAX_SIZE", default=20)
 DATABASE_POOL_TIMEOUT = env.float("DATABASE_POOL_TIMEOUT", default=10.0)
+# The app role may go through PgBouncer (transaction pooling) while the owner connects
+# directly (migrations, backups). Transaction pooling hands each transaction any server
+# connection: no prepared statements, no server-side cursors. The tenant context is set with
+# set_config(..., true) inside the request's transaction, so it travels with the transaction.
+DATABASE_PGBOUNCER = env.bool("DATABASE_PGBOUNCER", default=False)
+_app_db_options: dict = {
+    # psycopg_pool.ConnectionPool arguments.
+    "pool": {
+        "min_size": DATABASE_POOL_MIN_SIZE,
+        "max_size": DATABASE_POOL_MAX_SIZE,
+        "timeout": DATABASE_POOL_TIMEOUT,
+        "max_waiting": env.int("DATABASE_POOL_MAX_WAITING", default=200),  # beyond: fail fast
+        "max_idle": env.float("DATABASE_POOL_MAX_IDLE", default=300.0),
+        "max_lifetime": env.float("DATABASE_POOL_MAX_LIFETIME", default=1800.0),
+        "reconnect_timeout": env.float("DATABASE_POOL_RECONNECT_TIMEOUT", default=60.0),
+    },
+}
+# Prepared statements (psycopg prepare_threshold) pay off on direct connections only.
+if DATABASE_PGBOUNCER:
+    _app_db_options["prepare_threshold"] = None
+elif env.str("DATABASE_PREPARE_THRESHOLD", default=""):
+    _app_db_options["prepare_threshold"] = env.int("DATABASE_PREPARE_THRESHOLD")
 
 DATABASES = {
     "default": {
         **_owner_db,
         "USER": DATABASE_APP_USER,
         "PASSWORD": DATABASE_APP_PASSWORD,
+        "HOST": env.str("DATABASE_APP_HOST", default=_owner_db["HOST"]),
+        "PORT": env.str("DATABASE_APP_PORT", default=str(_owner_db["PORT"] or "")),
         # The pool replaces persistent connections; the tenant context is transaction-local
         # (set_config(..., true)), so a connection returned to the pool carries nothing over.
         "CONN_MAX_AGE": 0,
-        "OPTIONS": {
-            "pool": {
-                "min_size": DATABASE_POOL_MIN_SIZE,
-                "max_size": DATABASE_POOL_MAX_SIZE,
-                "timeout": DATABASE_POOL_TIMEOUT,
-            },
-        },
+        "OPTIONS": _app_db_options,
+        "DISABLE_SERVER_SIDE_CURSORS": DATABASE_PGBOUNCER,
         "TEST": {"NAME": _owner_db["NAME"]},
     },
     "owner": {
@@ -118,24 +166,21 @@ DATABASES = {
     },
 }
 DATABASE_ROUTERS = ["tenants.routers.OwnerMigratesRouter"]
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis ------------------------------------------------------------------------------------
 # One description of how to reach Redis (URL / TLS / AUTH / Sentinel, see cache/config.py);
 # the cache, the channel layer, Celery, sessions and rate limits all derive from it.
-import os  # noqa: E402
-
-from cache.config import (  # noqa: E402
-    celery_settings,
-    channel_layer_settings,
-    django_cache_settings,
-    redis_config_from_env,
-)
-
 REDIS = redis_config_from_env(os.environ)
 REDIS_URL = REDIS.direct_url()
 CACHES = {"default": django_cache_settings(REDIS)}
 CHANNEL_LAYERS = {"default": channel_layer_settings(REDIS)}
+REDIS_BREAKER_FAIL_MAX = env.int("REDIS_BREAKER_FAIL_MAX", default=3)
+REDIS_BREAKER_RESET_SECONDS = env.float("REDIS_BREAKER_RESET_SECONDS", default=5.0)
+
+# --- Redis: hotkeys, metrics -------------------------------------------------------------------
+REDIS_HOTKEY_SAMPLE_RATE = env.float("REDIS_HOTKEY_SAMPLE_RATE", default=0.01)
+REDIS_HOTKEY_THRESHOLD = env.float("REDIS_HOTKEY_THRESHOLD", default=1000.0)
+REDIS_HOTKEY_ALERT_COOLDOWN = env.int("REDIS_HOTKEY_ALERT_COOLDOWN", default=300)
 
 # --- Celery -----------------------------------------------------------------------------------
 _celery_redis = celery_settings(REDIS)
@@ -147,15 +192,35 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# The platform's periodic tasks, the one list: each is created in django-celery-beat's tables
+# after every migrate when missing (platform_site.celery.ensure_periodic_tasks), and is the
+# Studio's to edit from then on. A schedule is a crontab (fields not named are "*") or
+# "every" N seconds.
+PERIODIC_TASKS = {
+    "Nightly verified backup": {
+        "task": "datastore.backup",
+        "crontab": {"minute": "30", "hour": "3"},
+    },
+    "Evaluate alert rules": {
+        "task": "observability.tasks.evaluate_alerts",
+        "every": env.int("ALERT_EVALUATION_SECONDS", default=30),
+    },
+    "Prune old error occurrences": {
+        "task": "observability.tasks.prune_errors",
+        "every": 3600,
+    },
+}
 
-# --- Auth -------------------------------------------------------------------------------------
+# --- Auth (authn) -----------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
+# Argon2id first (OWASP floor); the others only verify legacy hashes, upgraded at login.
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "authn.hashers.Argon2idPasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -165,20 +230,55 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "authn.validators.MaximumLengthValidator", "OPTIONS": {"max_length": 1024}},
 ]
 LOGIN_URL = "admin:login"
 
+# Access tokens. The signing key is JWT_SIGNING_KEY when set, else simplejwt's default: the
+# environment's final SECRET_KEY.
 SIMPLE_JWT = {
+    # Pinned: tokens naming any other algorithm (none, RS256, ...) are refused.
     "ALGORITHM": "HS256",
-    "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default="") or SECRET_KEY,
-    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=10)),
+    "ACCESS_TOKEN_LIFETIME": timedelta(
+        minutes=min(15, max(5, env.int("JWT_ACCESS_MINUTES", default=10)))
+    ),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=14)),
     "ISSUER": env.str("JWT_ISSUER", default="platform"),
     "AUDIENCE": env.str("JWT_AUDIENCE", default="platform-api"),
     "USER_ID_CLAIM": "sub",
     "USER_ID_FIELD": "id",
     "AUTH_HEADER_TYPES": ("Bearer",),
+    "LEEWAY": 0,
+    "UPDATE_LAST_LOGIN": False,
 }
+if env.str("JWT_SIGNING_KEY", default=""):
+    SIMPLE_JWT["SIGNING_KEY"] = env.str("JWT_SIGNING_KEY")
+
+AUTHN_SESSION_LIFETIME = timedelta(days=env.int("AUTHN_SESSION_DAYS", default=14))
+AUTHN_REFRESH_REUSE_GRACE_SECONDS = env.float("AUTHN_REFRESH_REUSE_GRACE_SECONDS", default=10.0)
+AUTHN_SESSION_CACHE_ALIAS = env.str("AUTHN_SESSION_CACHE_ALIAS", default="default")
+AUTHN_SESSION_CACHE_TTL = env.int("AUTHN_SESSION_CACHE_TTL", default=3600)
+AUTHN_WARM_SESSIONS_ON_STARTUP = env.bool("AUTHN_WARM_SESSIONS_ON_STARTUP", default=True)
+AUTHN_WARM_SESSIONS_LIMIT = env.int("AUTHN_WARM_SESSIONS_LIMIT", default=1000)
+# Proxies whose X-Forwarded-For is believed (CIDRs); everyone else is their REMOTE_ADDR.
+AUTHN_TRUSTED_PROXIES = env.list("AUTHN_TRUSTED_PROXIES", default=[])
+# "<count>/<seconds>" per action and per key (client IP, account email).
+AUTHN_RATE_LIMITS = {
+    action: {
+        key: env.str(f"AUTHN_RATE_{action.upper()}_{key.upper()}", default=default)
+        for key, default in defaults.items()
+    }
+    for action, defaults in {
+        "register": {"ip": "10/3600", "account": "3/3600"},
+        "login": {"ip": "30/300", "account": "10/300"},
+        "refresh": {"ip": "120/60", "account": "60/60"},
+        "reset": {"ip": "10/3600", "account": "5/3600"},
+    }.items()
+}
+AUTHN_EMAIL_ASYNC = env.bool("AUTHN_EMAIL_ASYNC", default=True)
+AUTHN_FRONTEND_URL = env.str("AUTHN_FRONTEND_URL", default="http://127.0.0.1:8000")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="no-reply@platform.local")
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 
 # --- API --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -207,22 +307,19 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "platform_site.errors.add_error_responses",
     ],
+    "ENUM_NAME_OVERRIDES": {"AlertSeverityEnum": "observability.constants.Severity"},
 }
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 
-# --- i18n / static ----------------------------------------------------------------------------
-LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
-USE_I18N = True
-USE_TZ = True
-STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
-# Local and test servers find static files in the apps; production serves `collectstatic` output.
-WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
+# --- Data services (datastore) ----------------------------------------------------------------
+# MongoDB for documents: any pymongo URI (mongodb+srv://, ?tls=true, ?replicaSet=..., auth).
+MONGODB_URL = env.str("MONGODB_URL", default="")
+MONGODB_DATABASE = env.str("MONGODB_DATABASE", default="platform")
+MONGODB_TIMEOUT_MS = env.int("MONGODB_TIMEOUT_MS", default=5000)
+BACKUP_DIR = env.str("BACKUP_DIR", default=str(VAR_DIR / "backups"))
+BACKUP_KEEP = env.int("BACKUP_KEEP", default=7)  # verified backups whose files are kept
 
 # --- Logging ----------------------------------------------------------------------------------
-from platform_site.settings.logging import build_logging  # noqa: E402
-
 LOG_JSON = env.bool("LOG_JSON", default=False)
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOG_FILE = env.str("LOG_FILE", default="")
@@ -238,96 +335,6 @@ LOGGING = build_logging(
     retention=LOG_RETENTION,
 )
 DJANGO_STRUCTLOG_CELERY_ENABLED = True
-CSRF_FAILURE_VIEW = "platform_site.errors.csrf_failure"
-REDIS_BREAKER_FAIL_MAX = env.int("REDIS_BREAKER_FAIL_MAX", default=3)
-REDIS_BREAKER_RESET_SECONDS = env.float("REDIS_BREAKER_RESET_SECONDS", default=5.0)
-
-# --- Studio -----------------------------------------------------------------------------------
-STUDIO_LIVE_INTERVAL_SECONDS = env.float("STUDIO_LIVE_INTERVAL_SECONDS", default=5.0)
-# --- Auth service (authn) ---------------------------------------------------------------------
-# Argon2id first (OWASP floor); the others only verify legacy hashes, upgraded at login.
-PASSWORD_HASHERS = [
-    "authn.hashers.Argon2idPasswordHasher",
-    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
-    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
-]
-AUTH_PASSWORD_VALIDATORS = [
-    *AUTH_PASSWORD_VALIDATORS,
-    {"NAME": "authn.validators.MaximumLengthValidator", "OPTIONS": {"max_length": 1024}},
-]
-SIMPLE_JWT.update(
-    {
-        # Pinned: tokens naming any other algorithm (none, RS256, ...) are refused.
-        "ALGORITHM": "HS256",
-        "ACCESS_TOKEN_LIFETIME": timedelta(
-            minutes=min(15, max(5, env.int("JWT_ACCESS_MINUTES", default=10)))
-        ),
-        "LEEWAY": 0,
-        "UPDATE_LAST_LOGIN": False,
-    }
-)
-AUTHN_SESSION_LIFETIME = timedelta(days=env.int("AUTHN_SESSION_DAYS", default=14))
-AUTHN_REFRESH_REUSE_GRACE_SECONDS = env.float("AUTHN_REFRESH_REUSE_GRACE_SECONDS", default=10.0)
-AUTHN_SESSION_CACHE_ALIAS = env.str("AUTHN_SESSION_CACHE_ALIAS", default="default")
-AUTHN_SESSION_CACHE_TTL = env.int("AUTHN_SESSION_CACHE_TTL", default=3600)
-AUTHN_WARM_SESSIONS_ON_STARTUP = env.bool("AUTHN_WARM_SESSIONS_ON_STARTUP", default=True)
-AUTHN_WARM_SESSIONS_LIMIT = env.int("AUTHN_WARM_SESSIONS_LIMIT", default=1000)
-# Proxies whose X-Forwarded-For is believed (CIDRs); everyone else is their REMOTE_ADDR.
-AUTHN_TRUSTED_PROXIES = env.list("AUTHN_TRUSTED_PROXIES", default=[])
-# "<count>/<seconds>" per action and per key (client IP, account email).
-AUTHN_RATE_LIMITS = {
-    action: {
-        key: env.str(f"AUTHN_RATE_{action.upper()}_{key.upper()}", default=default)
-        for key, default in defaults.items()
-    }
-    for action, defaults in {
-        "register": {"ip": "10/3600", "account": "3/3600"},
-        "login": {"ip": "30/300", "account": "10/300"},
-        "refresh": {"ip": "120/60", "account": "60/60"},
-        "reset": {"ip": "10/3600", "account": "5/3600"},
-    }.items()
-}
-AUTHN_EMAIL_ASYNC = env.bool("AUTHN_EMAIL_ASYNC", default=True)
-AUTHN_FRONTEND_URL = env.str("AUTHN_FRONTEND_URL", default="http://127.0.0.1:8000")
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="no-reply@platform.local")
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
-# --- Data services (datastore) ----------------------------------------------------------------
-# MongoDB for documents: any pymongo URI (mongodb+srv://, ?tls=true, ?replicaSet=..., auth).
-MONGODB_URL = env.str("MONGODB_URL", default="")
-MONGODB_DATABASE = env.str("MONGODB_DATABASE", default="platform")
-MONGODB_TIMEOUT_MS = env.int("MONGODB_TIMEOUT_MS", default=5000)
-BACKUP_DIR = env.str("BACKUP_DIR", default=str(VAR_DIR / "backups"))
-BACKUP_KEEP = env.int("BACKUP_KEEP", default=7)  # verified backups whose files are kept
-# Pool tuning for the app role's connections (psycopg_pool.ConnectionPool arguments).
-DATABASES["default"]["OPTIONS"]["pool"].update(
-    max_waiting=env.int("DATABASE_POOL_MAX_WAITING", default=200),  # beyond: fail fast
-    max_idle=env.float("DATABASE_POOL_MAX_IDLE", default=300.0),
-    max_lifetime=env.float("DATABASE_POOL_MAX_LIFETIME", default=1800.0),
-    reconnect_timeout=env.float("DATABASE_POOL_RECONNECT_TIMEOUT", default=60.0),
-)
-# The app role may go through PgBouncer (transaction pooling) while the owner connects
-# directly (migrations, backups). Transaction pooling hands each transaction any server
-# connection: no prepared statements, no server-side cursors. The tenant context is set with
-# set_config(..., true) inside the request's transaction, so it travels with the transaction.
-DATABASES["default"]["HOST"] = env.str("DATABASE_APP_HOST", default=_owner_db["HOST"])
-DATABASES["default"]["PORT"] = env.str("DATABASE_APP_PORT", default=str(_owner_db["PORT"] or ""))
-# Prepared statements (psycopg prepare_threshold) pay off on direct connections only.
-if env.str("DATABASE_PREPARE_THRESHOLD", default=""):
-    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = env.int("DATABASE_PREPARE_THRESHOLD")
-DATABASE_PGBOUNCER = env.bool("DATABASE_PGBOUNCER", default=False)
-if DATABASE_PGBOUNCER:
-    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = None
-    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
-# --- Observability ----------------------------------------------------------------------------
-INSTALLED_APPS += ["django_structlog", "django_prometheus"]  # noqa: F405
-# Prometheus timing wraps everything; request context (org, route, API access log) is bound
-# once the tenant middleware has resolved the org.
-MIDDLEWARE = [
-    "django_prometheus.middleware.PrometheusBeforeMiddleware",
-    *MIDDLEWARE,
-    "observability.middleware.RequestContextMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
-]
 # RequestIdMiddleware has validated X-Request-ID before django-structlog reads it.
 DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True
 # request_started is logged before authentication knows the user and org; request_finished
@@ -336,9 +343,10 @@ DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = 10  # logging.DEBUG
 # API access log: headers always masked; bodies only when asked for (and masked too).
 LOG_HTTP_BODIES = env.bool("LOG_HTTP_BODIES", default=False)
 LOG_HTTP_BODY_MAX = env.int("LOG_HTTP_BODY_MAX", default=2048)
+
+# --- Observability ----------------------------------------------------------------------------
 # Who may read /metrics and detailed health besides staff users: CIDRs, e.g. "10.0.0.0/8".
 METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
-MONGODB_URL = env.str("MONGODB_URL", default="")
 ERROR_RETENTION_HOURS = env.int("ERROR_RETENTION_HOURS", default=24)
 ALERT_RUNBOOK_BASE_URL = env.str(
     "ALERT_RUNBOOK_BASE_URL", default="https://runbooks.example.com/platform"
@@ -349,23 +357,12 @@ ALERT_EMAIL_FROM = env.str("ALERT_EMAIL_FROM", default="alerts@localhost")
 # OpenTelemetry: off unless OTEL_ENABLED; the standard OTEL_* variables configure exporter,
 # endpoint, headers and sampler (OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG).
 OTEL_ENABLED = env.bool("OTEL_ENABLED", default=False)
-SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["AlertSeverityEnum"] = (
-    "observability.constants.Severity"
-)
-CELERY_BEAT_SCHEDULE = globals().get("CELERY_BEAT_SCHEDULE", {}) | {
-    "observability-evaluate-alerts": {
-        "task": "observability.tasks.evaluate_alerts",
-        "schedule": env.float("ALERT_EVALUATION_SECONDS", default=30.0),
-    },
-    "observability-prune-errors": {
-        "task": "observability.tasks.prune_errors",
-        "schedule": 3600.0,
-    },
-}
-# --- Redis: hotkeys, metrics -------------------------------------------------------------------
-REDIS_HOTKEY_SAMPLE_RATE = env.float("REDIS_HOTKEY_SAMPLE_RATE", default=0.01)
-REDIS_HOTKEY_THRESHOLD = env.float("REDIS_HOTKEY_THRESHOLD", default=1000.0)
-REDIS_HOTKEY_ALERT_COOLDOWN = env.int("REDIS_HOTKEY_ALERT_COOLDOWN", default=300)
+# Platform-wide API latency (p99 alert rule, Studio health): the fraction of API requests
+# whose duration goes into the shared histogram in Redis.
+LATENCY_SAMPLE_RATE = env.float("LATENCY_SAMPLE_RATE", default=1.0)
+
+# --- Studio -----------------------------------------------------------------------------------
+STUDIO_LIVE_INTERVAL_SECONDS = env.float("STUDIO_LIVE_INTERVAL_SECONDS", default=5.0)
 
 # --- Realtime ---------------------------------------------------------------------------------
 REALTIME_AUTH_TIMEOUT = env.float("REALTIME_AUTH_TIMEOUT", default=10.0)
@@ -386,9 +383,6 @@ WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=10.
 OUTBOUND_ALLOWED_NETWORKS = env.list("OUTBOUND_ALLOWED_NETWORKS", default=[])
 # Deliveries (webhooks, job runs) one project may start per window; the rest wait their turn.
 OUTBOUND_PROJECT_RATE = env.str("OUTBOUND_PROJECT_RATE", default="10/1")
-# --- Observability: platform-wide API latency (p99 alert rule, Studio health) ------------------
-# Fraction of API requests whose duration goes into the shared histogram in Redis.
-LATENCY_SAMPLE_RATE = env.float("LATENCY_SAMPLE_RATE", default=1.0)
 
 # --- File storage -----------------------------------------------------------------------------
 # Object bytes go to STORAGES["default"]: the local filesystem (MEDIA_ROOT) by default, or with

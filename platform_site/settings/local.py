@@ -19,7 +19,6 @@ def _local_secret(name: str) -> str:
 
 
 SECRET_KEY = env.str("SECRET_KEY", default="") or _local_secret("secret_key")
-SIMPLE_JWT["SIGNING_KEY"] = env.str("JWT_SIGNING_KEY", default="") or SECRET_KEY  # noqa: F405
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405  (WhiteNoise expects it to exist)
 # Receivers of local webhooks and of the tests listen on loopback.

@@ -17,7 +17,6 @@ DEBUG = False
 SECRET_KEY = _required("SECRET_KEY")
 DATABASES["default"]["PASSWORD"] = _required("DATABASE_APP_PASSWORD")  # noqa: F405
 _required("DATABASE_URL")
-SIMPLE_JWT["SIGNING_KEY"] = env.str("JWT_SIGNING_KEY", default="") or SECRET_KEY  # noqa: F405
 
 LOG_JSON = env.bool("LOG_JSON", default=True)
 LOGGING = build_logging(  # noqa: F405

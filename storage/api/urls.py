@@ -1,17 +1,14 @@
-from django.urls import re_path
-
 from storage.api import views
+from tenants.api.routes import PROJECT, route
 
-PROJECT = r"^orgs/(?P<org>[^/]+)/projects/(?P<project>[0-9a-fA-F-]{36})"
 BUCKET = PROJECT + r"/buckets/(?P<bucket>[a-z0-9][a-z0-9_-]{0,62})"
+KEY = r"(?P<key>[A-Za-z0-9][A-Za-z0-9._\-/ ]{0,499})"
 
 urlpatterns = [
-    re_path(PROJECT + r"/buckets/?$", views.BucketListView.as_view()),
-    re_path(BUCKET + r"/?$", views.BucketDetailView.as_view()),
-    re_path(BUCKET + r"/objects/?$", views.ObjectListView.as_view()),
-    re_path(BUCKET + r"/sign/?$", views.SignView.as_view()),
-    re_path(
-        BUCKET + r"/objects/(?P<key>[A-Za-z0-9][A-Za-z0-9._\-/ ]{0,499})$",
-        views.ObjectDetailView.as_view(),
-    ),  # fmt: skip
+    route(PROJECT + r"/buckets", views.BucketListView),
+    route(BUCKET, views.BucketDetailView),
+    route(BUCKET + r"/objects", views.ObjectListView),
+    route(BUCKET + r"/sign", views.SignView),
+    # A key may contain slashes, so no optional trailing one.
+    route(BUCKET + r"/objects/" + KEY, views.ObjectDetailView, trailing_slash=False),
 ]

@@ -1,7 +1,6 @@
-"""Buckets and objects of a project. The tenant middleware has checked membership and set the
-RLS context; these views check the role and call services and selectors."""
+"""Buckets and objects of a project, built on ``tenants.api.base.ProjectView``: the role's
+permission per HTTP method, then a service or a selector."""
 
-from django.http import Http404
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -11,7 +10,7 @@ from rest_framework.response import Response
 from storage import delivery, selectors, services
 from storage.api import serializers as s
 from tenants import constants
-from tenants.api.base import ProjectView, valid
+from tenants.api.base import ProjectView, found, valid
 
 READ_WRITE = {
     "get": constants.VIEW_DATA,
@@ -24,14 +23,11 @@ class StorageView(ProjectView):
     required_perms = READ_WRITE
 
     def bucket(self):
-        bucket = selectors.bucket_get(project=self.project(), name=self.kwargs["bucket"])
-        if bucket is None:
-            raise Http404
-        return bucket
+        return found(selectors.bucket_get(project=self.project(), name=self.kwargs["bucket"]))
 
 
 class BucketListView(StorageView):
-    required_perms = {"get": constants.VIEW_DATA, "post": constants.MANAGE_SCHEMA}
+    required_perms = {"get": constants.VIEW_DATA, "post": constants.MANAGE_BUCKETS}
 
     @extend_schema(operation_id="buckets_list", responses=s.BucketSerializer(many=True))
     def get(self, request, org, project):
@@ -49,7 +45,7 @@ class BucketListView(StorageView):
 
 
 class BucketDetailView(StorageView):
-    required_perms = {"get": constants.VIEW_DATA, "delete": constants.MANAGE_SCHEMA}
+    required_perms = {"get": constants.VIEW_DATA, "delete": constants.MANAGE_BUCKETS}
 
     @extend_schema(responses=s.BucketSerializer)
     def get(self, request, org, project, bucket):
@@ -104,16 +100,12 @@ class ObjectDetailView(StorageView):
         },
     )
     def get(self, request, org, project, bucket, key):
-        obj = selectors.object_get(bucket=self.bucket(), key=key)
-        if obj is None:
-            raise Http404
+        obj = found(selectors.object_get(bucket=self.bucket(), key=key))
         return delivery.serve(request, obj, cache_control="private, no-cache")
 
     @extend_schema(responses={204: None})
     def delete(self, request, org, project, bucket, key):
-        obj = selectors.object_get(bucket=self.bucket(), key=key)
-        if obj is None:
-            raise Http404
+        obj = found(selectors.object_get(bucket=self.bucket(), key=key))
         services.object_delete(membership=request.membership, obj=obj)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -124,9 +116,9 @@ class SignView(StorageView):
     @extend_schema(request=s.SignInputSerializer, responses=s.SignedUrlSerializer)
     def post(self, request, org, project, bucket):
         data = valid(s.SignInputSerializer, request.data)
-        obj = selectors.object_get(bucket=self.bucket(), key=data["key"])
-        if obj is None:
-            raise Http404
-        token = services.signed_token(obj=obj, expires_in=data["expires_in"])
+        obj = found(selectors.object_get(bucket=self.bucket(), key=data["key"]))
+        token = services.signed_token(
+            membership=request.membership, obj=obj, expires_in=data["expires_in"]
+        )
         url = delivery.object_url(request, reverse("storage-signed", args=[token]))
         return Response({"url": url, "expires_in": data["expires_in"]})

@@ -1,17 +1,14 @@
-from django.urls import path
-
-from platform_site.routers import OptionalSlashRouter
 from tenants.api import views
-
-router = OptionalSlashRouter()
-router.register("orgs", views.OrganizationViewSet, basename="org")
-router.register(r"orgs/(?P<org>[^/]+)/members", views.MemberViewSet, basename="org-member")
-router.register(r"orgs/(?P<org>[^/]+)/projects", views.ProjectViewSet, basename="org-project")
-router.register(
-    r"orgs/(?P<org>[^/]+)/invitations", views.InvitationViewSet, basename="org-invitation"
-)
+from tenants.api.routes import ORG, ORGS, PROJECT, UUID, route
 
 urlpatterns = [
-    path("invitations/accept/", views.InvitationAcceptView.as_view(), name="invitation-accept"),
-    *router.urls,
+    route(ORGS, views.OrgListView),
+    route(ORG, views.OrgDetailView),
+    route(ORG + r"/members", views.MemberListView),
+    route(ORG + r"/members/(?P<user_id>[0-9]{1,18})", views.MemberDetailView),
+    route(ORG + r"/projects", views.ProjectListView),
+    route(PROJECT, views.ProjectDetailView),
+    route(ORG + r"/invitations", views.InvitationListView),
+    route(ORG + rf"/invitations/(?P<invitation>{UUID})", views.InvitationDetailView),
+    route(r"^invitations/accept", views.InvitationAcceptView),
 ]

@@ -1,181 +1,175 @@
-"""Orgs, members and projects. The tenant middleware has already checked membership for every
-``/orgs/<org>/`` URL and set the RLS context; these views check the role's permission."""
+"""Orgs, members, projects and invitations. Built on ``tenants.api.base.OrgView``: the role's
+permission per HTTP method, then a service or a selector."""
 
-from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
-from rest_framework import status, viewsets
-from rest_framework.permissions import IsAuthenticated
+from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tenants import constants, selectors, services
 from tenants.api import serializers as s
-from tenants.api.base import valid
+from tenants.api.base import OrgView, found, valid
 from tenants.models import Project
-from tenants.permissions import OrgPermission
 
 
-class OrganizationViewSet(viewsets.ViewSet):
-    lookup_field = "org"
-    lookup_value_regex = "[^/]+"
-    permission_classes = [IsAuthenticated, OrgPermission]
-    required_perms = {
-        "retrieve": constants.VIEW_ORG,
-        "partial_update": constants.CHANGE_ORG,
-        "destroy": constants.DELETE_ORG,
-    }
+class OrgListView(APIView):
+    """The caller's orgs (not inside one org: RLS shows only the caller's memberships)."""
 
     @extend_schema(responses=s.OrganizationSerializer(many=True))
-    def list(self, request):
+    def get(self, request):
         orgs = selectors.org_list_for_user(user=request.user)
         return Response(s.OrganizationSerializer(orgs, many=True).data)
 
     @extend_schema(
         request=s.OrganizationCreateSerializer, responses={201: s.OrganizationSerializer}
     )
-    def create(self, request):
+    def post(self, request):
         data = valid(s.OrganizationCreateSerializer, request.data)
         org = services.org_create(actor=request.user, **data)
         return Response(s.OrganizationSerializer(org).data, status=status.HTTP_201_CREATED)
 
+
+class OrgDetailView(OrgView):
+    required_perms = {
+        "get": constants.VIEW_ORG,
+        "patch": constants.CHANGE_ORG,
+        "delete": constants.DELETE_ORG,
+    }
+
     @extend_schema(responses=s.OrganizationSerializer)
-    def retrieve(self, request, org=None):
+    def get(self, request, org):
         return Response(s.OrganizationSerializer(request.org).data)
 
     @extend_schema(request=s.OrganizationUpdateSerializer, responses=s.OrganizationSerializer)
-    def partial_update(self, request, org=None):
+    def patch(self, request, org):
         data = valid(s.OrganizationUpdateSerializer, request.data)
         updated = services.org_update(membership=request.membership, **data)
         return Response(s.OrganizationSerializer(updated).data)
 
     @extend_schema(responses={204: None})
-    def destroy(self, request, org=None):
+    def delete(self, request, org):
         services.org_delete(membership=request.membership)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class MemberViewSet(viewsets.ViewSet):
-    lookup_field = "user_id"
-    lookup_value_regex = "[0-9]{1,18}"
-    permission_classes = [IsAuthenticated, OrgPermission]
-    required_perms = {
-        "list": constants.VIEW_MEMBERS,
-        "retrieve": constants.VIEW_MEMBERS,
-        "create": constants.MANAGE_MEMBERS,
-        "partial_update": constants.MANAGE_MEMBERS,
-        "destroy": None,  # members may leave; the service checks removing others
-    }
-
-    def _target(self, request, user_id):
-        target = selectors.member_get(org=request.org, user_id=int(user_id))
-        if target is None:
-            raise Http404
-        return target
+class MemberListView(OrgView):
+    required_perms = {"get": constants.VIEW_MEMBERS, "post": constants.MANAGE_MEMBERS}
 
     @extend_schema(responses=s.MembershipSerializer(many=True))
-    def list(self, request, org=None):
+    def get(self, request, org):
         members = selectors.member_list(org=request.org)
         return Response(s.MembershipSerializer(members, many=True).data)
 
     @extend_schema(request=s.MemberAddSerializer, responses={201: s.MembershipSerializer})
-    def create(self, request, org=None):
+    def post(self, request, org):
         data = valid(s.MemberAddSerializer, request.data)
         member = services.member_add(membership=request.membership, **data)
         return Response(s.MembershipSerializer(member).data, status=status.HTTP_201_CREATED)
 
+
+class MemberDetailView(OrgView):
+    required_perms = {
+        "get": constants.VIEW_MEMBERS,
+        "patch": constants.MANAGE_MEMBERS,
+        "delete": None,  # members may leave; the service checks removing others
+    }
+
+    def target(self):
+        return found(
+            selectors.member_get(org=self.request.org, user_id=int(self.kwargs["user_id"]))
+        )
+
     @extend_schema(responses=s.MembershipSerializer)
-    def retrieve(self, request, org=None, user_id=None):
-        return Response(s.MembershipSerializer(self._target(request, user_id)).data)
+    def get(self, request, org, user_id):
+        return Response(s.MembershipSerializer(self.target()).data)
 
     @extend_schema(request=s.MemberRoleSerializer, responses=s.MembershipSerializer)
-    def partial_update(self, request, org=None, user_id=None):
+    def patch(self, request, org, user_id):
         data = valid(s.MemberRoleSerializer, request.data)
         member = services.member_change_role(
-            membership=request.membership, target=self._target(request, user_id), **data
+            membership=request.membership, target=self.target(), **data
         )
         return Response(s.MembershipSerializer(member).data)
 
     @extend_schema(responses={204: None})
-    def destroy(self, request, org=None, user_id=None):
-        services.member_remove(membership=request.membership, target=self._target(request, user_id))
+    def delete(self, request, org, user_id):
+        services.member_remove(membership=request.membership, target=self.target())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class ProjectViewSet(viewsets.ViewSet):
-    lookup_field = "project"
-    lookup_value_regex = "[0-9a-fA-F-]{36}"
-    permission_classes = [IsAuthenticated, OrgPermission]
-    required_perms = {
-        "list": constants.VIEW_PROJECT,
-        "retrieve": constants.VIEW_PROJECT,
-        "create": constants.ADD_PROJECT,
-        # update/destroy are checked by the service, where object-level grants apply.
-    }
-
-    def _project(self, request, project_id) -> Project:
-        return get_object_or_404(selectors.project_list(org=request.org), pk=project_id)
+class ProjectListView(OrgView):
+    required_perms = {"get": constants.VIEW_PROJECT, "post": constants.ADD_PROJECT}
 
     @extend_schema(responses=s.ProjectSerializer(many=True))
-    def list(self, request, org=None):
-        return Response(
-            s.ProjectSerializer(selectors.project_list(org=request.org), many=True).data
-        )
+    def get(self, request, org):
+        projects = selectors.project_list(org=request.org)
+        return Response(s.ProjectSerializer(projects, many=True).data)
 
     @extend_schema(request=s.ProjectSerializer, responses={201: s.ProjectSerializer})
-    def create(self, request, org=None):
+    def post(self, request, org):
         data = valid(s.ProjectSerializer, request.data)
         project = services.project_create(membership=request.membership, **data)
         return Response(s.ProjectSerializer(project).data, status=status.HTTP_201_CREATED)
 
+
+class ProjectDetailView(OrgView):
+    required_perms = {
+        "get": constants.VIEW_PROJECT,
+        # Writes are checked by the service, where object-level grants apply.
+        "put": None,
+        "patch": None,
+        "delete": None,
+    }
+
+    def target(self) -> Project:
+        projects = selectors.project_list(org=self.request.org)
+        return get_object_or_404(projects, pk=self.kwargs["project"])
+
     @extend_schema(responses=s.ProjectSerializer)
-    def retrieve(self, request, org=None, project=None):
-        return Response(s.ProjectSerializer(self._project(request, project)).data)
+    def get(self, request, org, project):
+        return Response(s.ProjectSerializer(self.target()).data)
 
     @extend_schema(request=s.ProjectSerializer, responses=s.ProjectSerializer)
-    def update(self, request, org=None, project=None):
-        return self._update(request, project, partial=False)
+    def put(self, request, org, project):
+        return self._update(request, partial=False)
 
     @extend_schema(request=s.ProjectSerializer, responses=s.ProjectSerializer)
-    def partial_update(self, request, org=None, project=None):
-        return self._update(request, project, partial=True)
+    def patch(self, request, org, project):
+        return self._update(request, partial=True)
 
-    def _update(self, request, project_id, *, partial: bool):
-        project = self._project(request, project_id)
+    def _update(self, request, *, partial: bool):
+        target = self.target()
         data = valid(s.ProjectSerializer, request.data, partial=partial)
-        updated = services.project_update(membership=request.membership, project=project, **data)
+        updated = services.project_update(membership=request.membership, project=target, **data)
         return Response(s.ProjectSerializer(updated).data)
 
     @extend_schema(responses={204: None})
-    def destroy(self, request, org=None, project=None):
-        project = self._project(request, project)
-        services.project_delete(membership=request.membership, project=project)
+    def delete(self, request, org, project):
+        services.project_delete(membership=request.membership, project=self.target())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class InvitationViewSet(viewsets.ViewSet):
-    lookup_field = "invitation"
-    lookup_value_regex = "[0-9a-fA-F-]{36}"
-    permission_classes = [IsAuthenticated, OrgPermission]
-    required_perms = {
-        "list": constants.MANAGE_MEMBERS,
-        "create": constants.MANAGE_MEMBERS,
-        "destroy": constants.MANAGE_MEMBERS,
-    }
+class InvitationListView(OrgView):
+    required_perms = {"get": constants.MANAGE_MEMBERS, "post": constants.MANAGE_MEMBERS}
 
     @extend_schema(responses=s.InvitationSerializer(many=True))
-    def list(self, request, org=None):
+    def get(self, request, org):
         invitations = selectors.invitation_list(org=request.org)
         return Response(s.InvitationSerializer(invitations, many=True).data)
 
     @extend_schema(request=s.InvitationCreateSerializer, responses={201: s.InvitationSerializer})
-    def create(self, request, org=None):
+    def post(self, request, org):
         data = valid(s.InvitationCreateSerializer, request.data)
         invitation, _token = services.member_invite(membership=request.membership, **data)
         return Response(s.InvitationSerializer(invitation).data, status=status.HTTP_201_CREATED)
 
+
+class InvitationDetailView(OrgView):
+    required_perms = {"delete": constants.MANAGE_MEMBERS}
+
     @extend_schema(responses={204: None})
-    def destroy(self, request, org=None, invitation=None):
+    def delete(self, request, org, invitation):
         found = get_object_or_404(selectors.invitation_list(org=request.org), pk=invitation)
         services.invitation_revoke(membership=request.membership, invitation=found)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -72,11 +72,11 @@ def test_warming_after_a_flush_gives_a_hit_rate_of_at_least_90_percent(own_redis
 
 
 def test_warming_never_overwrites_a_tombstone(own_redis, user, client_for):
-    from authn import services
+    from authn.services import sessions
 
     client = client_for(user)
     own_redis.client().flushall()
-    services.session_revoke(actor=user, session_id=client.session_id)
+    sessions.session_revoke(actor=user, session_id=client.session_id)
     # A stale list of live sessions (read before the revocation) is pushed afterwards.
     from cache import sessions as session_cache
 

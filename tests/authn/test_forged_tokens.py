@@ -13,10 +13,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 from rest_framework.test import APIClient
+from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import AccessToken
 from rest_framework_simplejwt.tokens import RefreshToken as JwtRefreshToken
 
-from authn import services
+from authn.services import sessions
 from tests.authn.helpers import bearer
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +33,7 @@ def _claims(pair) -> dict:
 
 
 def _sign(claims: dict, *, key=None, algorithm="HS256", headers=None) -> str:
-    key = settings.SIMPLE_JWT["SIGNING_KEY"] if key is None else key
+    key = api_settings.SIGNING_KEY if key is None else key
     return jwt.encode(claims, key, algorithm=algorithm, headers=headers)
 
 
@@ -42,7 +43,7 @@ def _status(token: str) -> int:
 
 @pytest.fixture
 def pair(user):
-    return services.session_start(user=user)
+    return sessions.session_start(user=user)
 
 
 def test_the_genuine_token_works(pair):
@@ -108,7 +109,7 @@ def test_refresh_tokens_are_not_access_tokens(pair, user):
 
 def test_token_of_a_revoked_session_is_refused(pair, user):
     assert _status(pair.access) == 200
-    services.session_logout(user=user, session_id=pair.session_id)
+    sessions.session_logout(user=user, session_id=pair.session_id)
     assert _status(pair.access) == 401  # the JWT itself has not expired
 
 
@@ -116,7 +117,7 @@ def test_token_without_a_session_or_of_another_users_session_is_refused(pair, us
     claims = _claims(pair)
     del claims["sid"]
     assert _status(_sign(claims)) == 401
-    theirs = services.session_start(user=other_user)
+    theirs = sessions.session_start(user=other_user)
     assert _status(_sign({**_claims(pair), "sid": theirs.session_id})) == 401
     assert _status(_sign({**_claims(pair), "sid": "not-a-uuid"})) == 401
 

@@ -13,8 +13,8 @@ import uuid
 import pytest
 from rest_framework.test import APIClient
 
-from authn import services
 from authn.models import PendingCacheInvalidation
+from authn.services import session_check, sessions
 from cache import sessions as session_cache
 from cache.breaker import redis_breaker
 from tests.authn.helpers import bearer, login
@@ -45,7 +45,7 @@ def test_sessions_survive_a_redis_outage_and_revocations_stay(
 
     # Valid sessions keep working through PostgreSQL; a revocation made now holds.
     assert live.get(ME).status_code == 200
-    services.session_revoke(actor=user, session_id=doomed.session_id)
+    sessions.session_revoke(actor=user, session_id=doomed.session_id)
     assert PendingCacheInvalidation.objects.filter(session_id=doomed.session_id).exists()
     for _ in range(4):
         assert live.get(ME).status_code == 200
@@ -95,5 +95,5 @@ def test_sessions_survive_a_redis_outage_and_revocations_stay(
 def test_unknown_session_is_refused_while_redis_is_down(own_redis, user, client_for, monkeypatch):
     monkeypatch.setattr(redis_breaker, "reset_timeout", 1.0)
     own_redis.kill()
-    assert services.session_is_live(session_id=uuid.uuid4(), user_id=user.pk) is False
+    assert session_check.session_is_live(session_id=uuid.uuid4(), user_id=user.pk) is False
     assert client_for(user).get(ME).status_code == 200

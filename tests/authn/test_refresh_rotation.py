@@ -7,8 +7,8 @@ import pytest
 from django.db import connections
 from rest_framework.test import APIClient
 
-from authn import services
 from authn.models import AuditEvent, RefreshToken, Session
+from authn.services import sessions
 from tests.authn.helpers import as_platform_admin, bearer
 from tests.factories import UserFactory
 
@@ -21,7 +21,7 @@ def _refresh(token: str):
 
 @pytest.mark.django_db
 def test_chain_then_replay_of_the_first_token_revokes_the_family(user):
-    rt0 = services.session_start(user=user).refresh
+    rt0 = sessions.session_start(user=user).refresh
     first = _refresh(rt0)
     assert first.status_code == 200, first.content
     rt1 = first.json()["refresh"]
@@ -46,7 +46,7 @@ def test_chain_then_replay_of_the_first_token_revokes_the_family(user):
 
 @pytest.mark.django_db
 def test_a_retry_within_the_grace_window_gets_the_same_successor(user):
-    rt0 = services.session_start(user=user).refresh
+    rt0 = sessions.session_start(user=user).refresh
     rt1 = _refresh(rt0).json()["refresh"]
     retry = _refresh(rt0)
     assert retry.status_code == 200 and retry.json()["refresh"] == rt1
@@ -59,7 +59,7 @@ def test_a_retry_within_the_grace_window_gets_the_same_successor(user):
 @pytest.mark.django_db
 def test_without_grace_any_replay_is_reuse(user, settings):
     settings.AUTHN_REFRESH_REUSE_GRACE_SECONDS = 0
-    rt0 = services.session_start(user=user).refresh
+    rt0 = sessions.session_start(user=user).refresh
     rt1 = _refresh(rt0).json()["refresh"]
     assert _refresh(rt0).status_code == 401
     assert _refresh(rt1).status_code == 401
@@ -74,7 +74,7 @@ def test_unknown_refresh_token_is_401(user):
 @pytest.mark.slow
 def test_twenty_parallel_refreshes_yield_exactly_one_successor(committed, settings):
     user = UserFactory()
-    pair = services.session_start(user=user)
+    pair = sessions.session_start(user=user)
     barrier = threading.Barrier(20)
 
     def attempt(_):

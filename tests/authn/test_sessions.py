@@ -5,8 +5,8 @@ import uuid
 import pytest
 from django.utils import timezone
 
-from authn import services
 from authn.models import AuditEvent, Session
+from authn.services import session_check, sessions
 from cache import sessions as session_cache
 from cache.client import get_redis
 from tenants.context import TenantContext, set_tenant_context
@@ -15,8 +15,8 @@ pytestmark = pytest.mark.django_db
 
 
 def test_sessions_are_visible_and_writable_by_their_own_user_only(user, other_user):
-    mine = services.session_start(user=user)
-    services.session_start(user=other_user)
+    mine = sessions.session_start(user=user)
+    sessions.session_start(user=other_user)
     set_tenant_context(TenantContext(user_id=user.pk))
     # No filter at all: the policy is the guard.
     assert [str(s.pk) for s in Session.objects.all()] == [mine.session_id]
@@ -37,20 +37,20 @@ def test_audit_rows_are_visible_to_their_actor(user, other_user, client_for):
 def test_a_cache_hit_costs_no_query_and_a_miss_one_read(
     user, django_assert_num_queries, django_assert_max_num_queries
 ):
-    pair = services.session_start(user=user)
+    pair = sessions.session_start(user=user)
     session_cache.reconciled()
     with django_assert_num_queries(0):
-        assert services.session_is_live(session_id=pair.session_id, user_id=user.pk)
+        assert session_check.session_is_live(session_id=pair.session_id, user_id=user.pk)
     get_redis().delete(session_cache.key(pair.session_id))
     with django_assert_max_num_queries(5):  # savepoint, user context, SELECT, rollback(s)
-        assert services.session_is_live(session_id=pair.session_id, user_id=user.pk)
+        assert session_check.session_is_live(session_id=pair.session_id, user_id=user.pk)
     with django_assert_num_queries(0):  # re-cached by the miss
-        assert services.session_is_live(session_id=pair.session_id, user_id=user.pk)
+        assert session_check.session_is_live(session_id=pair.session_id, user_id=user.pk)
 
 
 def test_unknown_or_foreign_session_is_not_live(user, other_user):
-    theirs = services.session_start(user=other_user)
-    assert not services.session_is_live(session_id=uuid.uuid4(), user_id=user.pk)
-    assert not services.session_is_live(session_id=theirs.session_id, user_id=user.pk)
+    theirs = sessions.session_start(user=other_user)
+    assert not session_check.session_is_live(session_id=uuid.uuid4(), user_id=user.pk)
+    assert not session_check.session_is_live(session_id=theirs.session_id, user_id=user.pk)
     get_redis().delete(session_cache.key(theirs.session_id))
-    assert not services.session_is_live(session_id=theirs.session_id, user_id=user.pk)
+    assert not session_check.session_is_live(session_id=theirs.session_id, user_id=user.pk)

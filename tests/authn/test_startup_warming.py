@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from authn import services
+from authn.services import sessions
 from tests.authn.helpers import OwnRedis, free_port, wait_for_port
 from tests.factories import UserFactory
 
@@ -17,8 +17,8 @@ from tests.factories import UserFactory
 def test_a_starting_server_process_warms_the_cache(committed, tmp_path):
     """A real uvicorn process started against an empty Redis fills it with the live sessions."""
     user = UserFactory()
-    pairs = [services.session_start(user=user) for _ in range(5)]
-    services.session_logout(user=user, session_id=pairs[0].session_id)
+    pairs = [sessions.session_start(user=user) for _ in range(5)]
+    sessions.session_logout(user=user, session_id=pairs[0].session_id)
     server = OwnRedis(tmp_path)
     server.start()
     port = free_port()

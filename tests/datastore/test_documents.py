@@ -296,3 +296,27 @@ def test_deleting_a_documents_collection_drops_its_documents(
 def test_unparseable_or_too_deep_filters_are_400(notes_a, project_a, user, client_for, text):
     response = client_for(user).get(docs_url(project_a), {"filter": text})
     assert response.status_code == 400
+
+
+def test_the_repository_checks_the_role_not_only_the_view(notes_a, add_member):
+    """A viewer reaching ``TenantDocuments`` by any path (API, Studio, a task) reads, and only
+    reads: the check is in the repository every call goes through."""
+    from django.core.exceptions import PermissionDenied
+
+    developer, viewer = add_member(Role.DEVELOPER), add_member(Role.VIEWER)
+    as_member(developer)
+    (doc,) = TenantDocuments(collection=notes_a, membership=developer).insert_many([{"n": 1}])
+    as_member(viewer)
+    seen = TenantDocuments(collection=notes_a, membership=viewer)
+    assert [d["id"] for d in seen.find(None)] == [doc["id"]] and seen.count(None) == 1
+    writes = [
+        lambda: seen.insert_many([{"n": 2}]),
+        lambda: seen.write(doc["id"], {"n": 3}, merge=True),
+        lambda: seen.delete(doc["id"]),
+        lambda: seen.create_index([["n", 1]]),
+        lambda: seen.drop_index("anything"),
+    ]
+    for write in writes:
+        with pytest.raises(PermissionDenied):
+            write()
+    assert seen.get(doc["id"])["data"] == {"n": 1} and seen.list_indexes() == []

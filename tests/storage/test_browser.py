@@ -13,7 +13,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import Error as PlaywrightError
 
-from authn import services as auth_services
+from authn.services import sessions as auth_sessions
 from tenants import services
 from tests.factories import PASSWORD
 from tests.servers import AppServer, Receiver
@@ -80,7 +80,7 @@ def upload_everything(platform, receiver) -> list[tuple[str, str, str]]:
     """(bucket, key, url) for every file's signed URL and, in public buckets, public URL."""
     user = get_user_model().objects.create_user("dev@example.com", "dev@example.com", PASSWORD)
     services.org_create(actor=user, name="Org A", slug="org-a")
-    token = auth_services.session_start(user=user).access
+    token = auth_sessions.session_start(user=user).access
     api = httpx.Client(
         base_url=platform.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
     )

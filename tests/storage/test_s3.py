@@ -12,7 +12,7 @@ import httpx
 import pytest
 from django.conf import settings
 
-from authn import services as auth_services
+from authn.services import sessions as auth_sessions
 from tenants import services
 from tests.factories import UserFactory
 from tests.servers import AppServer, free_port, wait_for_port
@@ -79,7 +79,7 @@ def blobs(s3) -> dict[str, dict]:
 def test_production_settings_store_serve_and_delete_objects_in_s3(production_server, s3):
     user = UserFactory()
     org = services.org_create(actor=user, name="Org A", slug="org-a")
-    access = auth_services.session_start(user=user).access
+    access = auth_sessions.session_start(user=user).access
     api = httpx.Client(
         base_url=production_server, headers={"Authorization": f"Bearer {access}"}, timeout=30
     )

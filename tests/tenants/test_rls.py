@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
+from tenants import roles as tenant_roles
 from tenants import services
 from tenants.context import NoTransaction, TenantContext, set_tenant_context
 from tenants.models import Project
@@ -64,10 +65,30 @@ def test_raw_sql_in_foreign_org_is_refused_before_any_sql(two_orgs, user, client
     assert not any("tenants_project" in q["sql"] for q in queries.captured_queries)
 
 
+def _tenant_tables(cursor) -> dict[str, tuple[bool, bool]]:
+    """Every table the catalog shows with an org, project or owner column (and the org table
+    itself): name -> (RLS enabled, RLS forced)."""
+    cursor.execute(
+        """
+        SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
+          AND (c.relname = 'tenants_organization' OR EXISTS (
+              SELECT 1 FROM pg_attribute a
+              WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                AND (a.attname IN ('org_id', 'project_id', 'owner_id')
+                     OR a.attname LIKE '%\\_org\\_id')))
+        """
+    )
+    return {name: (enabled, forced) for name, enabled, forced in cursor.fetchall()}
+
+
 def test_no_org_set_sees_zero_rows(two_orgs):
     set_tenant_context(TenantContext())
     with connection.cursor() as cursor:
-        for table in ("tenants_project", "tenants_membership", "tenants_organization"):
+        tables = [t for t in _tenant_tables(cursor) if t not in tenant_roles.OWNER_ONLY_TABLES]
+        assert "tenants_project" in tables and len(tables) > 15
+        for table in tables:
             cursor.execute(f"SELECT count(*) FROM {table}")
             assert cursor.fetchone()[0] == 0, table
 
@@ -111,15 +132,52 @@ def test_app_role_cannot_weaken_rls(db, statement):
         cursor.execute(statement)
 
 
-def test_rls_is_enabled_and_forced_on_tenant_tables(db):
+def test_every_tenant_table_has_rls_enabled_forced_and_a_policy_per_command(db):
+    """From the catalog, not a list: a new table with an org, project or owner column and no
+    RLS fails here. Only the owner-only tables are exempt, and the app role may not touch
+    them at all."""
+    with connection.cursor() as cursor:
+        tables = _tenant_tables(cursor)
+        cursor.execute(
+            """
+            SELECT c.relname, p.polcmd, p.polwithcheck IS NOT NULL
+            FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid
+            """
+        )
+        policies: dict[str, set[str]] = {}
+        for table, command, has_check in cursor.fetchall():
+            covered = {"r", "a", "w", "d"} if command == "*" else {command}
+            if not has_check:
+                covered -= {"a", "w"}  # a write without WITH CHECK could move a row out
+            policies.setdefault(table, set()).update(covered)
+        exempt = set(tenant_roles.OWNER_ONLY_TABLES)
+        assert exempt <= set(tables)
+        for table, (enabled, forced) in tables.items():
+            if table in exempt:
+                continue
+            assert enabled and forced, table
+            assert policies.get(table, set()) == {"r", "a", "w", "d"}, (table, policies.get(table))
+        for table in exempt:
+            for privilege in ("SELECT", "INSERT", "UPDATE", "DELETE"):
+                cursor.execute(
+                    "SELECT has_table_privilege(current_user, %s, %s)", [table, privilege]
+                )
+                assert cursor.fetchone()[0] is False, (table, privilege)
+
+
+def test_app_role_owns_no_relation_and_no_function(db):
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class "
-            "WHERE relname IN ('tenants_project', 'tenants_membership', 'tenants_organization')"
+            "SELECT count(*) FROM pg_class WHERE relowner = "
+            "(SELECT oid FROM pg_roles WHERE rolname = current_user)"
         )
-        rows = cursor.fetchall()
-    assert len(rows) == 3
-    assert all(enabled and forced for _, enabled, forced in rows)
+        relations = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT count(*) FROM pg_proc WHERE proowner = "
+            "(SELECT oid FROM pg_roles WHERE rolname = current_user)"
+        )
+        functions = cursor.fetchone()[0]
+    assert (relations, functions) == (0, 0)
 
 
 def test_write_into_another_org_is_rejected_by_with_check(two_orgs, user):

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand
 
-from authn import services
+from authn.services import session_check
 
 
 class Command(BaseCommand):
@@ -19,5 +19,5 @@ class Command(BaseCommand):
         parser.add_argument("--hours", type=float, default=24.0)
 
     def handle(self, *args, limit=None, hours=24.0, **options) -> None:
-        count = services.sessions_warm(limit=limit, within=timedelta(hours=hours))
+        count = session_check.sessions_warm(limit=limit, within=timedelta(hours=hours))
         self.stdout.write(f"warmed {count} session(s)")
