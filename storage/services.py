@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
 
+from platform_site.errors import unique_violation_is_invalid
 from storage.models import Bucket, StoredObject
 from tenants import constants
 from tenants.permissions import has_org_perm
@@ -39,16 +40,18 @@ def bucket_create(
     max_file_size: int | None = None, allowed_content_types: list[str] | None = None,
 ) -> Bucket:  # fmt: skip
     _require(membership, constants.MANAGE_SCHEMA)
+    taken = "A bucket with this name already exists."
     if Bucket.objects.filter(project=project, name=name).exists():
-        raise ValidationError({"name": "A bucket with this name already exists."})
-    return Bucket.objects.create(
-        org=membership.org,
-        project=project,
-        name=name,
-        public=public,
-        max_file_size=max_file_size or 50 * 1024 * 1024,
-        allowed_content_types=allowed_content_types or [],
-    )
+        raise ValidationError({"name": taken})
+    with unique_violation_is_invalid("name", taken):  # a concurrent create of the same name
+        return Bucket.objects.create(
+            org=membership.org,
+            project=project,
+            name=name,
+            public=public,
+            max_file_size=max_file_size or 50 * 1024 * 1024,
+            allowed_content_types=allowed_content_types or [],
+        )
 
 
 @transaction.atomic

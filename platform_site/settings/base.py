@@ -50,6 +50,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "observability.middleware.RequestIdMiddleware",
+    # Refuses hostile input before anything reads it; API errors in one shape, no-store.
+    "platform_site.middleware.EdgeMiddleware",
     "django_structlog.middlewares.RequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files (Studio, admin, API docs) served by the app itself, under ASGI too.
@@ -207,6 +209,12 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+# Limits on what a client may send (platform_site/parsers.py, platform_site/middleware.py):
+# a JSON body's size (Django's own setting, also the limit on form fields) and nesting depth,
+# and the number of query parameters of one request.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("API_MAX_BODY_BYTES", default=2_621_440)
+API_MAX_JSON_DEPTH = env.int("API_MAX_JSON_DEPTH", default=64)
+API_MAX_QUERY_PARAMS = env.int("API_MAX_QUERY_PARAMS", default=64)
 
 # --- i18n / static ----------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
