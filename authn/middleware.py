@@ -9,6 +9,7 @@ the request's client IP, user agent and id for the audit trail.
 
 from uuid import UUID
 
+import structlog
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from rest_framework_simplejwt.exceptions import TokenError
@@ -34,7 +35,9 @@ class TokenAuthenticationMiddleware:
     def __call__(self, request):
         request.auth_token = None
         request.auth_error = None
-        bound = request_meta.bind(request_meta.from_request(request))
+        meta = request_meta.from_request(request)
+        bound = request_meta.bind(meta)
+        structlog.contextvars.bind_contextvars(ip=meta.ip)
         try:
             raw = _bearer(request)
             if raw is not None:

@@ -6,7 +6,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -15,6 +14,8 @@ from pathlib import Path
 
 import redis
 from django.conf import settings
+
+from scripts.devstack import uvicorn_command
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -110,10 +111,7 @@ class AppServer:
     def start(self, timeout: float = 60.0) -> "AppServer":
         log = open(self.log_path, "wb") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self.process = subprocess.Popen(
-            [
-                sys.executable, "-m", "uvicorn", "platform_site.asgi:application",
-                "--host", "127.0.0.1", "--port", str(self.port), "--log-level", self.log_level,
-            ],
+            uvicorn_command("127.0.0.1", self.port, self.env, log_level=self.log_level),
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         deadline = time.monotonic() + timeout

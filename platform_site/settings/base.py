@@ -336,6 +336,9 @@ MIDDLEWARE = [
 ]
 # RequestIdMiddleware has validated X-Request-ID before django-structlog reads it.
 DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True
+# django-structlog would log the first X-Forwarded-For address of any caller; the authn
+# middleware binds ``ip`` from authn.request_meta (forwarding believed from trusted proxies).
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False
 # request_started is logged before authentication knows the user and org; request_finished
 # carries everything, so the start line is debug-only.
 DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = 10  # logging.DEBUG
