@@ -121,6 +121,10 @@ def collection_update(*, membership, collection: Collection, **fields) -> Collec
     }
     cleaned = _clean_collection(name=collection.name, store=collection.store, **merged)
     access_changed = merged["access"] != collection.access
+    if access_changed and membership.role not in constants.PRIVILEGED_ROLES:
+        # Changing it rewrites every row, and RLS lets only owners and admins write (or even
+        # see) the rows of other members under "owner" access.
+        raise PermissionDenied("Only org owners and admins can change a collection's access.")
     collection.json_schema = merged["json_schema"]
     collection.indexes = cleaned
     collection.access = merged["access"]

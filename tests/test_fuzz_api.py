@@ -3,10 +3,11 @@
 A uvicorn process serves the platform in the test settings and in the local ones (DEBUG on,
 as ``make run``). For each role (anonymous, viewer, developer, admin, owner) a fresh org holds
 a project with a collection and a record, a bucket and an object, a job and a webhook; every
-operation then gets ``FUZZ_MAX_EXAMPLES`` valid and as many invalid requests, with the path
-naming those real objects half of the time (so the fuzzing reaches the views, not only the
-404 of a random org). No response may be a 5xx, every error must be the one JSON error shape,
-and no error may show a traceback, a source file or SQL.
+operation then gets ``FUZZ_MAX_EXAMPLES`` valid and as many invalid requests: anonymous ones
+with generated paths, members' naming the real objects (so they reach the views, not the
+404 of a random org), and their first two sent again with a NUL and with an unpaired
+surrogate in every query value and body string. No response may be a 5xx, every error must
+be the one JSON error shape, and no error may show a traceback, a source file or SQL.
 
 The server gets a Redis database of its own as Celery broker, emptied afterwards: queued
 webhook deliveries and test notifications to generated URLs must never reach a worker.
@@ -42,19 +43,19 @@ LEAKS = re.compile(
 
 @dataclass
 class World:
-    """One org's worth of real objects, and a token per role."""
+    """One org's worth of real objects, and its members by role."""
 
-    tokens: dict[str, str | None]
+    users: dict
     paths: dict[str, str]
     findings: list[str] = field(default_factory=list)
+    statuses: list[int] = field(default_factory=list)
 
 
 def make_world(url: str, role: str, n: int) -> World:
     owner = UserFactory()
     members = {r: UserFactory() for r in ("viewer", "developer", "admin")}
-    tokens = {"anonymous": None, "owner": access_token(owner)}
     http = httpx.Client(
-        base_url=url + "/api/v1", headers={"Authorization": f"Bearer {tokens['owner']}"}
+        base_url=url + "/api/v1", headers={"Authorization": f"Bearer {access_token(owner)}"}
     )
     slug = f"fuzz-{role}-{n}"
 
@@ -66,7 +67,6 @@ def make_world(url: str, role: str, n: int) -> World:
     post("/orgs/", json={"name": "Fuzz", "slug": slug})
     for member_role, user in members.items():
         post(f"/orgs/{slug}/members/", json={"email": user.email, "role": member_role})
-        tokens[member_role] = access_token(user)
     project = post(f"/orgs/{slug}/projects/", json={"name": "app"})["id"]
     base = f"/orgs/{slug}/projects/{project}"
     post(f"{base}/collections/", json={"name": "items", "json_schema": {"type": "object"}})
@@ -88,7 +88,7 @@ def make_world(url: str, role: str, n: int) -> World:
         "webhook": webhook,
         "user_id": str(members["viewer"].pk),
     }
-    return World(tokens=tokens, paths=paths)
+    return World(users={"owner": owner, **members}, paths=paths)
 
 
 def problems(response) -> list[str]:
@@ -110,13 +110,42 @@ def problems(response) -> list[str]:
     return found
 
 
+def spiked(value, poison: str):
+    """``value`` with ``poison`` appended to every string in it (keys too)."""
+    if isinstance(value, str):
+        return value + poison
+    if isinstance(value, dict):
+        return {spiked(k, poison): spiked(v, poison) for k, v in value.items()}
+    if isinstance(value, list):
+        return [spiked(v, poison) for v in value]
+    return value
+
+
 def fuzz_operation(operation, world: World, role: str, url: str) -> None:
-    token = world.tokens[role]
+    """Valid and invalid requests; member roles name the world's real objects, and their
+    first requests are sent again with a NUL / an unpaired surrogate in every string."""
+    # A fresh session for each operation: a fuzzed logout must not silence the rest.
+    token = access_token(world.users[role]) if role in world.users else None
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     strategy = st.one_of(
         operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
         operation.as_strategy(generation_mode=GenerationMode.NEGATIVE),
     )
+    spikes = {"left": 2}
+
+    def send(case) -> None:
+        try:
+            response = case.call(base_url=url, headers=headers, timeout=30)
+        except Exception as exc:  # a request the client cannot encode is not a finding
+            if "Connection" in type(exc).__name__ or "Timeout" in type(exc).__name__:
+                world.findings.append(f"{role} {operation.label}: {exc!r}")
+            return
+        world.statuses.append(response.status_code)
+        for problem in problems(response):
+            world.findings.append(
+                f"{role} {case.method} {response.request.url} -> {response.status_code}: "
+                f"{problem}: {response.text[:300]!r}"
+            )
 
     @settings(
         max_examples=MAX_EXAMPLES * 2,
@@ -126,23 +155,22 @@ def fuzz_operation(operation, world: World, role: str, url: str) -> None:
         phases=[Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
-    @given(case=strategy, real_paths=st.booleans())
-    def run(case, real_paths):
-        if real_paths and case.path_parameters:
-            for name in case.path_parameters:
+    @given(case=strategy)
+    def run(case):
+        if token:
+            for name in case.path_parameters or {}:
                 if name in world.paths:
                     case.path_parameters[name] = world.paths[name]
-        try:
-            response = case.call(base_url=url, headers=headers, timeout=30)
-        except Exception as exc:  # a request the client cannot even send is not a finding
-            if "Connection" in type(exc).__name__:
-                world.findings.append(f"{role} {operation.label}: {exc!r}")
-            return
-        for problem in problems(response):
-            world.findings.append(
-                f"{role} {case.method} {response.request.url} -> {response.status_code}: "
-                f"{problem}: {response.text[:300]!r}"
-            )
+        send(case)
+        if token and spikes["left"]:
+            spikes["left"] -= 1
+            query, body = case.query, case.body
+            for poison in ("\x00", "\ud800"):
+                # A query string is UTF-8 and cannot carry a lone surrogate: NUL only there.
+                case.query = spiked(query, "\x00") if query else query
+                case.body = spiked(body, poison) if isinstance(body, dict | list) else body
+                if case.query != query or case.body is not body:
+                    send(case)
 
     run()
 
@@ -157,14 +185,18 @@ def own_broker():
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize("settings_module", ["test", "local"])
-def test_no_operation_answers_5xx_or_shows_internals(committed, own_broker, settings_module):
+def test_no_operation_answers_5xx_or_shows_internals(
+    committed, own_broker, settings_module, tmp_path
+):
+    log = tmp_path / "server.log"
     server = AppServer(
         {
             "DJANGO_SETTINGS_MODULE": f"platform_site.settings.{settings_module}",
             "CELERY_BROKER_URL": own_broker,
             "AUTHN_WARM_SESSIONS_ON_STARTUP": "false",
             "AUTHN_EMAIL_ASYNC": "false",
-        }
+        },
+        log_path=log,
     ).start()
     findings: list[str] = []
     try:
@@ -177,6 +209,11 @@ def test_no_operation_answers_5xx_or_shows_internals(committed, own_broker, sett
             for operation in sorted(operations, key=lambda op: op.method.upper() == "DELETE"):
                 fuzz_operation(operation, world, role, server.url)
             findings += world.findings
+            # The requests reached the views: members got answers other than 401/404.
+            if role != "anonymous":
+                assert sum(200 <= status < 300 for status in world.statuses) > 5, role
     finally:
         server.stop()
-    assert not findings, "\n".join(findings[:40])
+    # The server's log says why (tracebacks stay there, never in a response).
+    tracebacks = [line for line in log.read_text().splitlines() if "Error" in line][-20:]
+    assert not findings, "\n".join(findings[:40] + ["--- server log:"] + tracebacks)
