@@ -5,9 +5,9 @@ X-Forwarded-For/-Proto are believed only from ``AUTHN_TRUSTED_PROXIES`` (gunicor
 uvicorn's own default is to believe 127.0.0.1, so any local caller could pick its client
 address); and with ``PROMETHEUS_MULTIPROC_DIR`` set, prometheus_client keeps every worker's
 metrics in files in that directory and ``/metrics`` sums them, so a scrape that reaches one
-worker reports the whole server. The directory is emptied when the server starts (values from an earlier run
-must not be added in), and a worker that exits is marked dead so its live gauges are dropped
-while its counters and histograms keep counting in the totals.
+worker reports the whole server. The directory is emptied when the server starts (values
+from an earlier run must not be added in), and a worker that exits is marked dead so its live
+gauges are dropped while its counters and histograms keep counting in the totals.
 """
 
 import os
