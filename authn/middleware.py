@@ -6,6 +6,7 @@ reads the result through ``authn.authentication.MiddlewareTokenAuthentication``.
 middleware also binds the request's client IP, user agent and id for the audit trail.
 """
 
+import structlog
 from django.contrib.auth.models import AnonymousUser
 
 from authn import request_meta
@@ -29,7 +30,9 @@ class TokenAuthenticationMiddleware:
     def __call__(self, request):
         request.auth_token = None
         request.auth_error = None
-        bound = request_meta.bind(request_meta.from_request(request))
+        meta = request_meta.from_request(request)
+        bound = request_meta.bind(meta)
+        structlog.contextvars.bind_contextvars(ip=meta.ip)
         try:
             raw = _bearer(request)
             if raw is not None:

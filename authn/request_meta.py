@@ -1,7 +1,11 @@
 """Who is calling: client IP (X-Forwarded-For only from trusted proxies), user agent, request id.
 
-The auth middleware binds it per request in a context variable, so services and the audit
-trail read the same values without passing the request around.
+The auth middleware binds it per request in a context variable, so services, rate limits,
+the audit trail and every log line (``ip``) read the same values without passing the request
+around. The servers believe forwarding headers from the same ``AUTHN_TRUSTED_PROXIES`` only
+(``scripts/devstack.py`` ``uvicorn_command``, ``gunicorn.conf.py``): behind such a proxy they
+have already put the client in ``REMOTE_ADDR``, and walking X-Forwarded-For again here gives
+the same address; everywhere else X-Forwarded-For is ignored.
 """
 
 import ipaddress

@@ -29,6 +29,7 @@ from compute.models import JobRun, ScheduledJob, Webhook, WebhookDelivery
 from compute.selectors import webhooks_for_change
 from datastore.models import Collection
 from outbound import client, destinations
+from platform_site.errors import unique_violation_is_invalid
 from tenants import constants
 from tenants.context import TenantContext, tenant_context
 from tenants.permissions import require_org_perm
@@ -240,6 +241,9 @@ def _sync_periodic_task(job: ScheduledJob) -> None:
         job.save(update_fields=["periodic_task"])
 
 
+JOB_NAME_TAKEN = "A job with this name already exists."
+
+
 @transaction.atomic
 def job_create(
     *, membership, project, name: str, schedule: str, url: str, payload: dict | None = None,
@@ -249,18 +253,19 @@ def job_create(
     _crontab_fields(schedule)
     _clean_url(url)
     if ScheduledJob.objects.filter(project=project, name=name).exists():
-        raise ValidationError({"name": "A job with this name already exists."})
-    job = ScheduledJob.objects.create(
-        org=membership.org,
-        project=project,
-        name=name,
-        schedule=schedule,
-        url=url,
-        payload=payload or {},
-        secret=secrets.token_hex(32),
-        enabled=enabled,
-        created_by=membership.user,
-    )
+        raise ValidationError({"name": JOB_NAME_TAKEN})
+    with unique_violation_is_invalid("name", JOB_NAME_TAKEN):  # a concurrent create
+        job = ScheduledJob.objects.create(
+            org=membership.org,
+            project=project,
+            name=name,
+            schedule=schedule,
+            url=url,
+            payload=payload or {},
+            secret=secrets.token_hex(32),
+            enabled=enabled,
+            created_by=membership.user,
+        )
     _sync_periodic_task(job)
     audit_org_write(membership=membership, action=AuditAction.JOB_CREATE, target=job)
     return job
@@ -275,7 +280,8 @@ def job_update(*, membership, job: ScheduledJob, **fields) -> ScheduledJob:
     _crontab_fields(job.schedule)
     if "url" in fields:
         _clean_url(job.url)
-    job.save()
+    with unique_violation_is_invalid("name", JOB_NAME_TAKEN):  # renamed to a taken name
+        job.save()
     _sync_periodic_task(job)
     audit_org_write(
         membership=membership,

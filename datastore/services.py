@@ -12,7 +12,7 @@ from typing import Any
 from uuid import UUID
 
 import structlog
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connections, transaction
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
@@ -26,6 +26,8 @@ from datastore.exceptions import VersionMismatch
 from datastore.merge_patch import merge_patch
 from datastore.models import Collection, Record
 from datastore.signals import record_changed
+from platform_site import parsers
+from platform_site.errors import unique_violation_is_invalid
 from tenants import constants
 from tenants.permissions import require_org_perm
 
@@ -81,17 +83,19 @@ def collection_create(
     cleaned = _clean_collection(
         name=name, store=store, json_schema=json_schema, indexes=indexes or [], access=access
     )
+    taken = "A collection with this name already exists."
     if Collection.objects.filter(project=project, store=store, name=name).exists():
-        raise ValidationError({"name": "A collection with this name already exists."})
-    collection = Collection.objects.create(
-        org_id=project.org_id,
-        project=project,
-        name=name,
-        store=store,
-        json_schema=json_schema,
-        indexes=cleaned,
-        access=access,
-    )
+        raise ValidationError({"name": taken})
+    with unique_violation_is_invalid("name", taken):  # a concurrent create of the same name
+        collection = Collection.objects.create(
+            org_id=project.org_id,
+            project=project,
+            name=name,
+            store=store,
+            json_schema=json_schema,
+            indexes=cleaned,
+            access=access,
+        )
     _sync_indexes_on_commit(collection)
     audit_org_write(
         membership=membership,
@@ -118,6 +122,10 @@ def collection_update(*, membership, collection: Collection, **fields) -> Collec
     }
     cleaned = _clean_collection(name=collection.name, store=collection.store, **merged)
     access_changed = merged["access"] != collection.access
+    if access_changed and membership.role not in constants.PRIVILEGED_ROLES:
+        # Changing it rewrites every row, and RLS lets only owners and admins write (or even
+        # see) the rows of other members under "owner" access.
+        raise PermissionDenied("Only org owners and admins can change a collection's access.")
     collection.json_schema = merged["json_schema"]
     collection.indexes = cleaned
     collection.access = merged["access"]
@@ -203,11 +211,13 @@ def _validate_data(collection: Collection, data: Any, *, prefix: str = "") -> No
     if not isinstance(data, dict):
         raise ValidationError({prefix or "data": "A record is a JSON object."})
     try:
+        parsers.check_json_value(data)  # before anything below recurses into it
+    except parsers.UnsafeValue as exc:
+        raise ValidationError({prefix or "data": str(exc)}) from None
+    try:
         filters.dumps(data)
     except ValueError:
         raise ValidationError({prefix or "data": "Numbers must be finite."}) from None
-    if _has_nul(data):
-        raise ValidationError({prefix or "data": "Text cannot contain NUL characters."})
     if collection.json_schema:
         validator = Draft202012Validator(collection.json_schema)
         messages = [
@@ -216,16 +226,6 @@ def _validate_data(collection: Collection, data: Any, *, prefix: str = "") -> No
         ][:10]
         if messages:
             raise ValidationError({prefix or "data": messages})
-
-
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
 
 
 def _announce(record: Record, op: str, data: dict) -> None:

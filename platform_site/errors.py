@@ -6,11 +6,18 @@ Every error body is::
                "details": {...} | null, "request_id": "..."}}
 """
 
+from contextlib import contextmanager
 from http import HTTPStatus
 
 import structlog
+from django.conf import settings
+from django.core.exceptions import (
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
@@ -50,10 +57,21 @@ def _message_and_details(exc: exceptions.APIException) -> tuple[str, object]:
     return str(detail), None
 
 
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "Request body too large."
+    default_code = "request_too_large"
+
+
 def api_exception_handler(exc, context):
     """DRF's handler, reshaped. Unknown exceptions fall through to Django's 500 handler."""
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(detail=as_serializer_error(exc))
+    elif isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        exc = RequestTooLarge(f"A request body (files aside) is at most {limit} bytes.")
+    elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        exc = exceptions.ParseError("Too many form fields or files.")
     response = exception_handler(exc, context)
     if response is None:
         return None
@@ -84,28 +102,73 @@ def is_api_request(request) -> bool:
     return request.path.startswith(("/api/", "/health/", "/metrics", "/storage/"))
 
 
+# The code of an error that only has a status (Django's own 404/405/500 responses, for one).
+STATUS_CODES = {
+    400: ("bad_request", "Bad request."),
+    401: ("not_authenticated", "Authentication credentials were not provided."),
+    403: ("permission_denied", "Permission denied."),
+    404: ("not_found", "Not found."),
+    405: ("method_not_allowed", "Method not allowed."),
+    413: ("request_too_large", "Request body too large."),
+    500: ("server_error", "Internal server error."),
+}
+
+
+def error_for_status(request, status_code: int, message: str | None = None):
+    """The error shape for a bare status code."""
+    if status_code in STATUS_CODES:
+        code, text = STATUS_CODES[status_code]
+    else:
+        try:
+            text = HTTPStatus(status_code).phrase
+        except ValueError:
+            text = "Error"
+        code = text.lower().replace(" ", "_").replace("-", "_")
+    return error_response(request, status_code, code, message or text)
+
+
 def handler400(request, exception=None):
     if is_api_request(request):
-        return error_response(request, 400, "bad_request", "Bad request.")
+        return error_for_status(request, 400)
     return defaults.bad_request(request, exception)
 
 
 def handler403(request, exception=None):
     if is_api_request(request):
-        return error_response(request, 403, "permission_denied", "Permission denied.")
+        return error_for_status(request, 403)
     return defaults.permission_denied(request, exception)
 
 
 def handler404(request, exception=None):
     if is_api_request(request):
-        return error_response(request, 404, "not_found", "Not found.")
+        return error_for_status(request, 404)
     return defaults.page_not_found(request, exception)
 
 
 def handler500(request):
     if is_api_request(request):
-        return error_response(request, 500, "server_error", "Internal server error.")
+        return error_for_status(request, 500)
     return defaults.server_error(request)
+
+
+UNIQUE_VIOLATION = "23505"
+
+
+@contextmanager
+def unique_violation_is_invalid(field: str, message: str):
+    """Run a write in a savepoint; a unique violation becomes a 400 on ``field``.
+
+    Checking uniqueness first cannot see rows that row-level security hides (another org's
+    slug) and races with a concurrent insert; the database's unique index sees everything.
+    The message is the same whoever owns the other row, so it tells nobody whose it is.
+    """
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) != UNIQUE_VIOLATION:
+            raise
+        raise DjangoValidationError({field: message}) from None
 
 
 def csrf_failure(request, reason=""):

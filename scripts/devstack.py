@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import glob
 import hashlib
+import ipaddress
 import json
 import os
 import shutil
@@ -295,6 +296,25 @@ def stop_group(process: subprocess.Popen, timeout: float = 15.0) -> None:
         pass
 
 
+def trusted_proxies(environ) -> str:
+    """``AUTHN_TRUSTED_PROXIES`` (comma-separated CIDRs, the Django side's list) as the
+    servers' ``forwarded_allow_ips``: normalised networks, "" when there are none."""
+    items = environ.get("AUTHN_TRUSTED_PROXIES", "").split(",")
+    return ",".join(str(ipaddress.ip_network(i.strip(), strict=False)) for i in items if i.strip())
+
+
+def uvicorn_command(host: str, port: int, environ, *, log_level: str = "warning") -> list[str]:
+    """How every uvicorn of the platform starts. Forwarding headers (X-Forwarded-For/-Proto)
+    are believed only from the configured proxies: uvicorn's own default trusts 127.0.0.1,
+    which would let any local caller choose its client address (and its rate-limit bucket)."""
+    proxies = trusted_proxies(environ)
+    proxy_options = ["--forwarded-allow-ips", proxies] if proxies else ["--no-proxy-headers"]
+    return [
+        PYTHON, "-m", "uvicorn", "platform_site.asgi:application",
+        "--host", host, "--port", str(port), "--log-level", log_level, *proxy_options,
+    ]  # fmt: skip
+
+
 def manage(env: dict, *args: str) -> None:
     subprocess.run([PYTHON, str(ROOT / "manage.py"), *args], env=env, check=True, cwd=ROOT)
 
@@ -367,19 +387,7 @@ def cmd_run(host: str, port: int) -> int:
                 env,
             )
         )
-        server = spawn(
-            [
-                str(bin_dir / "uvicorn"),
-                "platform_site.asgi:application",
-                "--host",
-                host,
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            env,
-        )
+        server = spawn(uvicorn_command(host, port, env), env)
         children.append(server)
         log(f"serving on http://{host}:{port}/  (Studio: /studio/, API docs: /api/docs/)")
         log("Ctrl-C stops everything")

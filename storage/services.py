@@ -16,6 +16,7 @@ from django.db import transaction
 
 from authn.audit import audit_org_write
 from authn.constants import AuditAction
+from platform_site.errors import unique_violation_is_invalid
 from storage.models import Bucket, StoredObject
 from tenants import constants
 from tenants.permissions import require_org_perm
@@ -39,17 +40,19 @@ def bucket_create(
     max_file_size: int | None = None, allowed_content_types: list[str] | None = None,
 ) -> Bucket:  # fmt: skip
     require_org_perm(membership, constants.MANAGE_BUCKETS)
+    taken = "A bucket with this name already exists."
     if Bucket.objects.filter(project=project, name=name).exists():
-        raise ValidationError({"name": "A bucket with this name already exists."})
-    bucket = Bucket.objects.create(
-        org=membership.org,
-        project=project,
-        name=name,
-        public=public,
-        inline_delivery=inline_delivery,
-        max_file_size=max_file_size or 50 * 1024 * 1024,
-        allowed_content_types=allowed_content_types or [],
-    )
+        raise ValidationError({"name": taken})
+    with unique_violation_is_invalid("name", taken):  # a concurrent create of the same name
+        bucket = Bucket.objects.create(
+            org=membership.org,
+            project=project,
+            name=name,
+            public=public,
+            inline_delivery=inline_delivery,
+            max_file_size=max_file_size or 50 * 1024 * 1024,
+            allowed_content_types=allowed_content_types or [],
+        )
     audit_org_write(
         membership=membership,
         action=AuditAction.BUCKET_CREATE,

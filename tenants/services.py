@@ -21,6 +21,7 @@ from guardian.shortcuts import assign_perm
 
 from authn.audit import audit_org_write, audit_record
 from authn.constants import AuditAction
+from platform_site.errors import unique_violation_is_invalid
 from tenants import constants
 from tenants.constants import Role
 from tenants.context import TenantContext, set_tenant_context
@@ -28,6 +29,8 @@ from tenants.models import Invitation, Membership, Organization, Project
 from tenants.permissions import require_org_perm
 
 User = get_user_model()
+SLUG_TAKEN = "This slug is taken; choose another."
+PROJECT_NAME_TAKEN = "A project with this name already exists."
 
 
 def _context_for(org_id, actor, role=None) -> None:
@@ -46,10 +49,13 @@ def org_create(*, actor, name: str, slug: str | None = None) -> Organization:
     if not slug:
         raise ValidationError({"slug": "A slug is required (letters, digits, hyphens)."})
     org = Organization(id=uuid.uuid4(), name=name, slug=slug)
-    org.full_clean()
+    # Slugs are unique across all orgs, most of which RLS hides from the actor: only the
+    # unique index can tell, and the answer must not depend on whose org holds the slug.
+    org.full_clean(validate_unique=False)
     # The new org's id is the context, so the RLS WITH CHECK lets exactly this row in.
     _context_for(org.id, actor, Role.OWNER)
-    org.save(force_insert=True)
+    with unique_violation_is_invalid("slug", SLUG_TAKEN):
+        org.save(force_insert=True)
     Membership.objects.create(org=org, user=actor, role=Role.OWNER)
     audit_record(
         action=AuditAction.ORG_CREATE,
@@ -69,8 +75,9 @@ def org_update(*, membership: Membership, name: str | None = None, slug: str | N
         org.name = name
     if slug is not None:
         org.slug = slug
-    org.full_clean()
-    org.save()
+    org.full_clean(validate_unique=False)  # see org_create
+    with unique_violation_is_invalid("slug", SLUG_TAKEN):
+        org.save()
     audit_org_write(
         membership=membership,
         action=AuditAction.ORG_UPDATE,
@@ -105,7 +112,8 @@ def member_add(*, membership: Membership, email: str, role: str = Role.VIEWER) -
         raise ValidationError({"email": "No active user has this email."})
     if Membership.objects.filter(org=membership.org, user=user).exists():
         raise ValidationError({"email": "This user is already a member."})
-    member = Membership.objects.create(org=membership.org, user=user, role=role)
+    with unique_violation_is_invalid("email", "This user is already a member."):
+        member = Membership.objects.create(org=membership.org, user=user, role=role)
     audit_org_write(
         membership=membership,
         action=AuditAction.MEMBER_ADD,
@@ -158,12 +166,13 @@ def member_remove(*, membership: Membership, target: Membership) -> None:
 def project_create(*, membership: Membership, name: str, description: str = "") -> Project:
     require_org_perm(membership, constants.ADD_PROJECT)
     if Project.objects.filter(org=membership.org, name=name).exists():
-        raise ValidationError({"name": "A project with this name already exists."})
+        raise ValidationError({"name": PROJECT_NAME_TAKEN})
     project = Project(
         org=membership.org, name=name, description=description, created_by=membership.user
     )
     project.full_clean()
-    project.save()
+    with unique_violation_is_invalid("name", PROJECT_NAME_TAKEN):
+        project.save()
     audit_org_write(membership=membership, action=AuditAction.PROJECT_CREATE, target=project)
     return project
 
@@ -174,11 +183,12 @@ def project_update(*, membership: Membership, project: Project, **fields) -> Pro
     if "name" in fields and (
         Project.objects.filter(org=project.org, name=fields["name"]).exclude(pk=project.pk).exists()
     ):
-        raise ValidationError({"name": "A project with this name already exists."})
+        raise ValidationError({"name": PROJECT_NAME_TAKEN})
     for field, value in fields.items():
         setattr(project, field, value)
     project.full_clean()
-    project.save()
+    with unique_violation_is_invalid("name", PROJECT_NAME_TAKEN):
+        project.save()
     audit_org_write(
         membership=membership,
         action=AuditAction.PROJECT_UPDATE,

@@ -6,7 +6,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -15,6 +14,8 @@ from pathlib import Path
 
 import redis
 from django.conf import settings
+
+from scripts.devstack import uvicorn_command
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -81,11 +82,15 @@ class OwnRedis:
 
 
 class AppServer:
+    """The platform on a free port, started as ``make run`` starts uvicorn, or by ``command``
+    (a function of the port: gunicorn, say)."""
+
     def __init__(
         self,
         env: dict[str, str] | None = None,
         log_path: Path | None = None,
         log_level: str = "warning",
+        command=None,
     ):
         self.port = free_port()
         self.env = {
@@ -97,6 +102,7 @@ class AppServer:
         }
         self.log_path = log_path
         self.log_level = log_level
+        self.command = command
         self.process: subprocess.Popen | None = None
 
     @property
@@ -109,11 +115,13 @@ class AppServer:
 
     def start(self, timeout: float = 60.0) -> "AppServer":
         log = open(self.log_path, "wb") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        command = (
+            self.command(self.port)
+            if self.command
+            else uvicorn_command("127.0.0.1", self.port, self.env, log_level=self.log_level)
+        )
         self.process = subprocess.Popen(
-            [
-                sys.executable, "-m", "uvicorn", "platform_site.asgi:application",
-                "--host", "127.0.0.1", "--port", str(self.port), "--log-level", self.log_level,
-            ],
+            command,
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         deadline = time.monotonic() + timeout

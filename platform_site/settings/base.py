@@ -67,6 +67,8 @@ MIDDLEWARE = [
     # Prometheus timing wraps everything.
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "observability.middleware.RequestIdMiddleware",
+    # Refuses hostile input before anything reads it; API errors in one shape, no-store.
+    "platform_site.middleware.EdgeMiddleware",
     "django_structlog.middlewares.RequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "storage.middleware.DeliveryOriginMiddleware",
@@ -310,6 +312,12 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"AlertSeverityEnum": "observability.constants.Severity"},
 }
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+# Limits on what a client may send (platform_site/parsers.py, platform_site/middleware.py):
+# a JSON body's size (Django's own setting, also the limit on form fields) and nesting depth,
+# and the number of query parameters of one request.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("API_MAX_BODY_BYTES", default=2_621_440)
+API_MAX_JSON_DEPTH = env.int("API_MAX_JSON_DEPTH", default=64)
+API_MAX_QUERY_PARAMS = env.int("API_MAX_QUERY_PARAMS", default=64)
 
 # --- Data services (datastore) ----------------------------------------------------------------
 # MongoDB for documents: any pymongo URI (mongodb+srv://, ?tls=true, ?replicaSet=..., auth).
@@ -337,6 +345,9 @@ LOGGING = build_logging(
 DJANGO_STRUCTLOG_CELERY_ENABLED = True
 # RequestIdMiddleware has validated X-Request-ID before django-structlog reads it.
 DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True
+# django-structlog would log the first X-Forwarded-For address of any caller; the authn
+# middleware binds ``ip`` from authn.request_meta (forwarding believed from trusted proxies).
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False
 # request_started is logged before authentication knows the user and org; request_finished
 # carries everything, so the start line is debug-only.
 DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = 10  # logging.DEBUG

@@ -87,7 +87,11 @@ def test_services_refuse_a_viewer_whoever_calls_them(viewer_and_owner):
         membership=owner, project=project, url="http://127.0.0.1:9/w", events=["insert"]
     )
     job = compute_services.job_create(
-        membership=owner, project=project, name="j", schedule="0 3 * * *", url="http://127.0.0.1:9/j"
+        membership=owner,
+        project=project,
+        name="j",
+        schedule="0 3 * * *",
+        url="http://127.0.0.1:9/j",
     )
     bucket = storage_services.bucket_create(membership=owner, project=project, name="b")
     assert alerts.raise_event("backup_failed", key="k", org_id=owner.org_id) == "fired"
