@@ -343,6 +343,9 @@ ALERT_RUNBOOK_BASE_URL = env.str(
 )
 ALERT_HTTP_TIMEOUT = env.float("ALERT_HTTP_TIMEOUT", default=5.0)
 ALERT_DELIVERY_ATTEMPTS = env.int("ALERT_DELIVERY_ATTEMPTS", default=3)
+# Polled signal rules (cache hit rate, p99 latency) fire only on at least this many lookups or
+# requests in the rule's window: an idle platform has no hit rate worth alerting on.
+ALERT_MIN_SAMPLES = env.int("ALERT_MIN_SAMPLES", default=100)
 ALERT_EMAIL_FROM = env.str("ALERT_EMAIL_FROM", default="alerts@localhost")
 # OpenTelemetry: off unless OTEL_ENABLED; the standard OTEL_* variables configure exporter,
 # endpoint, headers and sampler (OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG).
