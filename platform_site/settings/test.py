@@ -10,3 +10,5 @@ SIMPLE_JWT["SIGNING_KEY"] = SECRET_KEY  # noqa: F405
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = False
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405  (WhiteNoise expects it to exist)
+# Most tests run no Celery worker; the ones that do (and check readiness) turn the check on.
+WORKER_HEARTBEAT_MAX_AGE = env.float("WORKER_HEARTBEAT_MAX_AGE", default=0.0)
