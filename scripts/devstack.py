@@ -276,10 +276,14 @@ def start_services(base: Path, credentials: dict, *, durable: bool, stack: Stack
     return service_env(credentials, pg_port, redis_port)
 
 
-def spawn(cmd: list[str], env: dict) -> subprocess.Popen:
+def spawn(cmd: list[str], env: dict, output=None) -> subprocess.Popen:
     """A child in its own process group: Ctrl-C reaches this script, which stops children
-    in order (app first, databases last) and can kill a child's whole group if it lingers."""
-    return subprocess.Popen(cmd, env=env, cwd=ROOT, start_new_session=True)
+    in order (app first, databases last) and can kill a child's whole group if it lingers.
+    ``output``: a file for its stdout and stderr (default: this script's)."""
+    stderr = subprocess.STDOUT if output is not None else None
+    return subprocess.Popen(
+        cmd, env=env, cwd=ROOT, start_new_session=True, stdout=output, stderr=stderr
+    )
 
 
 class Supervised:
@@ -287,14 +291,14 @@ class Supervised:
     brought down must not stay down (nor linger unreaped). Restarts back off from 1 s to 30 s
     while the child keeps dying young; one that ran for a minute starts again after 1 s."""
 
-    def __init__(self, name: str, cmd: list[str], env: dict):
-        self.name, self.cmd, self.env = name, cmd, env
+    def __init__(self, name: str, cmd: list[str], env: dict, output=None):
+        self.name, self.cmd, self.env, self.output = name, cmd, env, output
         self.restarts = 0
         self._due: float | None = None
         self._start()
 
     def _start(self) -> None:
-        self.process = spawn(self.cmd, self.env)
+        self.process = spawn(self.cmd, self.env, self.output)
         self.started = time.monotonic()
 
     def check(self) -> None:
