@@ -10,12 +10,10 @@ caller             fallback
 =================  ==========================================================================
 session cache      read the session from PostgreSQL (the source of truth); skip the write-back
                    (``cache/sessions.py``)
-cache reads        ``cache.store.get_or_compute``: compute the value, do not store it
 hotkey sampling    drop the sample (``cache.hotkeys.record_access`` never raises)
-rate limits        ``cache.ratelimit``: a per-process fixed window with the same limit; a
-                   client is never refused because Redis is down, and never gets more than
-                   ``limit`` x (number of processes) per window: safe for availability and
-                   bounded for abuse
+rate limits        ``cache.ratelimit``: a per-process fixed window with the same limit; the
+                   limits still hold (at most ``limit`` x (number of processes) per window),
+                   and nobody is refused merely because Redis is down
 metrics            report ``{"available": false}`` with the breaker state, never a 5xx
 realtime           channels-redis raises in the consumer; the socket closes with 1011 and the
                    client reconnects (Supabase clients do so by default)

@@ -8,6 +8,9 @@ The rolling series: one compact sample every 5 s, kept in a Redis list (LPUSH + 
 entries = 1 hour). Redis rather than process memory, because every process and the Studio
 chart must see one series that outlives process restarts; a SET NX EX 5 marker makes sure only
 one process samples per 5-second slot. While Redis is unavailable the series simply has a gap.
+Each sample carries the server's cumulative ``keyspace_hits`` / ``keyspace_misses``, so the hit
+rate of any stretch of the last hour (``interval_hit_rates``, ``server_hit_rate_over``) is the
+difference of two samples: every process's reads, not one process's.
 """
 
 import bisect
@@ -186,7 +189,8 @@ def _compact(data: dict) -> dict:
         "frag": info.get("mem_fragmentation_ratio"),
         "clients": info.get("connected_clients"),
         "ops": info.get("instantaneous_ops_per_sec"),
-        "hit_rate": data["client"]["hit_rate"],
+        "hits": info.get("keyspace_hits"),
+        "misses": info.get("keyspace_misses"),
         "p50": latency["p50"],
         "p99": latency["p99"],
     }
@@ -221,6 +225,47 @@ def series() -> list[dict]:
     except RedisUnavailable:
         return []
     return [json.loads(item) for item in reversed(raw)]
+
+
+def _delta(newer: dict, older: dict) -> tuple[int, int] | None:
+    """Hits and misses between two samples; None across a gap or a counter reset (restart)."""
+    if None in (newer.get("hits"), newer.get("misses"), older.get("hits"), older.get("misses")):
+        return None
+    hits, misses = newer["hits"] - older["hits"], newer["misses"] - older["misses"]
+    if hits < 0 or misses < 0:
+        return None
+    return hits, misses
+
+
+def interval_hit_rates(points: list[dict]) -> list[dict]:
+    """``{"at", "hit_rate", "lookups"}`` per sample: the server's hit rate since the sample
+    before it (None where nothing was looked up, across a gap, or after a restart)."""
+    out = []
+    for older, newer in zip(points, points[1:], strict=False):
+        delta = _delta(newer, older)
+        lookups = sum(delta) if delta else 0
+        rate = round(delta[0] / lookups, 4) if lookups else None
+        out.append({"at": newer["t"], "hit_rate": rate, "lookups": lookups})
+    return out
+
+
+def server_hit_rate_over(seconds: float) -> tuple[float | None, int] | None:
+    """(hit rate, lookups) of the server over the last ``seconds``, from the series and one
+    INFO now: every process's reads. None while Redis is unavailable or before the series
+    has a sample in the window; the window shrinks to the last restart of Redis."""
+    current = _compact(collect(with_hotkeys=False))
+    if not current["up"]:
+        return None
+    baseline = None
+    for point in reversed(series()):  # newest first
+        if point["t"] < current["t"] - seconds or _delta(current, point) is None:
+            break
+        baseline = point
+    if baseline is None:
+        return None
+    hits, misses = _delta(current, baseline)
+    lookups = hits + misses
+    return (round(hits / lookups, 4) if lookups else None), lookups
 
 
 # --- Prometheus ---------------------------------------------------------------------------------

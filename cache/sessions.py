@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import structlog
 from django.conf import settings
 
-from cache import hotkeys
+from cache import hotkeys, metrics
 from cache.breaker import RedisUnavailable, redis_call
 from cache.client import get_redis
 
@@ -98,11 +98,15 @@ def get(session_id) -> CachedSession | None:
     """The cached copy, or None on a miss. Raises ``RedisUnavailable``."""
     cache_key = key(session_id)
     hotkeys.record_access(cache_key)  # sampled; one pipelined round trip when it samples
+    started = time.perf_counter()
     try:
         raw = redis_call(_client().get, cache_key)
     except RedisUnavailable:
         mark_unavailable()
         raise
+    finally:
+        metrics.observe_latency(time.perf_counter() - started)
+    metrics.count_read(hit=raw is not None)
     if raw is None:
         return None
     data = json.loads(raw)

@@ -11,7 +11,11 @@ Other apps feed signals without importing this module's internals::
 
     from observability.alerts import raise_event, register_signal
     raise_event("hotkey", key="org:123:key", value=5400, summary="...", org_id=org.id)
-    register_signal("cache_hit_rate", lambda: hits / max(hits + misses, 1))
+    register_signal("cache_hit_rate", lambda: Reading(hits / (hits + misses), hits + misses))
+
+A polled signal rule decides only on enough data: a reading of fewer than
+``ALERT_MIN_SAMPLES`` lookups (hit rate) or requests (p99) in the rule's window does not fire,
+and resolves an open alert, so an idle platform (a fresh start) raises nothing.
 """
 
 from collections.abc import Callable, Iterable
@@ -41,16 +45,26 @@ BUILTIN_RULES = {
     RuleKind.REPLICATION_LAG: ("Replication lag", Severity.WARNING, 30, 1, "replication-lag"),
 }
 
-_SIGNALS: dict[str, Callable[..., float | None]] = {}
+
+@dataclass(frozen=True)
+class Reading:
+    """A signal's value and how many samples (lookups, requests) it was computed from."""
+
+    value: float | None
+    samples: int
+
+
+_SIGNALS: dict[str, Callable[..., Reading | None]] = {}
 _WINDOWED: set[str] = set()
 
 
 def register_signal(
-    name: str, source: Callable[..., float | None], *, windowed: bool = False
+    name: str, source: Callable[..., Reading | None], *, windowed: bool = False
 ) -> None:
-    """A value a polled rule reads: ``p99_latency_ms`` or ``cache_hit_rate``.
+    """A reading a polled rule takes: ``p99_latency_ms`` or ``cache_hit_rate``.
 
-    A ``windowed`` source is called with ``window_minutes=`` the rule's window.
+    A ``windowed`` source is called with ``window_minutes=`` the rule's window; None means no
+    data (the rule neither fires nor resolves).
     """
     _SIGNALS[name] = source
     if windowed:
@@ -119,17 +133,29 @@ def _from_signal(name: str, *, above: bool, unit: str):
     def evaluate(rule, now) -> list[Observation]:
         source = _SIGNALS.get(name)
         if source is None:
-            value = None
+            reading = None
         elif name in _WINDOWED:
-            value = source(window_minutes=rule.window_minutes)
+            reading = source(window_minutes=rule.window_minutes)
         else:
-            value = source()
-        if value is None:
+            reading = source()
+        if reading is None:
             return []  # no data: neither fire nor resolve
+        key = f"{rule.kind}:{rule.org_id or 'platform'}"
+        minimum = settings.ALERT_MIN_SAMPLES
+        if reading.value is None or reading.samples < minimum:
+            summary = (
+                f"{name}: {reading.samples} samples in {rule.window_minutes} min "
+                f"(at least {minimum} needed)"
+            )
+            return [Observation(key, False, summary, reading.value)]
+        value = reading.value
         firing = value > rule.threshold if above else value < rule.threshold
         word = "above" if above else "below"
-        summary = f"{name} = {value:g}{unit} ({word} {rule.threshold:g}{unit})"
-        return [Observation(f"{rule.kind}:{rule.org_id or 'platform'}", firing, summary, value)]
+        summary = (
+            f"{name} = {value:g}{unit} ({word} {rule.threshold:g}{unit}; "
+            f"{reading.samples} samples in {rule.window_minutes} min)"
+        )
+        return [Observation(key, firing, summary, value)]
 
     return evaluate
 

@@ -1,8 +1,13 @@
 """Dependency checks for the health endpoints, and the registry other apps plug into.
 
-Readiness checks each return status and latency. ``register_check`` adds one (the data
-layer's stores, say); ``register_detail`` adds a section to detailed health (pool stats,
-Redis metrics) that never decides readiness.
+Readiness checks each return status and latency. ``celery_worker`` is the one that says whether
+background work runs: every Celery worker's consumer writes a heartbeat (``worker_heartbeat``,
+a sorted set in Redis) every ``WORKER_HEARTBEAT_SECONDS`` while it is connected to the broker
+and consuming; none younger than ``WORKER_HEARTBEAT_MAX_AGE`` means no worker is consuming
+(dead, hung, or stuck reconnecting), whatever the broker's own ping says.
+
+``register_check`` adds a check (the data layer's stores, say); ``register_detail`` adds a
+section to detailed health (pool stats, Redis metrics) that never decides readiness.
 """
 
 import time
@@ -11,13 +16,17 @@ from dataclasses import asdict, dataclass
 from urllib.parse import urlparse
 
 import redis
+import structlog
 from django.conf import settings
 from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
 
-from cache.breaker import breaker_status, redis_call
+from cache.breaker import RedisUnavailable, breaker_status, redis_call
 from cache.client import get_redis
 from datastore.selectors import pool_stats
+
+logger = structlog.get_logger(__name__)
+WORKERS_KEY = "platform:celery:workers"
 
 
 @dataclass
@@ -112,6 +121,37 @@ def _celery_broker() -> str:
     return "ping ok"
 
 
+def worker_heartbeat(hostname: str, *, now: float | None = None) -> bool:
+    """Record that worker ``hostname`` is consuming (its consumer's timer calls this)."""
+    now = time.time() if now is None else now
+    pipe = get_redis().pipeline(transaction=False)
+    pipe.zadd(WORKERS_KEY, {hostname: now})
+    pipe.zremrangebyscore(WORKERS_KEY, "-inf", now - 3600)  # workers gone for an hour
+    pipe.expire(WORKERS_KEY, 3600)
+    try:
+        redis_call(pipe.execute)
+    except RedisUnavailable as exc:
+        logger.warning("worker_heartbeat_failed", hostname=hostname, error=str(exc))
+        return False
+    return True
+
+
+def _celery_worker() -> str:
+    max_age = settings.WORKER_HEARTBEAT_MAX_AGE
+    if max_age <= 0:
+        raise NotConfigured("not checked (WORKER_HEARTBEAT_MAX_AGE=0)")
+    beats = redis_call(get_redis().zrange, WORKERS_KEY, 0, -1, withscores=True)
+    now = time.time()
+    consuming = [name for name, at in beats if now - at <= max_age]
+    if not consuming:
+        if not beats:
+            raise RuntimeError("no worker has sent a heartbeat")
+        age = now - max(at for _, at in beats)
+        raise RuntimeError(f"no worker consuming: last heartbeat {age:.0f}s ago")
+    age = now - max(at for _, at in beats)
+    return f"{len(consuming)} worker(s) consuming, last heartbeat {age:.0f}s ago"
+
+
 # name -> probe; the built-ins first, other apps append with register_check.
 _CHECKS: dict[str, Callable[[], str | None]] = {
     "postgres": _postgres,
@@ -119,6 +159,7 @@ _CHECKS: dict[str, Callable[[], str | None]] = {
     "redis": _redis,
     "mongodb": _mongodb,
     "celery_broker": _celery_broker,
+    "celery_worker": _celery_worker,
 }
 _DETAILS: dict[str, Callable[[], dict]] = {}
 

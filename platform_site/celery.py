@@ -2,7 +2,7 @@
 
 import os
 
-from celery import Celery
+from celery import Celery, bootsteps
 from celery.signals import setup_logging, worker_process_init
 from django_structlog.celery.steps import DjangoStructLogInitStep
 
@@ -13,6 +13,41 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Request ids travel in task headers and are bound in the worker (django-structlog).
 app.steps["worker"].add(DjangoStructLogInitStep)
+
+
+class ConsumingHeartbeat(bootsteps.StartStopStep):
+    """Writes the readiness heartbeat while the consumer consumes.
+
+    A consumer step: Celery starts it once the task consumer runs and stops it when the broker
+    connection is lost (until it is back), so a worker that is reconnecting, hung or gone stops
+    beating and ``/health/ready`` reports ``celery_worker`` failing.
+    """
+
+    requires = ("celery.worker.consumer.tasks:Tasks",)
+
+    def __init__(self, c, **kwargs):
+        super().__init__(c, **kwargs)
+        self.timer_ref = None
+
+    def start(self, c):
+        from django.conf import settings
+
+        from observability.health import worker_heartbeat
+
+        worker_heartbeat(c.hostname)
+        self.timer_ref = c.timer.call_repeatedly(
+            settings.WORKER_HEARTBEAT_SECONDS, worker_heartbeat, (c.hostname,)
+        )
+
+    def stop(self, c):
+        if self.timer_ref is not None:
+            self.timer_ref.cancel()
+            self.timer_ref = None
+
+    shutdown = stop
+
+
+app.steps["consumer"].add(ConsumingHeartbeat)
 
 
 @worker_process_init.connect(weak=False)

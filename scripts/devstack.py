@@ -277,10 +277,50 @@ def start_services(base: Path, credentials: dict, *, durable: bool, stack: Stack
     return service_env(credentials, pg_port, redis_port)
 
 
-def spawn(cmd: list[str], env: dict) -> subprocess.Popen:
+def spawn(cmd: list[str], env: dict, output=None) -> subprocess.Popen:
     """A child in its own process group: Ctrl-C reaches this script, which stops children
-    in order (app first, databases last) and can kill a child's whole group if it lingers."""
-    return subprocess.Popen(cmd, env=env, cwd=ROOT, start_new_session=True)
+    in order (app first, databases last) and can kill a child's whole group if it lingers.
+    ``output``: a file for its stdout and stderr (default: this script's)."""
+    stderr = subprocess.STDOUT if output is not None else None
+    return subprocess.Popen(
+        cmd, env=env, cwd=ROOT, start_new_session=True, stdout=output, stderr=stderr
+    )
+
+
+class Supervised:
+    """A child started again whenever it exits: a Celery worker or beat that a broker restart
+    brought down must not stay down (nor linger unreaped). Restarts back off from 1 s to 30 s
+    while the child keeps dying young; one that ran for a minute starts again after 1 s."""
+
+    def __init__(self, name: str, cmd: list[str], env: dict, output=None):
+        self.name, self.cmd, self.env, self.output = name, cmd, env, output
+        self.restarts = 0
+        self._due: float | None = None
+        self._start()
+
+    def _start(self) -> None:
+        self.process = spawn(self.cmd, self.env, self.output)
+        self.started = time.monotonic()
+
+    def check(self) -> None:
+        """Reap an exited child and start it again once its back-off has passed."""
+        code = self.process.poll()
+        if code is None:
+            return
+        now = time.monotonic()
+        if self._due is None:
+            if now - self.started >= 60:
+                self.restarts = 0
+            delay = min(30, 2**self.restarts)
+            log(f"{self.name} exited with {code}; starting it again in {delay}s")
+            self._due = now + delay
+        elif now >= self._due:
+            self._due = None
+            self.restarts += 1
+            self._start()
+
+    def stop(self) -> None:
+        stop_group(self.process)
 
 
 def stop_group(process: subprocess.Popen, timeout: float = 15.0) -> None:
@@ -360,7 +400,7 @@ def cmd_run(host: str, port: int) -> int:
     base = Path(os.environ.get("PLATFORM_VAR_DIR") or ROOT / "var")
     base.mkdir(parents=True, exist_ok=True)
     stack = Stack()
-    children: list[subprocess.Popen] = []
+    children: list[subprocess.Popen | Supervised] = []
     try:
         credentials = load_credentials(base / "credentials.json")
         env = {**os.environ, **start_services(base, credentials, durable=True, stack=stack)}
@@ -369,35 +409,40 @@ def cmd_run(host: str, port: int) -> int:
         manage(env, "migrate", "--no-input", "-v", "0")
         manage(env, "bootstrap_demo")
         bin_dir = Path(PYTHON).parent
-        children.append(
-            spawn(
-                [
-                    str(bin_dir / "celery"),
-                    "-A",
-                    "platform_site",
-                    "worker",
-                    "--beat",
-                    "--loglevel",
-                    "warning",
-                    "--concurrency",
-                    "2",
-                    "--schedule",
-                    str(base / "celerybeat-schedule"),
-                ],
+        celery = [str(bin_dir / "celery"), "-A", "platform_site"]
+        # Worker and beat in processes of their own, each restarted when it exits.
+        supervised = [
+            Supervised(
+                "celery worker",
+                [*celery, "worker", "--loglevel", "warning", "--concurrency", "2"],
                 env,
-            )
-        )
+            ),
+            Supervised(
+                "celery beat",
+                [*celery, "beat", "--loglevel", "warning", "--schedule",
+                 str(base / "celerybeat-schedule")],
+                env,
+            ),
+        ]  # fmt: skip
+        children.extend(supervised)
         server = spawn(uvicorn_command(host, port, env), env)
         children.append(server)
         log(f"serving on http://{host}:{port}/  (Studio: /studio/, API docs: /api/docs/)")
         log("Ctrl-C stops everything")
         signal.signal(signal.SIGTERM, _interrupt)
-        return server.wait()
+        while server.poll() is None:
+            for child in supervised:
+                child.check()
+            time.sleep(0.5)
+        return server.returncode
     except KeyboardInterrupt:
         return 0
     finally:
         for child in reversed(children):
-            stop_group(child)
+            if isinstance(child, Supervised):
+                child.stop()
+            else:
+                stop_group(child)
         stack.stop()
         log("stopped")
 

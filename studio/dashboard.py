@@ -31,7 +31,9 @@ def redis_frame() -> dict:
         "connected_clients": info.get("connected_clients"),
         "keyspace_hits": hits,
         "keyspace_misses": misses,
-        "hit_rate": round(hits / (hits + misses), 4) if hits and hits + misses else None,
+        "hit_rate": round(hits / (hits + misses), 4)
+        if hits is not None and hits + misses
+        else None,
         "platform_hit_rate": data["client"]["hit_rate"],
         "latency": data["client"]["latency_ms"],
         "pool": {
@@ -40,7 +42,8 @@ def redis_frame() -> dict:
             "max": pool.get("max"),
         },
         "hotkeys": data.get("hotkeys", []),
-        "history": [{"at": p["t"], "hit_rate": p["hit_rate"]} for p in metrics.series()],
+        # Server hit rate per 5 s sample over the last hour: every process's reads.
+        "history": metrics.interval_hit_rates(metrics.series()),
     }
 
 

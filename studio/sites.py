@@ -68,6 +68,16 @@ class StudioAdminSite(admin.AdminSite):
         ]
         return custom + super().get_urls()
 
+    def login(self, request, extra_context=None):
+        """Django admin's login; a throttled attempt answers 429 with ``Retry-After``."""
+        response = super().login(request, extra_context)
+        form = (getattr(response, "context_data", None) or {}).get("form")
+        retry_after = getattr(form, "retry_after", None)
+        if retry_after:
+            response.status_code = 429
+            response["Retry-After"] = str(retry_after)
+        return response
+
     def index(self, request, extra_context=None):
         return views.overview(request, self, extra_context)
 

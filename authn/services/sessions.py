@@ -108,13 +108,7 @@ def login(*, email: str, password: str) -> TokenPair | None:
     else:
         ok = user.check_password(password) and user.is_active  # upgrades legacy hashes
     if not ok:
-        audit_record(
-            action=AuditAction.LOGIN_FAILED,
-            actor_id=None,
-            target_type="user",
-            target_id=user.pk if user else "",
-            metadata={"known_account": user is not None},
-        )
+        login_failure_record(user=user)
         return None
     with tenant_context(TenantContext(user_id=user.pk)):
         session, raw = _session_create(user=user)
@@ -125,6 +119,23 @@ def login(*, email: str, password: str) -> TokenPair | None:
             target_id=session.id,
         )
         return _issue(user=user, session=session, raw_refresh=raw)
+
+
+def login_failure_record(*, user=None, username: str = "", via: str = "api") -> None:
+    """The audit row of a refused login (API or Studio); ``username`` when the caller has no
+    user at hand. Never the password, never whether it was the password that was wrong."""
+    if user is None and username:
+        user = User.objects.filter(username=username).first()
+    metadata = {"known_account": user is not None}
+    if via != "api":
+        metadata["via"] = via
+    audit_record(
+        action=AuditAction.LOGIN_FAILED,
+        actor_id=None,
+        target_type="user",
+        target_id=user.pk if user else "",
+        metadata=metadata,
+    )
 
 
 @transaction.atomic

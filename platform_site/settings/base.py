@@ -212,6 +212,15 @@ PERIODIC_TASKS = {
         "every": 3600,
     },
 }
+# A broker restart must not end the worker: retry the connection forever, at start-up too
+# (unacknowledged tasks go back to the queue: acks_late).
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# Readiness: each worker's consumer writes a heartbeat this often while it consumes, and
+# /health/ready fails ``celery_worker`` when none is younger than the max age (0: not checked).
+WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", default=10.0)
+WORKER_HEARTBEAT_MAX_AGE = env.float("WORKER_HEARTBEAT_MAX_AGE", default=60.0)
 
 # --- Auth (authn) -----------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
@@ -364,6 +373,9 @@ ALERT_RUNBOOK_BASE_URL = env.str(
 )
 ALERT_HTTP_TIMEOUT = env.float("ALERT_HTTP_TIMEOUT", default=5.0)
 ALERT_DELIVERY_ATTEMPTS = env.int("ALERT_DELIVERY_ATTEMPTS", default=3)
+# Polled signal rules (cache hit rate, p99 latency) fire only on at least this many lookups or
+# requests in the rule's window: an idle platform has no hit rate worth alerting on.
+ALERT_MIN_SAMPLES = env.int("ALERT_MIN_SAMPLES", default=100)
 ALERT_EMAIL_FROM = env.str("ALERT_EMAIL_FROM", default="alerts@localhost")
 # OpenTelemetry: off unless OTEL_ENABLED; the standard OTEL_* variables configure exporter,
 # endpoint, headers and sampler (OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG).

@@ -13,3 +13,5 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405  (WhiteNoise expect
 OUTBOUND_ALLOWED_NETWORKS = env.list(
     "OUTBOUND_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"]
 )
+# Most tests run no Celery worker; the ones that do (and check readiness) turn the check on.
+WORKER_HEARTBEAT_MAX_AGE = env.float("WORKER_HEARTBEAT_MAX_AGE", default=0.0)

@@ -32,7 +32,7 @@ def _auth_test_settings(settings, monkeypatch):
     monkeypatch.setattr(APIRequestFactory, "default_format", "json")
     # Rate-limit counters are shared by every test on the shared Redis: start each test clean.
     client = get_redis()
-    keys = list(client.scan_iter(match="authn:rl:*", count=1000))
+    keys = list(client.scan_iter(match="rl:authn:*", count=1000))
     if keys:
         client.delete(*keys)
     yield

@@ -1,5 +1,6 @@
 """Rate limits on register/login/refresh/reset: 429 with Retry-After at N+1, per IP and per
-account, counted in Redis so that every app process shares them."""
+account, counted in Redis so that every app process shares them, and still enforced (per
+process) while that Redis is really stopped."""
 
 from pathlib import Path
 
@@ -8,7 +9,9 @@ import pytest
 from django.conf import settings as django_settings
 from rest_framework.test import APIClient
 
-from tests.authn.helpers import PASSWORD, login
+from cache.breaker import redis_breaker
+from tests.authn.conftest import _saved_user
+from tests.authn.helpers import PASSWORD, OwnRedis, login
 from tests.factories import UserFactory
 from tests.servers import AppServer
 
@@ -35,6 +38,47 @@ def test_login_per_account_limit_returns_429_at_n_plus_1(settings, user):
         assert login(client, user.email, "wrong password").status_code == 401
     _assert_throttled(login(client, user.email.upper()))  # even with the right password
     assert login(client, "someone-else@example.com", "x").status_code == 401
+
+
+@pytest.fixture
+def limiter_redis(tmp_path, settings):
+    """A redis-server of this test behind the platform's default cache (the limiter's Redis)."""
+    server = OwnRedis(tmp_path)
+    server.start()
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {**settings.CACHES["default"], "LOCATION": server.url},
+    }
+    try:
+        yield server
+    finally:
+        server.kill()
+        redis_breaker.close()
+
+
+@pytest.mark.django_db
+@pytest.mark.slow
+def test_login_limits_hold_while_redis_is_stopped(settings, user, limiter_redis):
+    _limits(settings, "login", account="3/300", ip="1000/300")
+    client = APIClient()
+    assert [login(client, user.email, "wrong").status_code for _ in range(3)] == [401] * 3
+    assert limiter_redis.client().keys("rl:authn:login:account:*")  # counted in Redis
+    _assert_throttled(login(client, user.email))
+
+    limiter_redis.kill()
+    # The breaker opens on the way; the limits move to this process with the same counts.
+    other = _saved_user()
+    statuses = [login(client, other.email, "wrong").status_code for _ in range(8)]
+    assert statuses == [401] * 3 + [429] * 5
+    _assert_throttled(login(client, other.email))  # the right password is refused as well
+    assert redis_breaker.current_state == "open"
+
+    _limits(settings, "login", account="1000/300", ip="4/300")
+    statuses = [
+        login(client, f"ip{i}@example.com", "x", REMOTE_ADDR="198.51.100.4").status_code
+        for i in range(6)
+    ]
+    assert statuses.count(429) == 2 and statuses[:4] == [401] * 4
 
 
 @pytest.mark.django_db

@@ -27,10 +27,11 @@ def test_staff_sees_every_figure(client_for, staff, clean_redis):
     cache.get("m:absent")
     body = client_for(staff).get(URL).json()
     assert body["available"] is True
-    assert (body["client"]["hits"], body["client"]["misses"]) == (1, 1)
-    assert body["client"]["hit_rate"] == 0.5
+    # The request's own session lookup is a cache read too (a hit: session_start cached it).
+    assert (body["client"]["hits"], body["client"]["misses"]) == (2, 1)
+    assert body["client"]["hit_rate"] == 0.6667
     latency = body["client"]["latency_ms"]
-    assert latency["samples"] == 3 and 0 < latency["p50"] <= latency["p95"] <= latency["p99"]
+    assert latency["samples"] == 4 and 0 < latency["p50"] <= latency["p95"] <= latency["p99"]
     info = body["server"]["info"]
     for field in ("used_memory", "used_memory_peak", "mem_fragmentation_ratio"):
         assert field in info
@@ -59,7 +60,8 @@ def test_prometheus_text(client_for, staff, clean_redis):
     text = "\n".join(lines)
     assert "platform_redis_up 1" in text
     assert "platform_redis_cache_misses_total 1" in text
-    assert 'platform_redis_command_seconds_bucket{le="+Inf"} 1' in text
+    assert "platform_redis_cache_hits_total 1" in text  # the request's session lookup
+    assert 'platform_redis_command_seconds_bucket{le="+Inf"} 2' in text
     assert "platform_redis_breaker_state 0" in text
 
 

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from observability import alerts
+from observability import alerts, redis_alerts
 from observability.constants import AlertState, ChannelKind, RuleKind
 from observability.models import Alert, AlertChannel, AlertDelivery, AlertRule
 from tenants import services as tenant_services
@@ -186,7 +186,7 @@ def test_error_rate_rule_fires_from_tracked_errors(committed, receiver, monkeypa
 def test_signals_feed_polled_rules(committed, receiver):
     _channel(name="ops", kind=ChannelKind.SLACK, target=receiver.url + "/slack")
     value = {"hit_rate": 0.9}
-    alerts.register_signal("cache_hit_rate", lambda: value["hit_rate"])
+    alerts.register_signal("cache_hit_rate", lambda: alerts.Reading(value["hit_rate"], 500))
     try:
         assert alerts.evaluate()["fired"] == 0
         value["hit_rate"] = 0.2
@@ -194,7 +194,7 @@ def test_signals_feed_polled_rules(committed, receiver):
         value["hit_rate"] = 0.8
         assert alerts.evaluate()["resolved"] == 1
     finally:
-        alerts._SIGNALS.pop("cache_hit_rate")
+        alerts.register_signal("cache_hit_rate", redis_alerts.server_hit_rate, windowed=True)
     texts = [r["json"]["text"] for r in receiver.to("/slack")]
     assert [t.split("]")[0] for t in texts] == ["[FIRING", "[RESOLVED"]
 
@@ -253,3 +253,20 @@ def test_refused_notifications_are_retried_a_bounded_number_of_times(committed, 
         alerts.evaluate()
     weekly = [r for r in receiver.to("/flaky") if "weekly" in str(r["json"])]
     assert len(weekly) == 3  # ALERT_DELIVERY_ATTEMPTS
+
+
+def test_a_signal_rule_needs_a_minimum_sample_to_fire(committed, settings):
+    settings.ALERT_MIN_SAMPLES = 100
+    reading = {"now": alerts.Reading(0.0, 99)}  # every lookup a miss, but only 99 of them
+    alerts.register_signal("cache_hit_rate", lambda: reading["now"])
+    try:
+        assert alerts.evaluate()["fired"] == 0
+        assert not _open_alerts()
+        reading["now"] = alerts.Reading(0.1, 100)
+        assert alerts.evaluate()["fired"] == 1
+        (alert,) = _open_alerts()
+        assert "100 samples in 15 min" in alert.summary
+        reading["now"] = alerts.Reading(0.1, 3)  # traffic stopped: nothing shows a low rate now
+        assert alerts.evaluate()["resolved"] == 1
+    finally:
+        alerts.register_signal("cache_hit_rate", redis_alerts.server_hit_rate, windowed=True)

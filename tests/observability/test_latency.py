@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from observability import alerts, latency
+from observability import alerts, latency, redis_alerts
 from observability.constants import ChannelKind, RuleKind
 from observability.models import AlertChannel, AlertRule
 from tenants.context import TenantContext, tenant_context
@@ -116,8 +116,8 @@ def _set_rule(**fields) -> None:
 
 def test_p99_rule_fires_above_the_threshold_and_resolves_below(committed, receiver, monkeypatch):
     # Only the p99 rule has data: the signal registered at startup, nothing else.
-    assert alerts._SIGNALS["p99_latency_ms"] is latency.p99_latency_ms
-    monkeypatch.setattr(alerts, "_SIGNALS", {"p99_latency_ms": latency.p99_latency_ms})
+    assert alerts._SIGNALS["p99_latency_ms"] is redis_alerts.p99_latency
+    monkeypatch.setattr(alerts, "_SIGNALS", {"p99_latency_ms": redis_alerts.p99_latency})
     _channel(name="ops", kind=ChannelKind.WEBHOOK, target=receiver.url + "/hook")
     with tenant_context(TenantContext(platform_admin=True)):
         alerts.ensure_builtin_rules()
@@ -136,7 +136,10 @@ def test_p99_rule_fires_above_the_threshold_and_resolves_below(committed, receiv
     assert hook["json"]["action"] == "trigger"
     assert hook["json"]["alert"]["kind"] == "p99_latency"
     slow_bucket = round(latency.upper_bound_ms(latency.bucket_of(1500)), 2)  # 1722.67
-    assert f"p99_latency_ms = {slow_bucket:g}ms (above 200ms)" in hook["json"]["alert"]["summary"]
+    assert (
+        f"p99_latency_ms = {slow_bucket:g}ms (above 200ms; 210 samples"
+        in hook["json"]["alert"]["summary"]
+    )
 
     # Two minutes later, with fast requests only since: still inside a 5-minute window...
     monkeypatch.setattr(latency, "_now", lambda: start + 120)

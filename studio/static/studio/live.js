@@ -7,6 +7,7 @@
   var retry = 500;
   var chart = null;
   var series = [[], []];
+  var hour = { min: 0, max: 0 };  // the chart's x range: the hour before the latest frame
 
   function setStatus(text) {
     if (!statusEl) return;
@@ -82,28 +83,36 @@
     });
   }
 
+  // The last hour of the server's hit rate, one point per 5 s sample (the rate since the
+  // sample before it; a gap where nothing was looked up). Times are epoch seconds, uPlot's
+  // default unit; the x axis always spans the hour before the latest frame.
   function renderChart(frame) {
     var target = document.getElementById("hit-rate-chart");
     if (!target || typeof uPlot === "undefined") return;
-    var history = frame.redis && frame.redis.history;
-    if (history && history.length) {
-      series = [history.map(function (p) { return p.at; }), history.map(function (p) { return p.hit_rate; })];
-    } else if (frame.redis && frame.redis.hit_rate != null) {
-      series[0].push(frame.at); series[1].push(frame.redis.hit_rate);
-    }
-    var cutoff = frame.at - 3600;
-    while (series[0].length && series[0][0] < cutoff) { series[0].shift(); series[1].shift(); }
+    var history = (frame.redis && frame.redis.history) || [];
+    series = [history.map(function (p) { return p.at; }), history.map(function (p) { return p.hit_rate; })];
+    hour = { min: frame.at - 3600, max: frame.at };
     if (!chart) {
       chart = new uPlot({
         width: target.clientWidth || 600, height: 180,
-        series: [{}, { label: "hit rate", stroke: "#417690", scale: "rate" }],
-        scales: { rate: { range: [0, 1] } },
+        series: [{}, { label: "hit rate", stroke: "#417690", scale: "rate", width: 2, points: { show: true, size: 8, fill: "#417690" } }],
+        scales: {
+          x: { time: true, range: function () { return [hour.min, hour.max]; } },
+          rate: { range: [0, 1] },
+        },
         axes: [{}, { scale: "rate", values: function (u, v) { return v.map(function (x) { return (x * 100) + "%"; }); } }],
       }, series, target);
     } else {
-      chart.setData(series);
+      chart.setData(series, false);
     }
+    chart.setScale("x", { min: hour.min, max: hour.max });
   }
+
+  // For the browser tests: what the chart was given and the range it draws.
+  window.studioLive = {
+    series: function () { return series; },
+    xRange: function () { return chart ? [chart.scales.x.min, chart.scales.x.max] : null; },
+  };
 
   function onFrame(frame) {
     frames += 1;
