@@ -84,7 +84,7 @@ def test_eight_concurrent_creates_of_one_free_slug(committed):
         ("/{project}/buckets/", {"name": "docs"}),
         (
             "/{project}/jobs/",
-            {"name": "nightly", "schedule": "0 3 * * *", "url": "https://example.com/hook"},
+            {"name": "nightly", "schedule": "0 3 * * *", "url": "http://127.0.0.1:9/hook"},
         ),
     ],
 )
@@ -137,7 +137,7 @@ def test_renaming_a_job_to_a_taken_name_is_400(org, user, client_for):
     client = client_for(user)
     project = client.post("/api/v1/orgs/org-a/projects/", {"name": "app"}, "json").json()["id"]
     jobs = f"/api/v1/orgs/org-a/projects/{project}/jobs/"
-    spec = {"schedule": "0 3 * * *", "url": "https://example.com/hook"}
+    spec = {"schedule": "0 3 * * *", "url": "http://127.0.0.1:9/hook"}
     assert client.post(jobs, {"name": "a", **spec}, "json").status_code == 201
     second = client.post(jobs, {"name": "b", **spec}, "json").json()["id"]
     response = client.patch(f"{jobs}{second}/", {"name": "a"}, "json")
