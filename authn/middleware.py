@@ -1,20 +1,15 @@
 """Bearer-token authentication as middleware, so the tenant middleware after it knows the user.
 
-Every bearer request: the JWT signature, algorithm, ``iss``/``aud``, expiry and type are
-checked by simplejwt, then its session (``sid``) must be live: Redis first, PostgreSQL on a
-miss or when the breaker is open (``authn.services.session_is_live``). DRF reads the result
-through ``authn.authentication.MiddlewareTokenAuthentication``. The middleware also binds
-the request's client IP, user agent and id for the audit trail.
+Every bearer request is checked by ``authn.bearer.authenticate_bearer`` (the JWT, then its
+live session and active user; the same function authenticates websockets). DRF reads the
+result through ``authn.authentication.MiddlewareTokenAuthentication``. The middleware also
+binds the request's client IP, user agent and id for the audit trail.
 """
 
-from uuid import UUID
-
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
-from rest_framework_simplejwt.exceptions import TokenError
-from rest_framework_simplejwt.tokens import AccessToken
 
-from authn import request_meta, services
+from authn import request_meta
+from authn.bearer import InvalidToken, authenticate_bearer
 
 INVALID = "Invalid or expired token."
 
@@ -46,18 +41,9 @@ class TokenAuthenticationMiddleware:
     def _authenticate(self, request, raw: str) -> None:
         request.user = AnonymousUser()
         try:
-            token = AccessToken(raw)
-            user_id = int(token.get("sub"))
-            session_id = UUID(str(token.get("sid")))
-        except (TokenError, TypeError, ValueError):
+            bearer = authenticate_bearer(raw)
+        except InvalidToken:
             request.auth_error = INVALID
             return
-        if not services.session_is_live(session_id=session_id, user_id=user_id):
-            request.auth_error = INVALID
-            return
-        user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
-        if user is None:
-            request.auth_error = INVALID
-            return
-        request.user = user
-        request.auth_token = token
+        request.user = bearer.user
+        request.auth_token = bearer.token

@@ -24,6 +24,7 @@ from tenants.constants import Role
 from tenants.context import TenantContext, set_tenant_context
 from tenants.models import Invitation, Membership, Organization, Project
 from tenants.permissions import has_org_perm
+from tenants.signals import membership_changed
 
 User = get_user_model()
 
@@ -108,6 +109,7 @@ def member_change_role(*, membership: Membership, target: Membership, role: str)
         target_id=target.pk,
         metadata={"user_id": target.user_id, "from": previous, "to": role},
     )
+    _announce_membership(target)
     return target
 
 
@@ -120,7 +122,15 @@ def member_remove(*, membership: Membership, target: Membership) -> None:
     owners = list(Membership.objects.select_for_update().filter(org=target.org, role=Role.OWNER))
     if target.role == Role.OWNER and len(owners) <= 1:
         raise ValidationError({"user": "The last owner cannot be removed."})
+    _announce_membership(target)
     target.delete()
+
+
+def _announce_membership(target: Membership) -> None:
+    org_id, user_id = target.org_id, target.user_id
+    transaction.on_commit(
+        lambda: membership_changed.send(sender=Membership, org_id=org_id, user_id=user_id)
+    )
 
 
 @transaction.atomic

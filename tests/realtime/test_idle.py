@@ -12,7 +12,7 @@ from asgiref.sync import sync_to_async
 from channels_redis.core import RedisChannelLayer
 
 from cache.config import channel_layer_settings
-from tests.realtime.test_consumer import connect, drain, run, subscribe
+from tests.realtime.sockets import connect, drain, run, subscribe
 
 
 def test_a_quiet_socket_outlives_every_redis_timeout_and_then_receives(world, tasks, settings):
