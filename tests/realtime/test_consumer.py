@@ -123,12 +123,15 @@ def test_authentication_is_required_and_never_taken_from_the_url(world):
             {"type": "subscribe", "org": "org-a", "collection": str(world.tasks_a.id)}
         )
         results["url_token"] = await ws.receive_output(timeout=5)
+        await ws.disconnect()
         ws = await connect()
         await ws.send_json_to({"type": "auth", "token": token[:-3] + "abc"})
         results["bad_token"] = await ws.receive_output(timeout=5)
+        await ws.disconnect()
         protocols = ["platform.realtime.v1", "bearer.not-a-jwt"]
         ws = WebsocketCommunicator(application, PATH, headers=ORIGIN, subprotocols=protocols)
         results["bad_subprotocol"] = await ws.connect()
+        await ws.disconnect()
         return results
 
     results = run(body)

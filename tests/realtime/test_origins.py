@@ -11,8 +11,7 @@ STUDIO = "/ws/studio/live/"
 async def opens(path: str, headers) -> tuple[bool, object]:
     ws = WebsocketCommunicator(application, path, headers=headers)
     connected, detail = await ws.connect(timeout=5)
-    if connected:
-        await ws.disconnect()
+    await ws.disconnect()  # refused or not: the application instance ends
     return connected, detail
 
 

@@ -58,16 +58,15 @@ async def _socket(token: str, via: str):
         )  # fmt: skip
         connected, detail = await ws.connect(timeout=5)
         if not connected:
+            await ws.disconnect()
             return detail
     else:
         ws = WebsocketCommunicator(application, PATH, headers=ORIGIN)
         assert (await ws.connect(timeout=5))[0]
         await ws.send_json_to({"type": "auth", "token": token})
     reply = await ws.receive_output(timeout=5)
-    if reply["type"] == "websocket.close":
-        return reply["code"]
-    await ws.disconnect()
-    return "ready"
+    await ws.disconnect()  # closed by the server or not: the application instance ends
+    return reply["code"] if reply["type"] == "websocket.close" else "ready"
 
 
 def test_the_api_and_the_websocket_accept_the_same_tokens(world):
