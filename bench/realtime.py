@@ -2,9 +2,9 @@
 """Realtime fan-out: events per second delivered to N subscribers, and commit-to-socket latency.
 
 One or two app server processes (uvicorn, platform_site.asgi) hold N websockets of N members of
-one org, all subscribed to one collection. This process commits record changes (each in its own
-transaction; ``publish_change`` sends on commit, stamping ``committed_at``) and the sockets
-measure when each event arrives. Two phases:
+one org, all subscribed to one record collection (by name). This process commits record changes
+(each in its own transaction; ``publish_change`` sends on commit, stamping ``committed_at``) and
+the sockets measure when each event arrives. Two phases:
 
 * latency: events paced at --rate per second; p50/p99 of (arrival - commit) over all deliveries;
 * throughput: --burst events as fast as they commit; deliveries / (last arrival - first commit).
@@ -26,14 +26,15 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
 
 
-async def open_socket(url: str, token: str):
+async def open_socket(url: str, token: str, project_id: str):
     from websockets.asyncio.client import connect
 
     ws = await connect(url, origin="http://127.0.0.1", subprotocols=["platform.realtime.v1"],
                        max_queue=None)  # fmt: skip
     await ws.send(json.dumps({"type": "auth", "token": token}))
     assert json.loads(await ws.recv())["type"] == "ready"
-    await ws.send(json.dumps({"type": "subscribe", "org": "bench", "collection": "items"}))
+    await ws.send(json.dumps({"type": "subscribe", "org": "bench", "project": project_id,
+                              "collection": "items"}))  # fmt: skip
     assert json.loads(await ws.recv())["type"] == "subscribed"
     return ws
 
@@ -51,7 +52,7 @@ async def reader(ws, arrivals: list, expected: int, done: asyncio.Event):
     done.set()
 
 
-def publisher(org_id, phase: str, count: int, rate: float | None, first_commit: list):
+def publisher(collection, phase: str, count: int, rate: float | None, first_commit: list):
     from django.db import transaction
 
     from realtime.events import publish_change
@@ -64,17 +65,19 @@ def publisher(org_id, phase: str, count: int, rate: float | None, first_commit: 
             if delay > 0:
                 time.sleep(delay)
         with transaction.atomic():
-            publish_change(org_id=org_id, collection_id="items", op="insert",
-                           record={"id": i, "phase": phase}, owner_only=False)  # fmt: skip
+            publish_change(org_id=collection.org_id, collection_id=collection.id, op="insert",
+                           record={"id": i, "phase": phase}, owner_id=None,
+                           owner_only=False)  # fmt: skip
         if i == 0:
             first_commit.append(time.time())
 
 
-async def run(args, servers, tokens, org_id):
+async def run(args, servers, tokens, collection):
     sockets = []
     for i, token in enumerate(tokens):
         server = servers[i % len(servers)]
-        sockets.append(await open_socket(server.ws_url + "/realtime/v1/websocket", token))
+        url = server.ws_url + "/realtime/v1/websocket"
+        sockets.append(await open_socket(url, token, str(collection.project_id)))
     arrivals: list = []
     total = args.latency_events + args.burst
     done_events = [asyncio.Event() for _ in sockets]
@@ -83,11 +86,11 @@ async def run(args, servers, tokens, org_id):
     loop = asyncio.get_running_loop()
     first_latency: list = []
     await loop.run_in_executor(
-        None, publisher, org_id, "latency", args.latency_events, args.rate, first_latency
+        None, publisher, collection, "latency", args.latency_events, args.rate, first_latency
     )
     await asyncio.sleep(1)
     first_burst: list = []
-    await loop.run_in_executor(None, publisher, org_id, "burst", args.burst, None, first_burst)
+    await loop.run_in_executor(None, publisher, collection, "burst", args.burst, None, first_burst)
     try:
         await asyncio.wait_for(asyncio.gather(*(d.wait() for d in done_events)), 120)
     except TimeoutError:
@@ -111,8 +114,9 @@ def main() -> None:
     servers = []
     try:
         from django.contrib.auth import get_user_model
-        from rest_framework_simplejwt.tokens import AccessToken
 
+        from authn.services.sessions import session_start
+        from datastore.services import collection_create
         from tenants import services
         from tenants.models import Membership
         from tests.servers import AppServer
@@ -126,9 +130,13 @@ def main() -> None:
 
         with tenant_context(TenantContext(org_id=org.id, user_id=owner.pk)):
             Membership.objects.bulk_create([Membership(org=org, user=u) for u in users])
-        tokens = [str(AccessToken.for_user(u)) for u in users]
+            membership = Membership.objects.select_related("org").get(org=org, user=owner)
+            project = services.project_create(membership=membership, name="bench")
+            collection = collection_create(membership=membership, project=project, name="items")
+        # Live sessions: a socket is authenticated like an API request.
+        tokens = [session_start(user=u).access for u in users]
         servers = [AppServer().start() for _ in range(args.servers)]
-        arrivals, burst_start = asyncio.run(run(args, servers, tokens, org.id))
+        arrivals, burst_start = asyncio.run(run(args, servers, tokens, collection))
     finally:
         for server in servers:
             server.stop()

@@ -6,7 +6,8 @@ name, sentinel password) with reads optionally from replicas. From it come:
 
 * ``django_cache_settings``  -> ``CACHES["default"]`` (django-redis; sessions, rate limits,
   hotkeys and metrics take their client from it through ``cache.client.get_redis``),
-* ``channel_layer_settings`` -> ``CHANNEL_LAYERS["default"]`` (channels-redis),
+* ``channel_layer_settings`` -> ``CHANNEL_LAYERS["default"]`` (channels-redis; its blocking
+  reads get the socket timeout on top of their wait),
 * ``celery_settings``        -> ``CELERY_BROKER_URL`` / transport options / ``broker_use_ssl``.
 
 Pure functions of the environment mapping, so they are tested without Django settings.
@@ -193,7 +194,19 @@ def django_cache_settings(config: RedisConfig) -> dict:
 
 # --- channels-redis ----------------------------------------------------------------------------
 def channel_layer_settings(config: RedisConfig) -> dict:
-    connection = {**config.auth_kwargs(), **config.tls_kwargs()}
+    """The channel layer's reads wait on purpose: each receive is a blocking ``BZPOPMIN`` of
+    up to ``RedisChannelLayer.brpop_timeout`` seconds. The socket timeout is for a server that
+    stopped answering, so it counts from the end of that wait; left to redis-py's default
+    (as long as the wait itself) it ended every quiet socket with a ``TimeoutError``.
+    """
+    from channels_redis.core import RedisChannelLayer
+
+    connection = {
+        **config.auth_kwargs(),
+        **config.tls_kwargs(),
+        "socket_connect_timeout": config.connect_timeout,
+        "socket_timeout": RedisChannelLayer.brpop_timeout + config.socket_timeout,
+    }
     if config.uses_sentinel:
         host = {
             "sentinels": list(config.sentinels),

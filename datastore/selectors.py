@@ -35,6 +35,13 @@ def collection_get(
     return queryset.order_by("-store").first()  # "records" sorts after "documents"
 
 
+def collection_by_id(
+    *, org_id, collection_id: UUID, store: str = Store.RECORDS
+) -> Collection | None:
+    """A collection of the org by id, whatever its project (realtime subscriptions)."""
+    return Collection.objects.filter(org_id=org_id, pk=collection_id, store=store).first()
+
+
 def record_queryset(*, collection: Collection) -> QuerySet[Record]:
     return Record.objects.filter(org_id=collection.org_id, collection=collection)
 

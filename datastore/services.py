@@ -259,6 +259,7 @@ def record_create(*, membership, collection: Collection, data: dict) -> Record:
         project_id=collection.project_id,
         collection=collection,
         owner_id=membership.user_id,
+        owner_only=collection.access == Access.OWNER,  # what the trigger stores, for the event
         data=data,
     )
     _announce(record, "create", data)
@@ -279,6 +280,7 @@ def record_bulk_create(*, membership, collection: Collection, items: list) -> li
                 project_id=collection.project_id,
                 collection=collection,
                 owner_id=membership.user_id,
+                owner_only=collection.access == Access.OWNER,
                 data=data,
             )
             for data in items

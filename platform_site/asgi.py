@@ -1,4 +1,5 @@
-"""ASGI entry point: HTTP through Django, websockets through Channels."""
+"""ASGI entry point: HTTP through Django, websockets through Channels (origin policy in
+``realtime.origins``)."""
 
 import os
 
@@ -10,13 +11,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "platform_site.settings.local")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from platform_site.routing import websocket_urlpatterns  # noqa: E402
+from realtime.origins import WebsocketOriginValidator  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
+        "websocket": WebsocketOriginValidator(URLRouter(websocket_urlpatterns)),
     }
 )

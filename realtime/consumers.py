@@ -6,10 +6,13 @@ Protocol (JSON text frames; every client message may carry a ``ref`` echoed in t
                                                  subprotocol "bearer.<JWT>" (next to
                                                  "platform.realtime.v1"). Never in the URL.
     <- {"type": "ready", "user_id": 1}
-    -> {"type": "subscribe", "org": "<slug|id>", "collection": "<id>",
+    -> {"type": "subscribe", "org": "<slug|id>", "project": "<id>", "collection": "<name>",
         "filter": ["status:eq:\"open\"", "n:gte:2"]}   the data API's filter grammar
-                                                 (see realtime/filters.py); optional
-    <- {"type": "subscribed", "subscription": "s1"}
+                                                 (see realtime/filters.py); optional.
+                                                 "collection" is a name within "project", as in
+                                                 the data API's URLs, or a collection id
+                                                 (then "project" may be left out)
+    <- {"type": "subscribed", "subscription": "s1", "collection": "<id>", "project": "<id>"}
     <- {"type": "change", "subscription": "s1", "op": "insert", "collection": ..., "id": ...,
         "record": {...}, "committed_at": ...}
     -> {"type": "unsubscribe", "subscription": "s1"}
@@ -22,19 +25,29 @@ Protocol (JSON text frames; every client message may carry a ``ref`` echoed in t
     -> {"type": "leave", "org": ..., "channel": "room"}
     -> {"type": "heartbeat"}                    <- {"type": "heartbeat"}
     <- {"type": "error", "code": "not_found" | "invalid" | ..., "message": ...}
+    <- {"type": "unsubscribed", "subscription": "s1", "reason": "not_a_member"}
+    <- {"type": "left", "channel": "room", "reason": "not_a_member"}
+                                                 sent unasked when the user's membership is
+                                                 removed, or "permission_denied" when it no
+                                                 longer allows reading data; the socket stays
 
 Close codes: 4401 not authenticated / token expired, 4001 session revoked, 4008 too slow to
 authenticate.
 
-Authorisation: at subscribe / join time the user must be a member of the org (a non-member
-gets ``not_found``, as from the REST API). For every event the consumer checks again: the
-event's org is the subscription's, the token has not expired, the membership still exists
-(re-read from PostgreSQL at most every ``REALTIME_MEMBERSHIP_TTL`` seconds), and for owner-only
-collections the user owns the row or is an org owner/admin.
+Authorisation: at subscribe / join time the user must be a member of the org (a non-member,
+like a collection the user cannot see, gets ``not_found``, as from the REST API). For every
+event the consumer checks again: the event's org is the subscription's, the token has not
+expired, the membership still exists and allows reading data (``has_org_perm``), and the row is
+one the data API would show this user (``datastore.visibility.record_visible``, the twin of the
+records' row-level security policy, on the event's ``owner_only`` and ``owner_id``).
+Memberships are re-read from PostgreSQL at once when a member is removed or changes role
+(``realtime.events.membership_changed``), and at most every ``REALTIME_MEMBERSHIP_TTL``
+seconds otherwise.
 """
 
 import asyncio
 import time
+from dataclasses import dataclass
 
 import structlog
 from channels.db import database_sync_to_async
@@ -42,11 +55,13 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError
 
-from realtime import filters, presence
-from realtime.auth import AuthenticationFailed, authenticate_token
+from authn.services.session_check import AuthFailed, authenticate_access_token
+from datastore.visibility import record_visible
+from observability.consumers import ObservedConsumer
+from realtime import filters, presence, selectors
 from realtime.groups import broadcast_group, collection_group, session_group, user_group
-from realtime.selectors import membership_role
-from tenants.constants import PRIVILEGED_ROLES, ROLE_PERMISSIONS, VIEW_DATA
+from tenants.constants import VIEW_DATA
+from tenants.permissions import has_org_perm
 
 logger = structlog.get_logger(__name__)
 
@@ -58,15 +73,25 @@ CLOSE_AUTH_TIMEOUT = 4008
 MAX_SUBSCRIPTIONS = 100
 MAX_CHANNEL_NAME = 64
 MAX_PAYLOAD_KEYS = 64
+MAX_REF = 64  # an org slug or id, a project or collection id or name
+NOT_A_MEMBER = "not_a_member"
 
 
-class RealtimeConsumer(AsyncJsonWebsocketConsumer):
+@dataclass(frozen=True)
+class Identity:
+    user_id: int
+    username: str
+    session_id: str  # the token's ``sid``
+    expires_at: float  # epoch seconds; the socket is closed once it passes
+
+
+class RealtimeConsumer(ObservedConsumer, AsyncJsonWebsocketConsumer):
     async def connect(self):
         self.identity = None
         self.subscriptions: dict[str, dict] = {}
         self.group_subs: dict[str, set[str]] = {}
         self.channels_joined: dict[tuple[str, str], str] = {}  # (org_id, channel) -> group
-        self.memberships: dict[str, tuple[str | None, float]] = {}  # org_id -> (role, read at)
+        self.memberships: dict[str, tuple[object, float]] = {}  # org_id -> (membership, read at)
         self.org_refs: dict[str, str] = {}  # what the client called the org -> org id
         self.counter = 0
         self.auth_timer = None
@@ -93,14 +118,22 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
 
     async def _authenticate(self, raw: str) -> bool:
         try:
-            self.identity = await database_sync_to_async(authenticate_token)(raw)
-        except AuthenticationFailed:
+            authenticated = await database_sync_to_async(authenticate_access_token)(raw)
+        except AuthFailed:
+            logger.info("realtime_auth_refused")
             return False
+        self.identity = Identity(
+            user_id=authenticated.user.pk,
+            username=authenticated.user.get_username(),
+            session_id=str(authenticated.session_id),
+            expires_at=float(authenticated.token["exp"]),
+        )
+        structlog.contextvars.bind_contextvars(user_id=self.identity.user_id)
         await self.channel_layer.group_add(user_group(self.identity.user_id), self.channel_name)
-        if self.identity.session_id:
-            await self.channel_layer.group_add(
-                session_group(self.identity.session_id), self.channel_name
-            )
+        await self.channel_layer.group_add(
+            session_group(self.identity.session_id), self.channel_name
+        )
+        logger.info("realtime_authenticated")
         return True
 
     async def _send_ready(self):
@@ -117,12 +150,17 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(
                 user_group(self.identity.user_id), self.channel_name
             )
-            if self.identity.session_id:
-                await self.channel_layer.group_discard(
-                    session_group(self.identity.session_id), self.channel_name
-                )
+            await self.channel_layer.group_discard(
+                session_group(self.identity.session_id), self.channel_name
+            )
 
     # --- client messages -----------------------------------------------------------------
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        if not text_data:  # the protocol is JSON text; a binary frame is refused, not fatal
+            await self._error(None, "invalid", "messages are JSON text frames")
+            return
+        await super().receive(text_data=text_data, **kwargs)
+
     async def receive_json(self, content, **kwargs):
         if not isinstance(content, dict):
             await self._error(None, "invalid", "messages are JSON objects")
@@ -167,43 +205,46 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     def _expired(self) -> bool:
         return self.identity is not None and time.time() >= self.identity.expires_at
 
-    async def _role(self, org_id: str, *, fresh: bool = False) -> str | None:
+    async def _membership(self, org_id: str, *, fresh: bool = False):
+        """The socket user's membership in ``org_id`` (None: not a member), cached a while."""
         ttl = getattr(settings, "REALTIME_MEMBERSHIP_TTL", 15)
         cached = self.memberships.get(org_id)
         if not fresh and cached and time.monotonic() - cached[1] < ttl:
             return cached[0]
-        found = await database_sync_to_async(membership_role)(
+        membership = await database_sync_to_async(selectors.membership_for)(
             user_id=self.identity.user_id, org_ref=org_id
         )
-        role = found[1] if found else None
-        self.memberships[org_id] = (role, time.monotonic())
-        return role
+        self.memberships[org_id] = (membership, time.monotonic())
+        return membership
 
-    async def _resolve_org(self, content, ref) -> str | None:
+    async def _resolve_org(self, content, ref):
+        """The membership in the org the message names, or None (the error already sent)."""
         org_ref = content.get("org")
-        if not isinstance(org_ref, str) or not org_ref or len(org_ref) > 63:
+        if not isinstance(org_ref, str) or not org_ref or len(org_ref) > MAX_REF:
             await self._error(ref, "invalid", "org is required")
             return None
-        found = await database_sync_to_async(membership_role)(
+        membership = await database_sync_to_async(selectors.membership_for)(
             user_id=self.identity.user_id, org_ref=org_ref
         )
-        if found is None:
+        if membership is None:
             await self._error(ref, "not_found", "Not found.")
             return None
-        org_id, role = found
-        self.memberships[org_id] = (role, time.monotonic())
+        org_id = str(membership.org_id)
+        self.memberships[org_id] = (membership, time.monotonic())
         self.org_refs[org_ref] = org_id
         self.org_refs[org_id] = org_id
-        return org_id
+        return membership
 
     async def _subscribe(self, content, ref):
-        collection = content.get("collection")
-        if (
-            not isinstance(collection, str | int)
-            or not str(collection)
-            or len(str(collection)) > 64
-        ):
-            await self._error(ref, "invalid", "collection is required")
+        collection, project = content.get("collection"), content.get("project", None)
+        if not _ref(collection):
+            await self._error(ref, "invalid", "collection (a name or an id) is required")
+            return
+        if project is not None and not _ref(project):
+            await self._error(ref, "invalid", "project is a project id")
+            return
+        if project is None and not selectors.is_id(collection):
+            await self._error(ref, "invalid", "a collection name needs its project")
             return
         try:
             conditions = filters.parse_filter(content.get("filter"))
@@ -213,36 +254,57 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         if len(self.subscriptions) >= MAX_SUBSCRIPTIONS:
             await self._error(ref, "limit", "too many subscriptions")
             return
-        org_id = await self._resolve_org(content, ref)
-        if org_id is None:
+        membership = await self._resolve_org(content, ref)
+        if membership is None:
             return
-        if VIEW_DATA not in ROLE_PERMISSIONS.get(self.memberships[org_id][0], frozenset()):
+        if not has_org_perm(membership, VIEW_DATA):
             await self._error(ref, "permission_denied", "Permission denied.")
             return
+        found = await database_sync_to_async(selectors.collection_for)(
+            membership=membership, collection=collection, project=project
+        )
+        if found is None:
+            await self._error(ref, "not_found", "Not found.")
+            return
+        org_id, collection_id = str(membership.org_id), str(found.pk)
         self.counter += 1
         sub_id = f"s{self.counter}"
-        group = collection_group(org_id, collection)
+        group = collection_group(org_id, collection_id)
         self.subscriptions[sub_id] = {
             "org_id": org_id,
-            "collection_id": str(collection),
+            "collection_id": collection_id,
             "filter": conditions,
             "group": group,
         }
         if group not in self.group_subs:
             await self.channel_layer.group_add(group, self.channel_name)
         self.group_subs.setdefault(group, set()).add(sub_id)
-        await self.send_json({"type": "subscribed", "ref": ref, "subscription": sub_id})
+        logger.info("realtime_subscribed", org_id=org_id, collection=collection_id)
+        await self.send_json(
+            {
+                "type": "subscribed",
+                "ref": ref,
+                "subscription": sub_id,
+                "collection": collection_id,
+                "project": str(found.project_id),
+            }
+        )
 
-    async def _unsubscribe(self, content, ref):
-        sub = self.subscriptions.pop(str(content.get("subscription")), None)
+    async def _drop_subscription(self, sub_id: str) -> bool:
+        sub = self.subscriptions.pop(sub_id, None)
         if sub is None:
-            await self._error(ref, "not_found", "Not found.")
-            return
+            return False
         subs = self.group_subs.get(sub["group"], set())
-        subs.discard(str(content.get("subscription")))
+        subs.discard(sub_id)
         if not subs:
             self.group_subs.pop(sub["group"], None)
             await self.channel_layer.group_discard(sub["group"], self.channel_name)
+        return True
+
+    async def _unsubscribe(self, content, ref):
+        if not await self._drop_subscription(str(content.get("subscription"))):
+            await self._error(ref, "not_found", "Not found.")
+            return
         await self.send_json({"type": "unsubscribed", "ref": ref})
 
     def _channel_name(self, content) -> str | None:
@@ -257,9 +319,10 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         if channel is None or not isinstance(meta, dict) or len(meta) > MAX_PAYLOAD_KEYS:
             await self._error(ref, "invalid", "channel (1-64 chars) and presence object")
             return
-        org_id = await self._resolve_org(content, ref)
-        if org_id is None:
+        membership = await self._resolve_org(content, ref)
+        if membership is None:
             return
+        org_id = str(membership.org_id)
         group = broadcast_group(org_id, channel)
         if (org_id, channel) not in self.channels_joined:
             await self.channel_layer.group_add(group, self.channel_name)
@@ -328,7 +391,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             await self._error(ref, "invalid", "event name (1-64 chars) is required")
             return
         org_id, channel = joined
-        if await self._role(org_id) is None:
+        if await self._membership(org_id) is None:
             await self._error(ref, "not_found", "Not found.")
             return
         await self.channel_layer.group_send(
@@ -392,12 +455,16 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         return verdict
 
     async def _may_read(self, event) -> bool:
-        role = await self._role(event["org_id"])
-        if role is None or VIEW_DATA not in ROLE_PERMISSIONS.get(role, frozenset()):
+        """Would the data API show this row to this socket's user, right now?"""
+        membership = await self._membership(event["org_id"])
+        if not has_org_perm(membership, VIEW_DATA):
             return False
-        if event.get("owner_only"):
-            return role in PRIVILEGED_ROLES or event.get("owner_id") == str(self.identity.user_id)
-        return True
+        return record_visible(
+            role=membership.role,
+            user_id=self.identity.user_id,
+            owner_id=event["owner_id"],
+            owner_only=event["owner_only"],
+        )
 
     async def broadcast_message(self, event):
         key = (event["org_id"], event["channel"])
@@ -405,7 +472,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             return
         if event["from_socket"] == self.channel_name and not event.get("echo"):
             return
-        if await self._role(event["org_id"]) is None:
+        if await self._membership(event["org_id"]) is None:
             return
         await self.send_json(
             {
@@ -431,6 +498,33 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
 
     async def auth_revoked(self, event):
         await self.close(code=CLOSE_REVOKED)
+
+    async def membership_changed(self, event):
+        """Re-read the membership now; drop what it no longer allows (the socket stays)."""
+        org_id = event["org_id"]
+        if self.identity is None or org_id not in self.memberships:
+            return  # this socket has not used that org
+        membership = await self._membership(org_id, fresh=True)
+        if not has_org_perm(membership, VIEW_DATA):
+            reason = NOT_A_MEMBER if membership is None else "permission_denied"
+            for sub_id, sub in sorted(self.subscriptions.items()):
+                if sub["org_id"] == org_id:
+                    await self._drop_subscription(sub_id)
+                    await self.send_json(
+                        {"type": "unsubscribed", "subscription": sub_id, "reason": reason}
+                    )
+        if membership is None:
+            for (joined, channel), group in list(self.channels_joined.items()):
+                if joined == org_id:
+                    await self._leave(joined, channel, group)
+                    await self.send_json(
+                        {"type": "left", "channel": channel, "reason": NOT_A_MEMBER}
+                    )
+        logger.info("realtime_membership_reread", org_id=org_id, member=membership is not None)
+
+
+def _ref(value) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= MAX_REF
 
 
 def _public(socket: str, entry: dict) -> dict:

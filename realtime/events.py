@@ -3,15 +3,20 @@
 * ``publish_change(...)``: a record was inserted, updated or deleted. The event goes to the
   channel-layer group of its org and collection once the surrounding transaction commits
   (immediately when there is none, e.g. from an ``on_commit`` signal handler), so a rolled-back
-  write is never seen and subscribers get events in commit order.
+  write is never seen and subscribers get events in commit order. It carries the row's
+  ``owner_id`` and ``owner_only``, which is all the consumer needs to decide it as row-level
+  security would (``datastore.visibility``).
 * ``disconnect_user(user_id)`` / ``disconnect_session(sid)``: close every socket of a user or of
   one session (a revoked session must not keep listening).
+* ``membership_changed(user_id, org_id)``: the user's membership in the org was removed or its
+  role changed; the user's sockets re-read it at once and drop what it no longer allows.
 
 Authorisation happens in the consumer for every event (``realtime.consumers``), not here.
 
 Redis unavailable (breaker open): a change event is dropped and logged (the write itself has
-committed; clients re-read on reconnect), and ``disconnect_*`` return False; sockets then still
-close by themselves when their token expires, which the consumer checks on every event.
+committed; clients re-read on reconnect), and the other calls return False; sockets then still
+close by themselves when their token expires, which the consumer checks on every event, and
+re-read memberships every ``REALTIME_MEMBERSHIP_TTL`` seconds.
 """
 
 import json
@@ -21,10 +26,8 @@ from uuid import UUID
 import structlog
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.utils.module_loading import import_string
 
 from cache.breaker import RedisUnavailable, redis_call
 from realtime.groups import collection_group, session_group, user_group
@@ -38,16 +41,6 @@ def _plain(value):
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
 
 
-def _owner_only(org_id, collection_id, owner_id, owner_only: bool | None) -> bool:
-    if owner_only is not None:
-        return owner_only
-    resolver = getattr(settings, "REALTIME_COLLECTION_ACCESS_RESOLVER", "")
-    if resolver:
-        return bool(import_string(resolver)(org_id=org_id, collection_id=collection_id))
-    # Unknown access rule: fail closed. Rows with an owner reach only the owner and admins.
-    return owner_id is not None
-
-
 def publish_change(
     *,
     org_id: UUID | str,
@@ -55,25 +48,28 @@ def publish_change(
     op: str,
     record: dict,
     record_id=None,
-    owner_id: int | str | None = None,
+    owner_id: int | str | None,
+    owner_only: bool,
     project_id: UUID | str | None = None,
-    owner_only: bool | None = None,
     data: dict | None = None,
     using: str = "default",
 ) -> None:
     """``record`` is what subscribers receive; subscription filters test ``data`` when given
     (the record's own fields, without what the publisher added to ``record``), else ``record``.
+    ``owner_only`` is the row's own flag (its collection's access rule at write time).
     """
     if op not in OPS:
         raise ValueError(f"op must be one of {sorted(OPS)}")
+    if not isinstance(owner_only, bool):
+        raise TypeError("owner_only is the row's access flag, True or False")
     event = {
         "type": "record.change",
         "org_id": str(org_id),
         "project_id": str(project_id) if project_id else None,
         "collection_id": str(collection_id),
         "id": _plain(record_id if record_id is not None else record.get("id")),
-        "owner_id": str(owner_id) if owner_id is not None else None,
-        "owner_only": _owner_only(org_id, collection_id, owner_id, owner_only),
+        "owner_id": int(owner_id) if owner_id is not None else None,
+        "owner_only": owner_only,
         "op": op,
         "record": _plain(record),
         "data_delta": _delta(record, data),
@@ -127,3 +123,8 @@ def disconnect_user(user_id) -> bool:
 def disconnect_session(session_id: str) -> bool:
     """Close the sockets opened with tokens of session ``session_id``."""
     return _group_send(session_group(session_id), {"type": "auth.revoked", "reason": "session"})
+
+
+def membership_changed(user_id, org_id) -> bool:
+    """Make the user's sockets re-read their membership in ``org_id`` now."""
+    return _group_send(user_group(user_id), {"type": "membership.changed", "org_id": str(org_id)})

@@ -1,7 +1,8 @@
-"""Record writes become realtime events: the data app's after-commit signal, relayed."""
+"""Other apps' after-commit signals, relayed to sockets: record writes become change events,
+revoked sessions close, membership changes narrow the member's sockets."""
 
 from datastore.signals import EVENT_NAMES
-from realtime.events import disconnect_session, publish_change
+from realtime.events import disconnect_session, membership_changed, publish_change
 
 
 def relay_record_change(
@@ -33,3 +34,7 @@ def relay_record_change(
 def close_revoked_sessions(sender, *, session_ids, **kwargs) -> None:
     for session_id in session_ids:
         disconnect_session(session_id)
+
+
+def narrow_member_sockets(sender, *, org_id, user_id, **kwargs) -> None:
+    membership_changed(user_id, org_id)

@@ -27,6 +27,7 @@ from tenants.constants import Role
 from tenants.context import TenantContext, set_tenant_context
 from tenants.models import Invitation, Membership, Organization, Project
 from tenants.permissions import require_org_perm
+from tenants.signals import membership_changed
 
 User = get_user_model()
 SLUG_TAKEN = "This slug is taken; choose another."
@@ -141,6 +142,7 @@ def member_change_role(*, membership: Membership, target: Membership, role: str)
         target=target,
         metadata={"user_id": target.user_id, "from": previous, "to": role},
     )
+    _announce_membership(target)
     return target
 
 
@@ -159,7 +161,15 @@ def member_remove(*, membership: Membership, target: Membership) -> None:
         target=target,
         metadata={"user_id": target.user_id, "role": target.role},
     )
+    _announce_membership(target)
     target.delete()
+
+
+def _announce_membership(target: Membership) -> None:
+    org_id, user_id = target.org_id, target.user_id
+    transaction.on_commit(
+        lambda: membership_changed.send(sender=Membership, org_id=org_id, user_id=user_id)
+    )
 
 
 @transaction.atomic

@@ -389,11 +389,9 @@ STUDIO_LIVE_INTERVAL_SECONDS = env.float("STUDIO_LIVE_INTERVAL_SECONDS", default
 
 # --- Realtime ---------------------------------------------------------------------------------
 REALTIME_AUTH_TIMEOUT = env.float("REALTIME_AUTH_TIMEOUT", default=10.0)
-# How long a socket trusts a membership it read before checking PostgreSQL again.
+# How long a socket trusts a membership it read before checking PostgreSQL again (removals
+# and role changes made through tenants.services reach the sockets at once anyway).
 REALTIME_MEMBERSHIP_TTL = env.float("REALTIME_MEMBERSHIP_TTL", default=15.0)
-# Dotted path to f(org_id, collection_id) -> bool (owner-only collection), for events that do
-# not say; without one such events reach only the row's owner and org owners/admins.
-REALTIME_COLLECTION_ACCESS_RESOLVER = env.str("REALTIME_COLLECTION_ACCESS_RESOLVER", default="")
 
 # --- Webhooks (compute) -----------------------------------------------------------------------
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)

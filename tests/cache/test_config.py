@@ -3,6 +3,7 @@
 import ssl
 
 import pytest
+from channels_redis.core import RedisChannelLayer
 from channels_redis.utils import create_pool
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -35,7 +36,13 @@ def test_plain_url_defaults():
     assert cache["OPTIONS"]["CONNECTION_POOL_KWARGS"]["max_connections"] == 50
     assert "ssl" not in cache["OPTIONS"]["CONNECTION_POOL_KWARGS"]
     assert channel_layer_settings(config)["CONFIG"]["hosts"] == [
-        {"address": "redis://cache.internal:6380/3", "max_connections": 50}
+        {
+            "address": "redis://cache.internal:6380/3",
+            "max_connections": 50,
+            "socket_connect_timeout": 0.5,
+            # channels-redis blocks for brpop_timeout on purpose; the timeout comes on top.
+            "socket_timeout": RedisChannelLayer.brpop_timeout + 0.5,
+        }
     ]
     assert celery_settings(config)["broker_url"] == "redis://cache.internal:6380/3"
 
@@ -63,6 +70,20 @@ def test_one_pool_size_sizes_every_pool():
     )
     (host,) = channel_layer_settings(sentinel)["CONFIG"]["hosts"]
     assert create_pool(host).max_connections == 9
+
+
+def test_channel_layer_reads_may_wait_longer_than_the_socket_timeout():
+    """Direct and through Sentinel: the pool channels-redis builds lets a blocking receive
+    (``brpop_timeout``) finish before the socket timeout fires."""
+    env = {"REDIS_URL": "redis://h:1/0", "REDIS_SOCKET_TIMEOUT": "0.2"}
+    for config in (
+        redis_config_from_env(env),
+        redis_config_from_env({**env, "REDIS_SENTINELS": "s:26379"}),
+    ):
+        (host,) = channel_layer_settings(config)["CONFIG"]["hosts"]
+        kwargs = create_pool(host).connection_kwargs
+        assert kwargs["socket_timeout"] == RedisChannelLayer.brpop_timeout + 0.2
+        assert kwargs["socket_connect_timeout"] == config.connect_timeout
 
 
 def test_tls_verification_is_always_required():

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from tests.datastore.test_filter_property import OPS, PATHS, documents, filter_text, well_formed
-from tests.realtime.test_consumer import connect, drain, run, subscribe
+from tests.realtime.sockets import connect, drain, run, subscribe
 
 TASKS = [
     {"title": "Deploy the API", "status": "open", "priority": 3, "tags": ["urgent", "ops"]},
@@ -107,19 +107,21 @@ def test_bad_filters_are_refused_on_the_socket_which_stays_open(world):
         5,
     ]
 
+    collection = str(world.tasks_a.id)
+
     async def body():
         ws = await connect(world.token(world.viewer_a))
         replies = []
         for raw in bad_filters:
             await ws.send_json_to(
-                {"type": "subscribe", "org": "org-a", "collection": "t", "filter": raw}
+                {"type": "subscribe", "org": "org-a", "collection": collection, "filter": raw}
             )
             replies.append(await ws.receive_json_from(timeout=5))
         # NaN is not JSON, though Python's decoder takes it.
         await ws.send_input(
             {
                 "type": "websocket.receive",
-                "text": '{"type": "subscribe", "org": "org-a", "collection": "t",'
+                "text": f'{{"type": "subscribe", "org": "org-a", "collection": "{collection}",'
                 ' "filter": {"a": NaN}}',
             }
         )

@@ -8,7 +8,7 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from websockets.asyncio.client import connect
 
-from tests.realtime.test_consumer import change, commit
+from tests.realtime.sockets import change, commit
 from tests.servers import AppServer
 
 pytestmark = pytest.mark.slow
@@ -59,8 +59,8 @@ def test_events_cross_app_server_processes(world, two_servers, tmp_path):
         on_a = await open_socket(server_a, tokens[0])
         on_b = await open_socket(server_b, tokens[1])
         for ws in (on_a, on_b):
-            await request(ws, {"type": "subscribe", "org": "org-a", "collection": "tasks"},
-                          "subscribed")  # fmt: skip
+            await request(ws, {"type": "subscribe", "org": "org-a", "collection": "tasks",
+                               "project": str(world.project_a.id)}, "subscribed")  # fmt: skip
             await request(ws, {"type": "join", "org": "org-a", "channel": "room"},
                           "presence_state")  # fmt: skip
         await collect(on_a, 0.5)  # presence diffs
@@ -68,9 +68,9 @@ def test_events_cross_app_server_processes(world, two_servers, tmp_path):
 
         # Committed in this (third) process, delivered by both servers.
         await sync_to_async(commit)(
-            change(world.org_a, "insert", 1, title="one"),
-            change(world.org_b, "insert", 2, title="org b"),
-            change(world.org_a, "update", 1, title="uno"),
+            change(world.tasks_a, "insert", 1, title="one"),
+            change(world.tasks_a, "insert", 2, org=world.org_b, title="org b"),
+            change(world.tasks_a, "update", 1, title="uno"),
         )
         changes_a, changes_b = await collect(on_a), await collect(on_b)
 
