@@ -54,7 +54,9 @@ def collection_for(*, membership, collection: str, project: str | None):
         if collection_id is None:  # a name: only meaningful within a project
             if in_project is None:
                 return None
-            return data_selectors.collection_get(project=in_project, name=collection)
+            return data_selectors.collection_get(
+                org_id=membership.org_id, project_id=in_project.pk, name=collection
+            )
         found = data_selectors.collection_by_id(
             org_id=membership.org_id, collection_id=collection_id
         )

@@ -7,8 +7,8 @@ socket (first message, and the ``bearer.<JWT>`` subprotocol); all three must agr
 import time
 
 import jwt
-from django.conf import settings
 from rest_framework.test import APIClient
+from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import AccessToken
 
 from authn.services import sessions
@@ -20,7 +20,7 @@ from tests.realtime.sockets import ORIGIN, PATH, run
 
 
 def _sign(claims: dict) -> str:
-    return jwt.encode(claims, settings.SIMPLE_JWT["SIGNING_KEY"], algorithm="HS256")
+    return jwt.encode(claims, api_settings.SIGNING_KEY, algorithm="HS256")
 
 
 def _tokens(world) -> dict[str, str]:
