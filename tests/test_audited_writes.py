@@ -5,14 +5,14 @@ A new write route must be listed in AUDITED (with a body that succeeds) or in NO
 with the reason, otherwise this test fails. A viewer is refused every org-scoped write listed
 in AUDITED (except VIEWERS_MAY) and leaves no audit row.
 
-MongoDB (document indexes) is mongomock here, the one fake in the suite.
+MongoDB (document indexes) is mongomock unless MONGODB_URL names a server (``document_store``),
+the one fake in the suite.
 """
 
 import re
 import uuid
 from dataclasses import dataclass
 
-import mongomock
 import pytest
 from django.contrib.auth.tokens import default_token_generator
 from django.core import signing
@@ -204,12 +204,8 @@ def test_every_write_route_is_audited_or_explained():
 
 
 @pytest.fixture
-def mongo(settings):
-    settings.MONGODB_DATABASE = f"platform_test_{uuid.uuid4().hex[:8]}"
-    client = mongomock.MongoClient(tz_aware=True)
-    documents.set_client(client)
-    yield client
-    documents.set_client(None)
+def mongo(document_store):
+    return document_store
 
 
 @dataclass
