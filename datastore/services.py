@@ -12,7 +12,7 @@ from typing import Any
 from uuid import UUID
 
 import structlog
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import connections, transaction
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
@@ -122,10 +122,10 @@ def collection_update(*, membership, collection: Collection, **fields) -> Collec
     }
     cleaned = _clean_collection(name=collection.name, store=collection.store, **merged)
     access_changed = merged["access"] != collection.access
-    if access_changed and membership.role not in constants.PRIVILEGED_ROLES:
+    if access_changed:
         # Changing it rewrites every row, and RLS lets only owners and admins write (or even
         # see) the rows of other members under "owner" access.
-        raise PermissionDenied("Only org owners and admins can change a collection's access.")
+        require_org_perm(membership, constants.CHANGE_ACCESS_RULES)
     collection.json_schema = merged["json_schema"]
     collection.indexes = cleaned
     collection.access = merged["access"]

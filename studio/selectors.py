@@ -3,8 +3,9 @@
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 
-from tenants.constants import PRIVILEGED_ROLES
+from tenants.constants import USE_STUDIO
 from tenants.models import Membership, Organization, Project
+from tenants.permissions import roles_with_perm
 
 
 def is_platform_staff(user) -> bool:
@@ -12,9 +13,9 @@ def is_platform_staff(user) -> bool:
 
 
 def administered_memberships(*, user) -> QuerySet[Membership]:
-    """Memberships through which ``user`` administers an org (owner or admin role)."""
+    """Memberships through which ``user`` administers an org (a role with ``USE_STUDIO``)."""
     return (
-        Membership.objects.filter(user=user, role__in=PRIVILEGED_ROLES)
+        Membership.objects.filter(user=user, role__in=roles_with_perm(USE_STUDIO))
         .select_related("org")
         .order_by("org__name")
     )
@@ -30,7 +31,7 @@ def studio_orgs(*, user) -> QuerySet[Organization]:
     if is_platform_staff(user):
         return Organization.objects.order_by("name")
     return Organization.objects.filter(
-        memberships__user=user, memberships__role__in=PRIVILEGED_ROLES
+        memberships__user=user, memberships__role__in=roles_with_perm(USE_STUDIO)
     ).order_by("name")
 
 

@@ -7,7 +7,8 @@ from django.template.response import TemplateResponse
 
 from studio import dashboard, selectors
 from tenants import selectors as tenant_selectors
-from tenants.constants import PRIVILEGED_ROLES
+from tenants.constants import USE_STUDIO
+from tenants.permissions import has_org_perm
 
 
 def _render(request, template: str, title: str, **context):
@@ -35,9 +36,7 @@ def orgs(request):
 def org_home(request, org):
     """One org's members and projects, under that org's RLS context (set by the middleware)."""
     staff = selectors.is_platform_staff(request.user)
-    if not staff and (
-        request.membership is None or request.membership.role not in PRIVILEGED_ROLES
-    ):
+    if not staff and not has_org_perm(request.membership, USE_STUDIO):
         raise Http404("No such organization.")
     return _render(
         request,

@@ -30,6 +30,10 @@ MANAGE_JOBS = "manage_jobs"
 MANAGE_BUCKETS = "manage_buckets"
 VIEW_ALERTS = "view_alerts"
 MANAGE_ALERTS = "manage_alerts"  # alert channels, acknowledging alerts
+# A collection's access rule: changing it rewrites every row, so only roles that RLS lets see
+# every row (``PRIVILEGED_ROLES``) may hold it.
+CHANGE_ACCESS_RULES = "change_access_rules"
+USE_STUDIO = "use_studio"  # the Studio's pages for this org (members, projects, data browser)
 
 _VIEWER = {VIEW_ORG, VIEW_MEMBERS, VIEW_PROJECT, VIEW_DATA, VIEW_ALERTS}
 _DEVELOPER = _VIEWER | {
@@ -41,7 +45,14 @@ _DEVELOPER = _VIEWER | {
     MANAGE_JOBS,
     MANAGE_BUCKETS,
 }
-_ADMIN = _DEVELOPER | {CHANGE_ORG, MANAGE_MEMBERS, DELETE_PROJECT, MANAGE_ALERTS}
+_ADMIN = _DEVELOPER | {
+    CHANGE_ORG,
+    MANAGE_MEMBERS,
+    DELETE_PROJECT,
+    MANAGE_ALERTS,
+    CHANGE_ACCESS_RULES,
+    USE_STUDIO,
+}
 _OWNER = _ADMIN | {DELETE_ORG, MANAGE_OWNERS}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
@@ -51,5 +62,6 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.OWNER: frozenset(_OWNER),
 }
 
-# Roles that may see and manage every row of an org, whatever a collection's access rule says.
+# Roles that see every row of an org, whatever a collection's access rule says. The RLS policy
+# on records names them in SQL (datastore migration 0002); the document store mirrors it.
 PRIVILEGED_ROLES = frozenset({Role.OWNER, Role.ADMIN})

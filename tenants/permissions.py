@@ -20,6 +20,11 @@ def has_org_perm(membership, perm: str, obj=None) -> bool:
     return obj is not None and membership.user.has_perm(f"tenants.{perm}", obj)
 
 
+def roles_with_perm(perm: str) -> list[str]:
+    """The roles that carry ``perm``, for queries that filter memberships by permission."""
+    return [role for role, perms in ROLE_PERMISSIONS.items() if perm in perms]
+
+
 def require_org_perm(membership, perm: str, obj=None) -> None:
     """``PermissionDenied`` (HTTP 403) unless ``has_org_perm``."""
     if not has_org_perm(membership, perm, obj):

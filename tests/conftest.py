@@ -4,11 +4,16 @@ Tests run on the ``default`` alias, which connects as the application role: row-
 security applies to them exactly as it does to requests.
 """
 
+import os
+import uuid
+
+import mongomock
 import pytest
 from django.core.management import call_command
 from django.db import connections
 from rest_framework.test import APIClient
 
+from datastore import documents
 from tenants import services
 from tests.factories import UserFactory
 
@@ -93,3 +98,19 @@ def client_for():
         return client
 
     return make
+
+
+@pytest.fixture
+def document_store(settings):
+    """The document store for one test: the MongoDB server at MONGODB_URL when set, else
+    mongomock (the suite's one fake: no MongoDB server can run here), on a fresh database."""
+    settings.MONGODB_DATABASE = f"platform_test_{uuid.uuid4().hex[:8]}"
+    if os.environ.get("MONGODB_URL"):
+        documents.set_client(None)
+        client = documents.get_client()
+    else:
+        client = mongomock.MongoClient(tz_aware=True)
+        documents.set_client(client)
+    yield client
+    client.drop_database(settings.MONGODB_DATABASE)
+    documents.set_client(None)

@@ -5,18 +5,19 @@ A new write route must be listed in AUDITED (with a body that succeeds) or in NO
 with the reason, otherwise this test fails. A viewer is refused every org-scoped write listed
 in AUDITED (except VIEWERS_MAY) and leaves no audit row.
 
-MongoDB (document indexes) is mongomock here, the one fake in the suite.
+MongoDB (document indexes) is mongomock unless MONGODB_URL names a server (``document_store``),
+the one fake in the suite.
 """
 
 import re
 import uuid
 from dataclasses import dataclass
 
-import mongomock
 import pytest
 from django.contrib.auth.tokens import default_token_generator
 from django.core import signing
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from rest_framework.test import APIClient
@@ -203,12 +204,8 @@ def test_every_write_route_is_audited_or_explained():
 
 
 @pytest.fixture
-def mongo(settings):
-    settings.MONGODB_DATABASE = f"platform_test_{uuid.uuid4().hex[:8]}"
-    client = mongomock.MongoClient(tz_aware=True)
-    documents.set_client(client)
-    yield client
-    documents.set_client(None)
+def mongo(document_store):
+    return document_store
 
 
 @dataclass
@@ -361,3 +358,41 @@ def _owner_membership():
     owner = Membership.objects.select_related("org", "user").get(org=org, role=Role.OWNER)
     set_tenant_context(TenantContext(org_id=org.id, user_id=owner.user_id, role=Role.OWNER))
     return owner
+
+
+class RolledBack(Exception):
+    pass
+
+
+def _project_write(owner):
+    services.project_create(membership=owner, name="rolled-back")
+
+
+def _collection_write(owner):
+    project = services.project_create(membership=owner, name="kept")
+    data_services.collection_create(membership=owner, project=project, name="rolled_back")
+
+
+def _record_write(owner):
+    project = services.project_create(membership=owner, name="kept")
+    collection = data_services.collection_create(membership=owner, project=project, name="items")
+    data_services.record_create(membership=owner, collection=collection, data={"a": 1})
+
+
+@pytest.mark.parametrize("write", [_project_write, _collection_write, _record_write])
+def test_a_write_rolled_back_after_its_audit_call_leaves_no_audit_row(write, org, user):
+    """The audit row is part of the write's transaction: when the caller's transaction rolls
+    back after the service returned (and so after the service wrote its audit row), the row
+    goes with it. An audit written on another connection or after commit would stay."""
+    owner = _owner_membership()
+    set_tenant_context(TenantContext(platform_admin=True))
+    before = AuditEvent.objects.count()
+    set_tenant_context(TenantContext(org_id=org.id, user_id=user.pk, role=Role.OWNER))
+    with pytest.raises(RolledBack), transaction.atomic():
+        write(owner)
+        set_tenant_context(TenantContext(platform_admin=True))
+        assert AuditEvent.objects.count() > before  # written, inside the transaction
+        raise RolledBack
+    set_tenant_context(TenantContext(platform_admin=True))
+    assert AuditEvent.objects.count() == before
+    set_tenant_context(TenantContext())

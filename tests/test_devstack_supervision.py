@@ -45,3 +45,17 @@ def test_a_child_that_exits_is_reaped_and_started_again(capsys):
     finally:
         child.stop()
     assert child.process.poll() is not None
+
+
+def test_the_readme_runs_worker_and_beat_as_separate_processes():
+    """What ``make run`` supervises is what the README's Production block tells operators to
+    run: a worker and a beat of their own, never ``worker --beat`` (one process that takes the
+    schedule down with the worker)."""
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("## Production", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    celery = [line.split("#")[0].split() for line in block.splitlines() if "celery" in line]
+    assert [words[:4] for words in celery] == [
+        ["celery", "-A", "platform_site", "worker"],
+        ["celery", "-A", "platform_site", "beat"],
+    ]
+    assert not any("--beat" in words or "-B" in words for words in celery)

@@ -7,6 +7,7 @@ import pytest
 from django.test import override_settings
 from django.urls import include, path
 
+from datastore.constants import MAX_FILTERS
 from tests.test_errors import assert_error_shape
 
 pytestmark = pytest.mark.django_db
@@ -83,6 +84,17 @@ def test_two_thousand_filters_are_a_400_about_query_parameters(api, settings):
     query = "&".join(["filter=a:eq:1"] * 2000)
     error = assert_error_shape(api.get(api.records + "?" + query), 400, "bad_request")
     assert str(settings.API_MAX_QUERY_PARAMS) in error["message"]
+
+
+def test_more_filters_than_max_filters_are_a_400_below_the_parameter_limit(api, settings):
+    """The errors table's "filters per list request": ``MAX_FILTERS`` pass, one more is a 400
+    about filters, while the request is still far below the query-parameter limit."""
+    assert MAX_FILTERS + 1 < settings.API_MAX_QUERY_PARAMS
+    at_limit = "&".join([f"filter=n{i}:eq:1" for i in range(MAX_FILTERS)])
+    assert api.get(api.records + "?" + at_limit).status_code == 200
+    over = at_limit + "&filter=last:eq:1"
+    error = assert_error_shape(api.get(api.records + "?" + over), 400, "invalid")
+    assert f"At most {MAX_FILTERS} filters" in error["details"]["query"][0]
 
 
 def test_query_parameters_up_to_the_limit_pass(api, settings):

@@ -1,8 +1,10 @@
 """Documents of a project (MongoDB), every call through ``TenantDocuments``, which checks the
 member's permission; input is validated by serializers, errors translated in ``api_errors``."""
 
+from datetime import datetime
+
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, OperationFailure
 from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
@@ -10,7 +12,13 @@ from rest_framework.response import Response
 
 from datastore import documents
 from datastore.api import serializers as s
-from datastore.api.views import ProjectScopedView, etag, expected_version
+from datastore.api.views import (
+    ProjectScopedView,
+    conditional_read,
+    etag,
+    expected_version,
+    validators,
+)
 from datastore.constants import Store
 from tenants import constants
 from tenants.api.base import found, valid
@@ -75,11 +83,25 @@ class DocumentListView(DocumentView):
         return Response(doc, status=status.HTTP_201_CREATED, headers=etag(doc["version"]))
 
 
+def _updated_at(doc: dict) -> datetime | None:
+    stamp = doc["updated_at"] or doc["created_at"]
+    return datetime.fromisoformat(stamp) if stamp else None
+
+
 class DocumentDetailView(DocumentView):
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        responses={
+            200: OpenApiTypes.OBJECT,
+            304: OpenApiResponse(description="Not modified (If-None-Match, If-Modified-Since)"),
+            412: OpenApiResponse(description="If-Match or If-Unmodified-Since failed"),
+        },
+        parameters=[OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER)],
+    )
     def get(self, request, org, project, collection, document):
         doc = found(self.repository().get(document))
-        return Response(doc, headers=etag(doc["version"]))
+        return conditional_read(
+            request, version=doc["version"], updated_at=_updated_at(doc), body=doc
+        )
 
     @extend_schema(request=s.RecordWriteSerializer, responses=OpenApiTypes.OBJECT)
     def put(self, request, org, project, collection, document):
@@ -97,7 +119,9 @@ class DocumentDetailView(DocumentView):
                 document, data, merge=merge, expected_version=expected_version(request)
             )
         )
-        return Response(doc, headers=etag(doc["version"]))
+        return Response(
+            doc, headers=validators(version=doc["version"], updated_at=_updated_at(doc))
+        )
 
     @extend_schema(responses={204: None})
     def delete(self, request, org, project, collection, document):

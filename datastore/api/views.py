@@ -1,6 +1,8 @@
 """Collections and records of a project, built on ``tenants.api.base.ProjectView``: the role's
 permission per HTTP method, then a service or a selector."""
 
+from datetime import datetime
+
 from django.utils.http import http_date
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -12,7 +14,7 @@ from datastore.api import serializers as s
 from datastore.constants import MAX_BULK, Store
 from datastore.exceptions import VersionMismatch
 from datastore.models import Record
-from platform_site.conditional import conditional_response
+from platform_site.conditional import conditional_response, if_match_tags
 from tenants import constants
 from tenants.api.base import ProjectView, found, valid
 
@@ -37,18 +39,35 @@ def etag(version: int) -> dict[str, str]:
 
 
 def expected_version(request) -> int | None:
-    """The version named by If-Match (``"3"`` or ``W/"3"``), None without the header."""
-    header = request.headers.get("If-Match")
-    if header is None or header.strip() == "*":
+    """The version a write's If-Match names (``"3"``), None without the header or for ``*``.
+
+    The comparison is strong (``if_match_tags``): ``W/"3"``, a tag that is no version, or two
+    different versions fail with 412. The write compares it under its row lock.
+    """
+    tags = if_match_tags(request)
+    if tags is None:
         return None
-    versions = set()
-    for tag in header.split(","):
-        tag = tag.strip().removeprefix("W/").strip('"')
-        if tag.isdigit() and len(tag) < 10:
-            versions.add(int(tag))
+    versions = {int(tag[1:-1]) for tag in tags if tag[1:-1].isdigit() and len(tag) < 12}
     if len(versions) != 1:
         raise PreconditionFailed()
     return versions.pop()
+
+
+def validators(*, version: int, updated_at: datetime | None) -> dict[str, str]:
+    """``ETag`` and, when known, ``Last-Modified`` of a record or document."""
+    headers = etag(version)
+    if updated_at is not None:
+        headers["Last-Modified"] = http_date(updated_at.timestamp())
+    return headers
+
+
+def conditional_read(request, *, version: int, updated_at: datetime | None, body) -> Response:
+    """A record's or document's GET: 304 or 412 from ``conditional_response``, else 200."""
+    headers = validators(version=version, updated_at=updated_at)
+    conditional = conditional_response(
+        request, etag=headers["ETag"], last_modified=updated_at, headers=headers
+    )
+    return conditional if conditional is not None else Response(body, headers=headers)
 
 
 class ProjectScopedView(ProjectView):
@@ -181,11 +200,9 @@ class RecordListView(ProjectScopedView):
 
 
 class RecordDetailView(ProjectScopedView):
-    def _validators(self, record: Record) -> dict[str, str]:
-        return {**etag(record.version), "Last-Modified": http_date(record.updated_at.timestamp())}
-
     def _respond(self, record: Record) -> Response:
-        return Response(s.RecordSerializer(record).data, headers=self._validators(record))
+        headers = validators(version=record.version, updated_at=record.updated_at)
+        return Response(s.RecordSerializer(record).data, headers=headers)
 
     @extend_schema(
         responses={
@@ -197,11 +214,12 @@ class RecordDetailView(ProjectScopedView):
     )
     def get(self, request, org, project, collection, record):
         record = found(selectors.record_get(collection=self.collection(), record_id=record))
-        validators = self._validators(record)
-        conditional = conditional_response(
-            request, etag=validators["ETag"], last_modified=record.updated_at, headers=validators
+        return conditional_read(
+            request,
+            version=record.version,
+            updated_at=record.updated_at,
+            body=s.RecordSerializer(record).data,
         )
-        return conditional if conditional is not None else self._respond(record)
 
     @extend_schema(
         request=s.RecordWriteSerializer,

@@ -1,4 +1,5 @@
-"""Test settings: the real PostgreSQL and Redis started by ``make test``; fast hashing."""
+"""Test settings: the real PostgreSQL and Redis started by ``make test``. Passwords hash with the
+production hasher (Argon2id at its production parameters), which ``tests/authn`` checks."""
 
 import secrets
 

@@ -4,7 +4,8 @@ org owners and admins do: for anyone else it is a 403, not a 500 (or, from "owne
 
 import pytest
 
-from tenants.constants import Role
+from tenants.constants import CHANGE_ACCESS_RULES, PRIVILEGED_ROLES, ROLE_PERMISSIONS, Role
+from tenants.permissions import roles_with_perm
 
 pytestmark = pytest.mark.django_db
 
@@ -42,3 +43,18 @@ def test_owners_and_admins_change_access_for_every_row(
     response = client.patch(url(project_a), {"access": "owner"}, format="json")
     assert response.status_code == 200, response.content
     assert client.patch(url(project_a), {"access": "org"}, format="json").status_code == 200
+
+
+def test_access_changes_need_the_permission_the_rls_policy_mirrors(
+    items, project_a, add_member, client_for, monkeypatch
+):
+    """``CHANGE_ACCESS_RULES`` decides, and it is held by exactly the roles the RLS policy lets
+    see every row (``PRIVILEGED_ROLES``), so the rewrite of every row can succeed."""
+    assert set(roles_with_perm(CHANGE_ACCESS_RULES)) == set(PRIVILEGED_ROLES)
+    admin = client_for(add_member(Role.ADMIN).user)
+    monkeypatch.setitem(
+        ROLE_PERMISSIONS, Role.ADMIN, ROLE_PERMISSIONS[Role.ADMIN] - {CHANGE_ACCESS_RULES}
+    )
+    response = admin.patch(url(project_a), {"access": "owner"}, format="json")
+    assert response.status_code == 403, response.content
+    assert response.json()["error"]["code"] == "permission_denied"

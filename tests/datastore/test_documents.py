@@ -4,10 +4,6 @@ MongoDB is the one fake in the suite: these tests run on mongomock when MONGODB_
 and against that real server when it is set (same module, same assertions).
 """
 
-import os
-import uuid
-
-import mongomock
 import pytest
 
 from datastore import documents
@@ -19,17 +15,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def mongo(settings):
-    settings.MONGODB_DATABASE = f"platform_test_{uuid.uuid4().hex[:8]}"
-    if os.environ.get("MONGODB_URL"):
-        documents.set_client(None)
-        client = documents.get_client()
-    else:
-        client = mongomock.MongoClient(tz_aware=True)
-        documents.set_client(client)
-    yield client
-    client.drop_database(settings.MONGODB_DATABASE)
-    documents.set_client(None)
+def mongo(document_store):
+    return document_store
 
 
 @pytest.fixture

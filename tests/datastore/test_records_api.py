@@ -48,7 +48,8 @@ def test_create_get_patch_put_delete(items, project_a, user, client_for):
     assert replaced.status_code == 200 and replaced.json()["data"] == {"name": "bob"}
 
     assert client.delete(record_url, HTTP_IF_MATCH='"2"').status_code == 412
-    assert client.delete(record_url, HTTP_IF_MATCH='W/"3"').status_code == 204
+    assert client.delete(record_url, HTTP_IF_MATCH='W/"3"').status_code == 412  # strong compare
+    assert client.delete(record_url, HTTP_IF_MATCH='"3"').status_code == 204
     assert client.get(record_url).status_code == 404
 
 

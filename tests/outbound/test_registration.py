@@ -1,10 +1,14 @@
 """Every field that takes a URL the platform will call refuses every address class when it is
-registered: 400 in the one error shape, naming the field. Generated: a new URL-taking field
-belongs in FIELDS, a new address class in REFUSED."""
+registered: 400 in the one error shape, naming the field. A new address class belongs in
+REFUSED; every model field of every installed app that looks like a destination (a URLField,
+or named url, target, endpoint, webhook...) must be in COVERED (with its cases in FIELDS) or in
+NOT_CALLED with the reason, else ``test_every_destination_field_is_covered`` fails."""
 
 import itertools
 
 import pytest
+from django.apps import apps
+from django.db import models
 from django.forms import modelform_factory
 
 from compute.admin import DestinationForm
@@ -79,6 +83,47 @@ FIELDS = {
     "webhook channel target": (channel_create("webhook"), "target"),
     "pagerduty channel target": (channel_create("pagerduty"), "target"),
 }
+
+
+# Each model field the platform sends requests to, and the FIELDS cases that register it.
+COVERED = {
+    ("compute.Webhook", "url"): ["webhook url (create)", "webhook url (update)"],
+    ("compute.ScheduledJob", "url"): ["job url (create)", "job url (update)"],
+    ("observability.AlertChannel", "target"): [
+        "slack channel target",
+        "webhook channel target",
+        "pagerduty channel target",
+    ],
+}
+NOT_CALLED = {
+    ("observability.AlertRule", "runbook_url"): "a link put in alert messages for people to open",
+}
+DESTINATION_NAMES = {"url", "uri", "target", "endpoint", "callback", "destination"}
+
+
+def destination_fields():
+    """(model label, field name) of every concrete, non-relation field that may hold a URL."""
+    for model in apps.get_models():
+        for field in model._meta.get_fields():
+            if not getattr(field, "concrete", False) or field.is_relation:
+                continue
+            name = field.name.lower()
+            if (
+                isinstance(field, models.URLField)
+                or name in DESTINATION_NAMES
+                or name.startswith("webhook")
+                or name.endswith(("_url", "_uri", "_endpoint"))
+            ):
+                yield model._meta.label, field.name
+
+
+def test_every_destination_field_is_covered():
+    found = set(destination_fields())
+    assert found, "the walk found no field at all"
+    unlisted = found - set(COVERED) - set(NOT_CALLED)
+    assert not unlisted, f"add these to COVERED (with FIELDS cases) or NOT_CALLED: {unlisted}"
+    assert set(COVERED) | set(NOT_CALLED) <= found, "a listed field no longer exists"
+    assert sorted(case for cases in COVERED.values() for case in cases) == sorted(FIELDS)
 
 
 @pytest.fixture

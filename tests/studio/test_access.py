@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver
 
 from tenants import services
-from tenants.constants import Role
+from tenants.constants import ROLE_PERMISSIONS, USE_STUDIO, Role
 from tenants.context import TenantContext, set_tenant_context
 from tests.factories import UserFactory
 
@@ -131,3 +131,21 @@ def test_staff_sees_every_org(client, org_admin_setup, other_org):
         )
     changelist = client.get("/studio/tenants/project/").content.decode()
     assert "alpha-project" in changelist
+
+
+def test_studio_org_access_follows_the_permission_map(client, org_admin_setup, monkeypatch):
+    """Who reaches an org's Studio pages is ``USE_STUDIO`` in ``ROLE_PERMISSIONS``, nothing else:
+    granting it to developers lets one in, taking it from admins shuts them out."""
+    org_admin, member = org_admin_setup["org_admin"], org_admin_setup["member"]
+    developer_perms = ROLE_PERMISSIONS[Role.DEVELOPER] | {USE_STUDIO}
+    admin_perms = ROLE_PERMISSIONS[Role.ADMIN] - {USE_STUDIO}
+    monkeypatch.setitem(ROLE_PERMISSIONS, Role.DEVELOPER, developer_perms)
+    monkeypatch.setitem(ROLE_PERMISSIONS, Role.ADMIN, admin_perms)
+
+    client.force_login(member)
+    assert client.get("/studio/o/org-a/").status_code == 200
+    assert "org-a" in client.get("/studio/orgs/").content.decode()
+
+    client.force_login(org_admin)
+    assert client.get("/studio/o/org-a/").status_code in (302, 404)
+    assert client.get("/studio/orgs/").status_code == 302  # back to the login page

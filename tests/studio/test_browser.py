@@ -123,10 +123,11 @@ def test_redis_dashboard_is_live_and_shows_the_breaker_opening(
     assert hits_after >= hits_before + 50
     assert page.text_content("#breaker-state") == "closed"
 
-    # The chart: points the server measured, on an axis spanning the last hour (epoch seconds).
-    wait_for_chart_points(page)
+    # The chart: a line (two points at least) the server measured, on an axis spanning the
+    # last hour (epoch seconds). One point alone draws nothing.
+    wait_for_chart_points(page, count=2)
     rates = [v for v in page.evaluate("window.studioLive.series()[1]") if v is not None]
-    assert rates and all(0 <= v <= 1 for v in rates)
+    assert len(rates) >= 2 and all(0 <= v <= 1 for v in rates)
     x_min, x_max = page.evaluate("window.studioLive.xRange()")
     now = time.time()
     assert now - 60 <= x_max <= now + 5 and abs(x_max - x_min - 3600) < 1
