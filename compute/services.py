@@ -252,9 +252,7 @@ def job_create(
     require_org_perm(membership, constants.MANAGE_JOBS)
     _crontab_fields(schedule)
     _clean_url(url)
-    if ScheduledJob.objects.filter(project=project, name=name).exists():
-        raise ValidationError({"name": JOB_NAME_TAKEN})
-    with unique_violation_is_invalid("name", JOB_NAME_TAKEN):  # a concurrent create
+    with unique_violation_is_invalid("name", JOB_NAME_TAKEN):  # the unique index decides
         job = ScheduledJob.objects.create(
             org=membership.org,
             project=project,

@@ -84,9 +84,7 @@ def collection_create(
         name=name, store=store, json_schema=json_schema, indexes=indexes or [], access=access
     )
     taken = "A collection with this name already exists."
-    if Collection.objects.filter(project=project, store=store, name=name).exists():
-        raise ValidationError({"name": taken})
-    with unique_violation_is_invalid("name", taken):  # a concurrent create of the same name
+    with unique_violation_is_invalid("name", taken):  # the unique index decides, races included
         collection = Collection.objects.create(
             org_id=project.org_id,
             project=project,

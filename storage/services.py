@@ -41,9 +41,7 @@ def bucket_create(
 ) -> Bucket:  # fmt: skip
     require_org_perm(membership, constants.MANAGE_BUCKETS)
     taken = "A bucket with this name already exists."
-    if Bucket.objects.filter(project=project, name=name).exists():
-        raise ValidationError({"name": taken})
-    with unique_violation_is_invalid("name", taken):  # a concurrent create of the same name
+    with unique_violation_is_invalid("name", taken):  # the unique index decides, races included
         bucket = Bucket.objects.create(
             org=membership.org,
             project=project,

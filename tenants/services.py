@@ -175,12 +175,10 @@ def _announce_membership(target: Membership) -> None:
 @transaction.atomic
 def project_create(*, membership: Membership, name: str, description: str = "") -> Project:
     require_org_perm(membership, constants.ADD_PROJECT)
-    if Project.objects.filter(org=membership.org, name=name).exists():
-        raise ValidationError({"name": PROJECT_NAME_TAKEN})
     project = Project(
         org=membership.org, name=name, description=description, created_by=membership.user
     )
-    project.full_clean()
+    project.full_clean(validate_constraints=False)  # the unique index decides
     with unique_violation_is_invalid("name", PROJECT_NAME_TAKEN):
         project.save()
     audit_org_write(membership=membership, action=AuditAction.PROJECT_CREATE, target=project)
@@ -190,13 +188,9 @@ def project_create(*, membership: Membership, name: str, description: str = "") 
 @transaction.atomic
 def project_update(*, membership: Membership, project: Project, **fields) -> Project:
     require_org_perm(membership, constants.CHANGE_PROJECT, project)
-    if "name" in fields and (
-        Project.objects.filter(org=project.org, name=fields["name"]).exclude(pk=project.pk).exists()
-    ):
-        raise ValidationError({"name": PROJECT_NAME_TAKEN})
     for field, value in fields.items():
         setattr(project, field, value)
-    project.full_clean()
+    project.full_clean(validate_constraints=False)
     with unique_violation_is_invalid("name", PROJECT_NAME_TAKEN):
         project.save()
     audit_org_write(
