@@ -34,7 +34,9 @@ class TokenAuthenticationMiddleware:
         bound = request_meta.bind(meta)
         structlog.contextvars.bind_contextvars(ip=meta.ip)
         try:
-            raw = _bearer(request)
+            # On client-app routes a bearer is a project key or an end user's token
+            # (endusers.middleware), never a developer's.
+            raw = None if getattr(request, "client_route", False) else _bearer(request)
             if raw is not None:
                 self._authenticate(request, raw)
             return self.get_response(request)

@@ -34,8 +34,26 @@ class Session(models.Model):
     refreshes at least once per access-token lifetime), which is what cache warming ranks by."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # A developer's session, or an end user's (then with its project and org).
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="auth_sessions"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="auth_sessions",
+        null=True,
+        blank=True,
+    )
+    end_user = models.ForeignKey(
+        "endusers.EndUser",
+        on_delete=models.CASCADE,
+        related_name="sessions",
+        null=True,
+        blank=True,
+    )
+    org = models.ForeignKey(
+        "tenants.Organization", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    project = models.ForeignKey(
+        "tenants.Project", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(default=timezone.now)
@@ -49,14 +67,29 @@ class Session(models.Model):
     )
 
     class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(user__isnull=False, end_user__isnull=True, project__isnull=True)
+                    | models.Q(user__isnull=True, end_user__isnull=False, project__isnull=False)
+                ),
+                name="session_developer_or_end_user",
+            )
+        ]
         indexes = [
             models.Index(fields=["user", "revoked_at"], name="authn_sess_user_live"),
+            models.Index(fields=["end_user", "revoked_at"], name="authn_sess_enduser_live"),
             models.Index(fields=["-last_seen_at"], name="authn_sess_last_seen"),
         ]
         ordering = ["-last_seen_at"]
 
     def __str__(self) -> str:
-        return f"session {self.id} of {self.user_id}"
+        return f"session {self.id} of {self.user_id or self.end_user_id}"
+
+    @property
+    def subject(self):
+        """Who the session is of, as the session cache records it."""
+        return self.user_id if self.user_id is not None else str(self.end_user_id)
 
     def is_live(self, now=None) -> bool:
         now = now or timezone.now()
@@ -68,7 +101,7 @@ class RefreshToken(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="refresh_tokens")
-    user_id = models.BigIntegerField()
+    user_id = models.BigIntegerField(null=True, blank=True)  # NULL: an end user's session
     token_hash = models.CharField(max_length=64, unique=True)
     parent = models.OneToOneField(
         "self", on_delete=models.CASCADE, null=True, blank=True, related_name="child"

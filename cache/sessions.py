@@ -1,6 +1,7 @@
 """The Redis copy of auth sessions. PostgreSQL (``authn.models.Session``) is the truth.
 
-An entry is ``authn:session:<id>`` -> JSON ``{"u": user_id, "e": expires_epoch, "r": 0|1}``
+An entry is ``authn:session:<id>`` -> JSON ``{"u": subject, "e": expires_epoch, "r": 0|1}``,
+the subject being a developer's user id (a number) or an end user's id (a UUID string),
 with a TTL no longer than the session's remaining life. ``r = 1`` is a tombstone: a revoked
 session stays known as revoked in the cache until it would have expired anyway.
 
@@ -63,11 +64,11 @@ _reconcile_needed.set()  # a new process has not checked for pending tombstones 
 
 @dataclass(frozen=True)
 class CachedSession:
-    user_id: int
+    user_id: int | str
     expires_at: float
     revoked: bool
 
-    def is_live_for(self, user_id: int, now: float | None = None) -> bool:
+    def is_live_for(self, user_id: int | str, now: float | None = None) -> bool:
         return (
             not self.revoked and self.user_id == user_id and self.expires_at > (now or time.time())
         )

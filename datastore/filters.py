@@ -144,10 +144,70 @@ class Condition:
             )
         raise AssertionError(op)
 
+    def jsonpath(self, var: str) -> tuple[str, dict]:
+        """The condition as a strict-mode SQL/JSON path predicate over a record's data, its
+        value in the variable ``$<var>`` (bound, never part of the text): what an access rule's
+        condition compiles to, with the semantics of :meth:`sql` (``datastore.matching`` is the
+        Python twin of both).
+
+        Each condition is a definite true or false (``exists($ ? (...))``): a missing field
+        or a type mismatch filters the root out instead of raising, as a NULL does in SQL.
+        """
+        op, value = self.op, self.value
+        if op == "search" or (op != "in" and isinstance(value, dict | list)):
+            raise FilterError(f"{op} with this value cannot be an access rule condition.")
+        field = "@" + "".join(f'."{part}"' for part in self.path)  # parts match a name pattern
+        names = {}
+        if op == "exists":
+            test = f"exists($ ? (exists({field})))"
+            return (test if value else f"!{test}"), names
+        if op == "in":
+            if any(isinstance(v, dict | list) for v in value):
+                raise FilterError("in takes scalar values in an access rule condition.")
+            names = {f"{var}_{i}": v for i, v in enumerate(value)}
+            predicate = " || ".join(f"{field} == ${name}" for name in names)
+        elif op == "eq":
+            names = {var: value}
+            predicate = f"{field} == ${var}"
+        elif op == "neq":
+            # Another JSON type differs too, as jsonb <> does.
+            names = {var: value, f"{var}_t": _json_type(value)}
+            predicate = f"{field}.type() != ${var}_t || {field} != ${var}"
+        elif op == "contains":
+            names = {var: value}
+            predicate = f"exists({field}[*] ? (@ == ${var}))"
+        else:
+            names = {var: value, f"{var}_t": _json_type(value)}
+            symbol = _COMPARE[op]
+            predicate = f"{field}.type() == ${var}_t && {field} {symbol} ${var}"
+        return f"exists($ ? ({predicate}))", names
+
     def expression(self) -> RawSQL:
         sql, params = self.sql()
         # SQL text from fixed templates; paths and values are bound parameters.
         return RawSQL(sql, params, output_field=BooleanField())  # noqa: S611
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, str):
+        return "string"
+    return "number"
+
+
+def compile_jsonpath(conditions: tuple[Condition, ...]) -> tuple[str | None, dict]:
+    """All of ``conditions`` as one strict SQL/JSON path predicate and its variables."""
+    if not conditions:
+        return None, {}
+    parts, variables = [], {}
+    for i, condition in enumerate(conditions):
+        text, names = condition.jsonpath(f"v{i}")
+        parts.append(f"({text})")
+        variables.update(names)
+    return "strict " + " && ".join(parts), variables
 
 
 def parse_condition(text: str) -> Condition:

@@ -1,7 +1,9 @@
 """Collections (an org's project defines them) and the JSON records stored in them.
 
 Both tables are tenant-owned. ``Record.owner_only`` is a copy of the collection's access rule
-kept by a trigger, so the row-level security policy can enforce owner-only rows by itself.
+(for org members) kept by a trigger, so the row-level security policy can enforce owner-only
+rows by itself. Client apps' access (anon, end users, the secret key) is decided by the
+project's access rules (``access``), which the client policies read.
 """
 
 import uuid
@@ -43,7 +45,21 @@ class Record(models.Model):
     org = models.ForeignKey("tenants.Organization", on_delete=models.CASCADE, related_name="+")
     project = models.ForeignKey("tenants.Project", on_delete=models.CASCADE, related_name="+")
     collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="records")
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # A developer's row (``owner``), or a client app's: ``end_user`` is the signed-in end user
+    # who created it (filled by the database from the transaction's context, NULL for anon and
+    # the secret key).
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", null=True
+    )
+    # The database sets it NULL when the end user is deleted (datastore migration 0003).
+    end_user = models.ForeignKey(
+        "endusers.EndUser",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
     owner_only = models.BooleanField(default=False)
     data = models.JSONField(default=dict)
     version = models.PositiveIntegerField(default=1)
@@ -53,6 +69,12 @@ class Record(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["collection", "created_at", "id"], name="record_coll_created"),
+            # Owner-only lists of a client app: (collection, end user, order key, id).
+            models.Index(
+                fields=["collection", "end_user", "created_at", "id"],
+                name="record_coll_enduser",
+                condition=models.Q(end_user__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

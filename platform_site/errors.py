@@ -99,7 +99,9 @@ def _default_code(exc: exceptions.APIException) -> str:
 
 
 def is_api_request(request) -> bool:
-    return request.path.startswith(("/api/", "/health/", "/metrics", "/storage/"))
+    return request.path.startswith(
+        ("/api/", "/health/", "/metrics", "/storage/", "/client/", "/p/")
+    )
 
 
 # The code of an error that only has a status (Django's own 404/405/500 responses, for one).

@@ -17,8 +17,15 @@ api_v1 = [
     path("", include("cache.api.urls")),
 ]
 
+# Client apps' routes: the project is named by the API key (or also as /p/<ref>/client/v1/...,
+# see endusers.middleware), the caller is anon, an end user, or the project's secret key.
+client_v1 = [
+    path("", include("endusers.api.urls")),
+]
+
 urlpatterns = [
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
+    path("client/v1/", include((client_v1, "client"), namespace="client")),
     path("storage/v1/", include("storage.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -30,12 +30,16 @@ MANAGE_JOBS = "manage_jobs"
 MANAGE_BUCKETS = "manage_buckets"
 VIEW_ALERTS = "view_alerts"
 MANAGE_ALERTS = "manage_alerts"  # alert channels, acknowledging alerts
-# A collection's access rule: changing it rewrites every row, so only roles that RLS lets see
-# every row (``PRIVILEGED_ROLES``) may hold it.
+# A collection's access rule (for members) and the client-app access rules of collections,
+# buckets and channels: only roles that RLS lets see every row (``PRIVILEGED_ROLES``) hold it.
 CHANGE_ACCESS_RULES = "change_access_rules"
 USE_STUDIO = "use_studio"  # the Studio's pages for this org (members, projects, data browser)
+MANAGE_API_KEYS = "manage_api_keys"  # a project's publishable and secret keys
+VIEW_END_USERS = "view_end_users"  # a project's end users and their sessions
+# Ban, confirm, revoke sessions, edit app_metadata; the project's sign-up settings.
+MANAGE_END_USERS = "manage_end_users"
 
-_VIEWER = {VIEW_ORG, VIEW_MEMBERS, VIEW_PROJECT, VIEW_DATA, VIEW_ALERTS}
+_VIEWER = {VIEW_ORG, VIEW_MEMBERS, VIEW_PROJECT, VIEW_DATA, VIEW_ALERTS, VIEW_END_USERS}
 _DEVELOPER = _VIEWER | {
     ADD_PROJECT,
     CHANGE_PROJECT,
@@ -44,6 +48,7 @@ _DEVELOPER = _VIEWER | {
     MANAGE_WEBHOOKS,
     MANAGE_JOBS,
     MANAGE_BUCKETS,
+    MANAGE_END_USERS,
 }
 _ADMIN = _DEVELOPER | {
     CHANGE_ORG,
@@ -52,6 +57,7 @@ _ADMIN = _DEVELOPER | {
     MANAGE_ALERTS,
     CHANGE_ACCESS_RULES,
     USE_STUDIO,
+    MANAGE_API_KEYS,
 }
 _OWNER = _ADMIN | {DELETE_ORG, MANAGE_OWNERS}
 

@@ -1,8 +1,10 @@
 """Opens the request's transaction and sets the tenant context that RLS policies read.
 
-Runs after authentication. The org comes from the URL (``/api/v1/orgs/<org>/...``) or, for
-routes without one, from the token's ``org`` claim; either way the user's membership is
-checked first, and a non-member gets a 404 before any tenant query runs.
+Runs after authentication. Client-app routes get their client's context (project, role, end
+user: ``endusers.identity``) and never an org member's. Elsewhere the org comes from the URL
+(``/api/v1/orgs/<org>/...``) or, for routes without one, from the token's ``org`` claim;
+either way the user's membership is checked first, and a non-member gets a 404 before any
+tenant query runs.
 """
 
 from django.db import transaction
@@ -54,6 +56,13 @@ class TenantContextMiddleware:
         request.tenant_nested = transaction.get_connection().in_atomic_block
         request.tenant_atomic = transaction.atomic()
         request.tenant_atomic.__enter__()
+        client = getattr(request, "client", None)
+        if client is not None:
+            # A client app of one project (endusers.middleware): its context, nothing else.
+            set_tenant_context(client.tenant_context())
+            return None
+        if getattr(request, "client_route", False):
+            return None  # a client route that identifies no client: no tenant at all
         user = request.user
         user_id = user.pk if user.is_authenticated else None
         # Platform staff see every org in the Studio; nowhere else, and nobody else.

@@ -4,6 +4,8 @@
 decides which rows the application role can see, from the transaction's ``app.*`` settings.
 """
 
+import secrets
+import string
 import uuid
 
 from django.conf import settings
@@ -44,9 +46,15 @@ class Membership(models.Model):
         return f"{self.user} in {self.org} ({self.role})"
 
 
+def new_project_ref() -> str:
+    """A project's public reference (URLs, token issuers): 20 lowercase letters."""
+    return "".join(secrets.choice(string.ascii_lowercase) for _ in range(20))
+
+
 class Project(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="projects")
+    ref = models.CharField(max_length=20, unique=True, default=new_project_ref, editable=False)
     name = models.CharField(max_length=120)
     description = models.TextField(blank=True, default="", max_length=2000)
     created_by = models.ForeignKey(
@@ -89,3 +97,33 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} to {self.org} ({self.role})"
+
+
+class ProjectKey(models.Model):
+    """An API key of a project. ``publishable`` keys name the project to client apps and grant
+    the ``anon`` role; ``secret`` keys act as the project's service role, server-side only.
+    The key is shown once; only its SHA-256 is stored, with a visible prefix."""
+
+    class Kind(models.TextChoices):
+        PUBLISHABLE = "publishable", "Publishable"
+        SECRET = "secret", "Secret"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="api_keys")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    name = models.CharField(max_length=120, blank=True, default="")
+    prefix = models.CharField(max_length=32)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.kind})"

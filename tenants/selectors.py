@@ -1,11 +1,15 @@
 """Reads for orgs, members and projects. Row-level security scopes every query; the explicit
 org filters here help the planner and make intent readable, they are not the guard."""
 
+import hashlib
+from datetime import timedelta
 from uuid import UUID
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
-from tenants.models import Invitation, Membership, Organization, Project
+from tenants.context import TenantContext, tenant_context
+from tenants.models import Invitation, Membership, Organization, Project, ProjectKey
 
 
 def _org_ref_q(ref: str, prefix: str = "") -> Q:
@@ -59,3 +63,40 @@ def project_list(*, org: Organization) -> QuerySet[Project]:
 def invitation_list(*, org: Organization) -> QuerySet[Invitation]:
     """Invitations not accepted yet (expired ones included, so they can be revoked)."""
     return Invitation.objects.filter(org=org, accepted_at__isnull=True).order_by("-created_at")
+
+
+KEY_TOUCH_INTERVAL = timedelta(minutes=1)
+MAX_KEY_LENGTH = 200
+
+
+def api_key_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def api_key_list(*, project) -> QuerySet[ProjectKey]:
+    return ProjectKey.objects.filter(org_id=project.org_id, project=project).order_by("-created_at")
+
+
+def api_key_resolve(raw: str) -> ProjectKey | None:
+    """The live key ``raw`` is, with its project, or None.
+
+    Keys are read in PostgreSQL on every request (a revoked key is refused at once, with or
+    without Redis), by the hash of the key the caller holds, under a platform context: the
+    caller has no tenant yet, and the table holds only hashes. ``last_used_at`` moves at most
+    once a minute.
+    """
+    if not raw or len(raw) > MAX_KEY_LENGTH:
+        return None
+    with tenant_context(TenantContext(platform_admin=True)):
+        key = (
+            ProjectKey.objects.select_related("project")
+            .filter(key_hash=api_key_hash(raw), revoked_at__isnull=True)
+            .first()
+        )
+        now = timezone.now()
+        if key is not None and (
+            key.last_used_at is None or key.last_used_at < now - KEY_TOUCH_INTERVAL
+        ):
+            ProjectKey.objects.filter(pk=key.pk).update(last_used_at=now)
+            key.last_used_at = now
+    return key

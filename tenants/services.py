@@ -25,8 +25,9 @@ from platform_site.errors import unique_violation_is_invalid
 from tenants import constants
 from tenants.constants import Role
 from tenants.context import TenantContext, set_tenant_context
-from tenants.models import Invitation, Membership, Organization, Project
+from tenants.models import Invitation, Membership, Organization, Project, ProjectKey
 from tenants.permissions import require_org_perm
+from tenants.selectors import api_key_hash
 from tenants.signals import membership_changed
 
 User = get_user_model()
@@ -311,3 +312,67 @@ def invitation_revoke(*, membership: Membership, invitation: Invitation) -> None
     require_org_perm(membership, constants.MANAGE_MEMBERS)
     audit_org_write(membership=membership, action=AuditAction.INVITATION_REVOKE, target=invitation)
     invitation.delete()
+
+
+# --- project API keys -------------------------------------------------------------------------
+KEY_PREFIXES = {
+    ProjectKey.Kind.PUBLISHABLE: "sb_publishable_",
+    ProjectKey.Kind.SECRET: "sb_secret_",
+}
+KEY_VISIBLE_CHARS = 6  # of the random part, shown next to the prefix
+
+
+@transaction.atomic
+def api_key_create(
+    *, membership: Membership, project: Project, kind: str, name: str = ""
+) -> tuple[ProjectKey, str]:
+    """A new key of ``project`` and its only copy in clear (shown once, never stored)."""
+    require_org_perm(membership, constants.MANAGE_API_KEYS, project)
+    if kind not in ProjectKey.Kind.values:
+        raise ValidationError({"kind": f"One of {', '.join(ProjectKey.Kind.values)}."})
+    if not isinstance(name, str) or len(name) > 120:
+        raise ValidationError({"name": "At most 120 characters."})
+    prefix = KEY_PREFIXES[kind]
+    raw = prefix + secrets.token_urlsafe(24)
+    key = ProjectKey.objects.create(
+        org_id=project.org_id,
+        project=project,
+        kind=kind,
+        name=name,
+        prefix=raw[: len(prefix) + KEY_VISIBLE_CHARS],
+        key_hash=api_key_hash(raw),
+        created_by=membership.user,
+    )
+    audit_org_write(
+        membership=membership,
+        action=AuditAction.API_KEY_CREATE,
+        target=key,
+        metadata={"project": str(project.id), "kind": kind, "prefix": key.prefix},
+    )
+    return key, raw
+
+
+@transaction.atomic
+def api_key_revoke(*, membership: Membership, key: ProjectKey) -> ProjectKey:
+    """Refused from the next request on: keys are looked up in PostgreSQL on every request."""
+    require_org_perm(membership, constants.MANAGE_API_KEYS, key.project)
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+        audit_org_write(
+            membership=membership,
+            action=AuditAction.API_KEY_REVOKE,
+            target=key,
+            metadata={"project": str(key.project_id), "prefix": key.prefix},
+        )
+    return key
+
+
+@transaction.atomic
+def api_key_rotate(*, membership: Membership, key: ProjectKey) -> tuple[ProjectKey, str]:
+    """A new key of the same kind and name, the old one revoked in the same transaction."""
+    new_key, raw = api_key_create(
+        membership=membership, project=key.project, kind=key.kind, name=key.name
+    )
+    api_key_revoke(membership=membership, key=key)
+    return new_key, raw

@@ -28,7 +28,7 @@ def revoke(sessions: list[Session], *, reason: str) -> int:
     for s in live:
         s.revoked_at, s.revoke_reason = now, reason
     try:
-        session_cache.put_tombstones((s.pk, s.user_id, s.expires_at.timestamp()) for s in live)
+        session_cache.put_tombstones((s.pk, s.subject, s.expires_at.timestamp()) for s in live)
     except RedisUnavailable:
         PendingCacheInvalidation.objects.bulk_create(
             [PendingCacheInvalidation(session_id=s.pk) for s in live], ignore_conflicts=True

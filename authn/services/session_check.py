@@ -59,12 +59,23 @@ def authenticate_access_token(raw: str) -> Authenticated:
     return Authenticated(user=user, token=token, session_id=session_id)
 
 
-def _read_session(session_id, user_id: int) -> Session | None:
-    """Read a session as its user. The block is rolled back, which undoes the context too, so
-    the caller's (if any) needs no restoring: the miss path stays at one read."""
+def _read_session(session_id, user_id: int | str, project_id=None) -> Session | None:
+    """Read a session as its user (a developer's id, or an end user's with its project). The
+    block is rolled back, which undoes the context too, so the caller's (if any) needs no
+    restoring: the miss path stays at one read."""
     with transaction.atomic():
-        set_tenant_context(TenantContext(user_id=user_id))
-        session = Session.objects.filter(pk=session_id, user_id=user_id).first()
+        if project_id is None:
+            set_tenant_context(TenantContext(user_id=user_id))
+            session = Session.objects.filter(pk=session_id, user_id=user_id).first()
+        else:
+            set_tenant_context(
+                TenantContext(
+                    project_id=project_id, end_user_id=user_id, client_role="authenticated"
+                )
+            )
+            session = Session.objects.filter(
+                pk=session_id, end_user_id=user_id, project_id=project_id
+            ).first()
         transaction.set_rollback(True)
     return session
 
@@ -81,9 +92,14 @@ def reconcile_cache() -> int:
             )
         )
         rows = list(
-            Session.objects.filter(pk__in=pending).values_list("pk", "user_id", "expires_at")
+            Session.objects.filter(pk__in=pending).values_list(
+                "pk", "user_id", "end_user_id", "expires_at"
+            )
         )
-        session_cache.put_tombstones((pk, uid, exp.timestamp()) for pk, uid, exp in rows)
+        session_cache.put_tombstones(
+            (pk, uid if uid is not None else str(eid), exp.timestamp())
+            for pk, uid, eid, exp in rows
+        )
         PendingCacheInvalidation.objects.filter(session_id__in=pending).delete()
     session_cache.reconciled()
     if pending:
@@ -91,8 +107,11 @@ def reconcile_cache() -> int:
     return len(rows)
 
 
-def session_is_live(*, session_id, user_id: int) -> bool:
-    """Is this session live? Redis first; on a miss or with Redis unavailable, PostgreSQL."""
+def session_is_live(*, session_id, user_id: int | str, project_id=None) -> bool:
+    """Is this session live? Redis first; on a miss or with Redis unavailable, PostgreSQL.
+
+    ``user_id`` is a developer's id, or an end user's id (a string) with its ``project_id``.
+    """
     use_cache = True
     if session_cache.needs_reconcile():
         try:
@@ -110,7 +129,7 @@ def session_is_live(*, session_id, user_id: int) -> bool:
         return cached.is_live_for(user_id)
     if use_cache:
         session_cache.stats.count("misses")
-    session = _read_session(session_id, user_id)
+    session = _read_session(session_id, user_id, project_id)
     if session is None or not session.is_live():
         return False
     if use_cache:
@@ -131,9 +150,11 @@ def sessions_warm(*, limit: int | None = None, within: timedelta = timedelta(hou
                 revoked_at__isnull=True, expires_at__gt=now, last_seen_at__gte=now - within
             )
             .order_by("-last_seen_at")
-            .values_list("pk", "user_id", "expires_at")[:limit]
+            .values_list("pk", "user_id", "end_user_id", "expires_at")[:limit]
         )
         transaction.set_rollback(True)
-    added = session_cache.warm((pk, uid, exp.timestamp()) for pk, uid, exp in rows)
+    added = session_cache.warm(
+        (pk, uid if uid is not None else str(eid), exp.timestamp()) for pk, uid, eid, exp in rows
+    )
     logger.info("session_cache_warmed", candidates=len(rows), added=added)
     return len(rows)

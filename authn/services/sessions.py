@@ -156,7 +156,11 @@ def session_refresh(*, raw_refresh: str) -> RefreshResult:
 
 
 def _rotate(row: RefreshToken, raw_refresh: str) -> RefreshResult:
-    session = Session.objects.select_for_update().select_related("user").get(pk=row.session_id)
+    session = (
+        Session.objects.select_for_update(of=("self",))
+        .select_related("user")
+        .get(pk=row.session_id)
+    )
     now = timezone.now()
     if not session.is_live(now) or not session.user.is_active:
         return RefreshResult()

@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "compute",
     "storage",
     "outbound",
+    "endusers",
+    "access",
     "django_structlog",
     "django_prometheus",
 ]
@@ -79,6 +81,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Client-app routes: the project from its API key, the end user from its token.
+    "endusers.middleware.ClientIdentityMiddleware",
     "authn.middleware.TokenAuthenticationMiddleware",
     "tenants.middleware.TenantContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -430,3 +434,11 @@ STORAGES = {
     ),
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# --- Client apps: project API keys, end users --------------------------------------------------
+# End users' access tokens: HS256 under a key derived per project from the JWT signing key, an
+# issuer per project ("<CLIENT_JWT_ISSUER>/<project ref>") and the audience "authenticated".
+CLIENT_JWT_ISSUER = env.str("CLIENT_JWT_ISSUER", default="urn:platform:project")
+CLIENT_ACCESS_TOKEN_LIFETIME = timedelta(
+    seconds=min(3600, max(300, env.int("CLIENT_ACCESS_TOKEN_SECONDS", default=3600)))
+)

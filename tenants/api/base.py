@@ -1,4 +1,5 @@
-"""The one base of org-scoped API views (``/orgs/<org>/...``).
+"""The one base of org-scoped API views (``/orgs/<org>/...``), and of every API view's error
+handling (``ServiceView``; client-app views build on it in ``endusers.api.base``).
 
 The tenant middleware has already checked membership and set the RLS context. A view built on
 ``OrgView`` declares ``required_perms`` per HTTP method (checked by ``OrgPermission`` before
@@ -36,11 +37,9 @@ def not_found(exc: Exception) -> APIException:
     return NotFound()
 
 
-class OrgView(APIView):
-    """An API view inside one org; ``required_perms`` maps HTTP methods to org permissions."""
+class ServiceView(APIView):
+    """An API view whose services' exceptions become API errors (``api_errors``)."""
 
-    permission_classes = [IsAuthenticated, OrgPermission]
-    required_perms: dict[str, str | None] = {}
     # Domain exception -> API error; a subclass extends it with ``{**Base.api_errors, ...}``.
     api_errors: dict[type[Exception], Callable[[Exception], APIException]] = {
         ObjectDoesNotExist: not_found,
@@ -52,6 +51,13 @@ class OrgView(APIView):
                 exc = to_api_error(exc)
                 break
         return super().handle_exception(exc)
+
+
+class OrgView(ServiceView):
+    """An API view inside one org; ``required_perms`` maps HTTP methods to org permissions."""
+
+    permission_classes = [IsAuthenticated, OrgPermission]
+    required_perms: dict[str, str | None] = {}
 
 
 class ProjectView(OrgView):

@@ -112,6 +112,11 @@ REVIEWED_UNIQUE_INDEXES = {
     "job_unique_project_name": "job_create/job_update map the violation (test above)",
     "compute_scheduledjob_periodic_task_id_key": "the service makes one PeriodicTask per job",
     "alert_one_open_per_dedup_key": "raised by the platform's detectors, not by a request",
+    "tenants_project_ref_8d0ae739_uniq": "a server-made random ref (26^20), never from a request",
+    "tenants_projectkey_key_hash_key": "SHA-256 of a server-made 192-bit key",
+    "accessrule_unique_resource": "rule_set is update_or_create (get after a lost race)",
+    "accessrule_unique_channel": "rule_set is update_or_create (get after a lost race)",
+    "enduser_unique_project_email": "end-user sign-up and creation map the violation",
 }
 
 

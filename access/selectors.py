@@ -1,0 +1,32 @@
+"""Reads of access rules. Row-level security scopes them: developers see their org's, a
+client-app transaction its own project's."""
+
+from django.db.models import QuerySet
+
+from access.constants import ResourceType
+from access.models import AccessRule
+
+
+def rule_list(*, project, resource_type: str | None = None, resource_id=None, channel=None):
+    queryset: QuerySet[AccessRule] = AccessRule.objects.filter(
+        org_id=project.org_id, project_id=project.id
+    )
+    if resource_type:
+        queryset = queryset.filter(resource_type=resource_type)
+    if resource_id is not None:
+        queryset = queryset.filter(resource_id=resource_id)
+    if channel is not None:
+        queryset = queryset.filter(resource_type=ResourceType.CHANNEL, channel=channel)
+    return queryset
+
+
+def rule_for(*, project_id, operation: str, client_role: str, resource_id=None, channel=None):
+    """The one rule of a resource for an operation and role, or None (nobody)."""
+    queryset = AccessRule.objects.filter(
+        project_id=project_id, operation=operation, client_role=client_role
+    )
+    if channel is not None:
+        queryset = queryset.filter(resource_type=ResourceType.CHANNEL, channel=channel)
+    else:
+        queryset = queryset.filter(resource_id=resource_id)
+    return queryset.first()

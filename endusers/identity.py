@@ -1,0 +1,131 @@
+"""Who a client-app request is: the project (from its API key), the role, the end user.
+
+Client apps call the client routes (``/client/v1/...``, also as ``/p/<project ref>/...``)
+with the project's key in the ``apikey`` header, or as ``Authorization: Bearer <key>`` when
+nobody is signed in. With a signed-in end user, ``Authorization: Bearer <access token>``
+carries the end user's token of that project. The result decides the transaction's tenant
+context (``tenants.middleware``): ``anon`` for the publishable key alone, ``authenticated``
+for an end user, ``service_role`` for the secret key (unless it carries an end user's token,
+which then acts as that end user).
+"""
+
+import re
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from access.constants import SERVICE_ROLE, ClientRole
+from authn.services.session_check import session_is_live
+from endusers import tokens
+from tenants import selectors as tenant_selectors
+from tenants.context import TenantContext
+from tenants.models import ProjectKey
+
+CLIENT_PREFIXES = ("/client/v1/",)
+# "/p/<ref>/<rest>": the same routes with the project named in the path.
+REF_PATH = re.compile(r"\A/p/(?P<ref>[a-z]{20})(?P<rest>/.*)\Z")
+KEY_PREFIXES = ("sb_publishable_", "sb_secret_")
+
+
+@dataclass(frozen=True)
+class ClientIdentity:
+    project: object
+    key: ProjectKey
+    role: str
+    end_user_id: UUID | None = None
+    session_id: UUID | None = None
+    app_roles: tuple[str, ...] = ()
+    claims: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def org_id(self):
+        return self.project.org_id
+
+    @property
+    def project_id(self):
+        return self.project.id
+
+    def tenant_context(self) -> TenantContext:
+        return TenantContext(
+            org_id=self.project.org_id,
+            project_id=self.project.id,
+            end_user_id=self.end_user_id,
+            client_role=self.role,
+            end_user_roles=self.app_roles,
+        )
+
+
+class ClientAuthFailed(Exception):
+    """Refused with 401: ``code`` and a message that says what to send instead."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def split_ref(path: str) -> tuple[str | None, str]:
+    """(project ref, the path without ``/p/<ref>``) for a ref path; (None, path) otherwise."""
+    match = REF_PATH.match(path)
+    if match is None:
+        return None, path
+    return match["ref"], match["rest"]
+
+
+def is_client_path(path: str) -> bool:
+    return path.startswith(CLIENT_PREFIXES)
+
+
+def _bearer(meta) -> str | None:
+    scheme, _, value = meta.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return value.strip() or None
+
+
+def identify(meta, *, ref: str | None = None) -> ClientIdentity:
+    """The client identity of a request's headers (``request.META`` or a websocket scope's
+    headers in the same form), or ``ClientAuthFailed``."""
+    raw_key = (meta.get("HTTP_APIKEY") or "").strip() or None
+    bearer = _bearer(meta)
+    if raw_key is None and bearer is not None and bearer.startswith(KEY_PREFIXES):
+        raw_key, bearer = bearer, None
+    if raw_key is None:
+        raise ClientAuthFailed(
+            "api_key_required", "Send the project's publishable key in the apikey header."
+        )
+    if bearer == raw_key:
+        bearer = None
+    key = tenant_selectors.api_key_resolve(raw_key)
+    if key is None:
+        raise ClientAuthFailed("invalid_api_key", "Invalid or revoked API key.")
+    project = key.project
+    if ref is not None and project.ref != ref:
+        raise ClientAuthFailed("invalid_api_key", "This API key is not a key of that project.")
+    if key.kind == ProjectKey.Kind.SECRET and meta.get("HTTP_ORIGIN"):
+        raise ClientAuthFailed(
+            "secret_key_in_browser",
+            "A secret key must never be used from a browser: it bypasses the access rules. "
+            "Use the project's publishable key in client code, the secret key only on servers.",
+        )
+    if bearer is None:
+        role = SERVICE_ROLE if key.kind == ProjectKey.Kind.SECRET else ClientRole.ANON
+        return ClientIdentity(project=project, key=key, role=role)
+    try:
+        claims = tokens.decode(bearer, project=project)
+    except tokens.InvalidToken:
+        raise ClientAuthFailed(
+            "invalid_token", "Invalid or expired access token for this project."
+        ) from None
+    if not session_is_live(
+        session_id=claims.session_id, user_id=str(claims.end_user_id), project_id=project.id
+    ):
+        raise ClientAuthFailed("invalid_token", "Invalid or expired access token for this project.")
+    return ClientIdentity(
+        project=project,
+        key=key,
+        role=ClientRole.AUTHENTICATED,
+        end_user_id=claims.end_user_id,
+        session_id=claims.session_id,
+        app_roles=claims.app_roles,
+        claims=claims.raw,
+    )

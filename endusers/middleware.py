@@ -1,0 +1,37 @@
+"""Client-app requests: the project named by the key, the end user by its token.
+
+Runs before the developer token middleware: on client paths a bearer token is a key or an
+end user's token, never a developer's (that middleware leaves client paths alone). A
+``/p/<ref>/...`` path is served by the same routes as the path without it, with the key
+required to be one of that project's.
+"""
+
+from endusers.identity import ClientAuthFailed, identify, is_client_path, split_ref
+from platform_site.errors import error_response
+
+
+class ClientIdentityMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.client = None
+        ref, rest = split_ref(request.path_info)
+        if ref is not None:
+            if not is_client_path(rest):
+                return error_response(request, 404, "not_found", "Not found.")
+            request.path_info = rest
+        request.client_route = is_client_path(request.path_info)
+        if not request.client_route:
+            return self.get_response(request)
+        try:
+            request.client = identify(request.META, ref=ref)
+        except ClientAuthFailed as exc:
+            return error_response(
+                request,
+                401,
+                exc.code,
+                exc.message,
+                headers={"WWW-Authenticate": 'Bearer realm="client"'},
+            )
+        return self.get_response(request)
