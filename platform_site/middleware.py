@@ -76,3 +76,56 @@ class EdgeMiddleware:
         if request.path.startswith("/api/") or _caller_is_authenticated(request):
             response.setdefault("Cache-Control", "no-store")
         return response
+
+
+def needs_browser_middleware(request) -> bool:
+    """False for requests that cannot use sessions, CSRF, messages, static files or frame
+    headers: a bearer-authenticated API call (DRF views are CSRF-exempt, the token and not a
+    cookie says who calls, and no API view reads a session) and the liveness probe. Everything
+    else (the Studio, the API docs, a cookie-authenticated API call) takes the full stack."""
+    path = request.path
+    if path == "/health/live":
+        return False
+    if path.startswith("/api/"):
+        scheme, _, _ = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+        return scheme.lower() != "bearer"
+    return True
+
+
+class BrowserOnly:
+    """Mixed in before a middleware class: the middleware runs only when
+    ``needs_browser_middleware``; other requests go straight on. The result is a subclass of
+    the original, so Django's checks (the admin's need for sessions, auth, messages) still
+    see it. Sync only: under ASGI, Django runs it in the thread of the sync stack around it."""
+
+    sync_capable = True
+    async_capable = False
+
+    def __call__(self, request):
+        if needs_browser_middleware(request):
+            return super().__call__(request)
+        return self.get_response(request)
+
+
+def _process_view(self, request, *args):
+    if needs_browser_middleware(request):
+        return super(type(self), self).process_view(request, *args)
+    return None
+
+
+def _browser_only(dotted: str) -> type:
+    from django.utils.module_loading import import_string
+
+    original = import_string(dotted)
+    attrs: dict = {"__module__": __name__, "__doc__": f"``{dotted}``, browser requests only."}
+    if hasattr(original, "process_view"):
+        attrs["process_view"] = _process_view
+    return type(original.__name__, (BrowserOnly, original), attrs)
+
+
+WhiteNoiseMiddleware = _browser_only("whitenoise.middleware.WhiteNoiseMiddleware")
+SessionMiddleware = _browser_only("django.contrib.sessions.middleware.SessionMiddleware")
+CsrfViewMiddleware = _browser_only("django.middleware.csrf.CsrfViewMiddleware")
+AuthenticationMiddleware = _browser_only("django.contrib.auth.middleware.AuthenticationMiddleware")
+MessageMiddleware = _browser_only("django.contrib.messages.middleware.MessageMiddleware")
+XFrameOptionsMiddleware = _browser_only("django.middleware.clickjacking.XFrameOptionsMiddleware")

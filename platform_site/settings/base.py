@@ -72,17 +72,19 @@ MIDDLEWARE = [
     "django_structlog.middlewares.RequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "storage.middleware.DeliveryOriginMiddleware",
+    # platform_site.middleware.<Name>: Django's or WhiteNoise's <Name>, skipped for requests
+    # that cannot use it (bearer API calls, the liveness probe: needs_browser_middleware).
     # Static files (Studio, admin, API docs) served by the app itself, under ASGI too.
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "platform_site.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "platform_site.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "platform_site.middleware.CsrfViewMiddleware",
+    "platform_site.middleware.AuthenticationMiddleware",
     "authn.middleware.TokenAuthenticationMiddleware",
     "tenants.middleware.TenantContextMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "platform_site.middleware.MessageMiddleware",
+    "platform_site.middleware.XFrameOptionsMiddleware",
     # Request context (org, route, API access log) once the tenant middleware knows the org.
     "observability.middleware.RequestContextMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
