@@ -47,3 +47,10 @@ def child_exit(server, worker) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def worker_exit(server, worker) -> None:
+    # The latency histogram's counts this worker still holds (observability.latency).
+    latency = sys.modules.get("observability.latency")
+    if latency is not None:
+        latency.flush()

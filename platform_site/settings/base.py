@@ -385,6 +385,10 @@ OTEL_ENABLED = env.bool("OTEL_ENABLED", default=False)
 # Platform-wide API latency (p99 alert rule, Studio health): the fraction of API requests
 # whose duration goes into the shared histogram in Redis.
 LATENCY_SAMPLE_RATE = env.float("LATENCY_SAMPLE_RATE", default=1.0)
+# Samples are counted in each process and sent to Redis in one pipeline this often, or as soon
+# as this many are waiting (observability.latency.flush).
+LATENCY_FLUSH_SECONDS = env.float("LATENCY_FLUSH_SECONDS", default=1.0)
+LATENCY_FLUSH_SAMPLES = env.int("LATENCY_FLUSH_SAMPLES", default=500)
 
 # --- Studio -----------------------------------------------------------------------------------
 STUDIO_LIVE_INTERVAL_SECONDS = env.float("STUDIO_LIVE_INTERVAL_SECONDS", default=5.0)
