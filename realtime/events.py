@@ -24,12 +24,11 @@ import time
 from uuid import UUID
 
 import structlog
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
 from cache.breaker import RedisUnavailable, redis_call
+from realtime import layer
 from realtime.groups import collection_group, session_group, user_group
 
 logger = structlog.get_logger(__name__)
@@ -109,7 +108,7 @@ def _same(a, b) -> bool:
 
 def _group_send(group: str, message: dict) -> bool:
     try:
-        redis_call(async_to_sync(get_channel_layer().group_send), group, message)
+        redis_call(layer.group_send, group, message)  # one connection pool per process
     except RedisUnavailable:
         return False
     return True
