@@ -79,9 +79,9 @@ class EdgeMiddleware:
 
 
 def needs_browser_middleware(request) -> bool:
-    """False for requests that cannot use sessions, CSRF, messages, static files or frame
-    headers: a bearer-authenticated API call (DRF views are CSRF-exempt, the token and not a
-    cookie says who calls, and no API view reads a session) and the liveness probe. Everything
+    """False for requests that cannot use sessions, Django's session auth, messages or static
+    files: a bearer-authenticated API call (the token and not a cookie says who calls, and no
+    API view reads a session) and the liveness probe. Everything
     else (the Studio, the API docs, a cookie-authenticated API call) takes the full stack."""
     path = request.path
     if path == "/health/live":
@@ -107,25 +107,19 @@ class BrowserOnly:
         return self.get_response(request)
 
 
-def _process_view(self, request, *args):
-    if needs_browser_middleware(request):
-        return super(type(self), self).process_view(request, *args)
-    return None
-
-
 def _browser_only(dotted: str) -> type:
     from django.utils.module_loading import import_string
 
     original = import_string(dotted)
-    attrs: dict = {"__module__": __name__, "__doc__": f"``{dotted}``, browser requests only."}
-    if hasattr(original, "process_view"):
-        attrs["process_view"] = _process_view
+    hooks = [h for h in ("process_view", "process_exception", "process_template_response")
+             if hasattr(original, h)]  # fmt: skip
+    if hooks:  # Django would call these for every request, skipped or not
+        raise TypeError(f"{dotted} has {hooks}: BrowserOnly only makes __call__ conditional")
+    attrs = {"__module__": __name__, "__doc__": f"``{dotted}``, browser requests only."}
     return type(original.__name__, (BrowserOnly, original), attrs)
 
 
 WhiteNoiseMiddleware = _browser_only("whitenoise.middleware.WhiteNoiseMiddleware")
 SessionMiddleware = _browser_only("django.contrib.sessions.middleware.SessionMiddleware")
-CsrfViewMiddleware = _browser_only("django.middleware.csrf.CsrfViewMiddleware")
 AuthenticationMiddleware = _browser_only("django.contrib.auth.middleware.AuthenticationMiddleware")
 MessageMiddleware = _browser_only("django.contrib.messages.middleware.MessageMiddleware")
-XFrameOptionsMiddleware = _browser_only("django.middleware.clickjacking.XFrameOptionsMiddleware")

@@ -74,17 +74,19 @@ MIDDLEWARE = [
     "storage.middleware.DeliveryOriginMiddleware",
     # platform_site.middleware.<Name>: Django's or WhiteNoise's <Name>, skipped for requests
     # that cannot use it (bearer API calls, the liveness probe: needs_browser_middleware).
+    # CSRF and frame headers stay for every request: `check --deploy` looks for them by name,
+    # and on a bearer call (a CSRF-exempt DRF view) they cost a cookie read and a header.
     # Static files (Studio, admin, API docs) served by the app itself, under ASGI too.
     "platform_site.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "platform_site.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "platform_site.middleware.CsrfViewMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
     "platform_site.middleware.AuthenticationMiddleware",
     "authn.middleware.TokenAuthenticationMiddleware",
     "tenants.middleware.TenantContextMiddleware",
     "platform_site.middleware.MessageMiddleware",
-    "platform_site.middleware.XFrameOptionsMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Request context (org, route, API access log) once the tenant middleware knows the org.
     "observability.middleware.RequestContextMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
