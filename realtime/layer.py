@@ -46,3 +46,14 @@ def group_send(group: str, message: dict) -> None:
     channel layer's own socket timeouts bound the wait). Not for code on an event loop."""
     layer = get_channel_layer()
     asyncio.run_coroutine_threadsafe(layer.group_send(group, message), process_loop()).result()
+
+
+def group_send_many(group: str, messages: list[dict]) -> None:
+    """``group_send`` of each message in order, in one trip to the loop (a bulk write)."""
+    layer = get_channel_layer()
+
+    async def send_all():
+        for message in messages:
+            await layer.group_send(group, message)
+
+    asyncio.run_coroutine_threadsafe(send_all(), process_loop()).result()
