@@ -70,12 +70,14 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/pip check
 	touch $@
 
-# PostgreSQL, Redis, the venv module and Chromium (Studio browser tests) from Debian when missing.
+# PostgreSQL, Redis, PgBouncer, nginx (the public port of `make run`), the venv module and
+# Chromium (Studio browser tests) from Debian when missing.
 system-deps:
 	@missing=""; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
 	ls /usr/sbin/pgbouncer >/dev/null 2>&1 || missing="$$missing pgbouncer"; \
+	ls /usr/sbin/nginx >/dev/null 2>&1 || missing="$$missing nginx"; \
 	command -v runuser >/dev/null 2>&1 || missing="$$missing util-linux"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \

@@ -21,6 +21,10 @@ from scripts.devstack import trusted_proxies  # noqa: E402
 
 # Read by the uvicorn workers too (uvicorn_worker passes it on); "" trusts no address.
 forwarded_allow_ips = trusted_proxies(os.environ)
+# nginx keeps idle connections to gunicorn for up to 60 s (deploy/nginx/platform.conf,
+# upstream keepalive): gunicorn must not close one first, or a request nginx sends on it as
+# gunicorn closes it fails with a 502.
+keepalive = 65
 
 
 def _multiproc_dir() -> Path | None:
@@ -47,3 +51,10 @@ def child_exit(server, worker) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def worker_exit(server, worker) -> None:
+    # The latency histogram's counts this worker still holds (observability.latency).
+    latency = sys.modules.get("observability.latency")
+    if latency is not None:
+        latency.flush()

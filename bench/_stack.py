@@ -46,16 +46,21 @@ def start(*, need_postgres: bool) -> devstack.Stack:
 
 
 class PlatformServer:
-    """gunicorn with uvicorn workers and production settings on a free loopback port.
+    """The platform as production serves it (``devstack.serve``): nginx on a free loopback
+    port, HTTP to gunicorn's gthread workers (WSGI), websockets to uvicorn (ASGI), with
+    production settings.
 
     The environment is this process's (servers, ``SECRET_KEY``, ``PLATFORM_VAR_DIR``) with
     production settings, logs at WARNING, and ``env`` on top. Output goes to ``log_path``.
     """
 
-    def __init__(self, *, workers: int = 2, env: dict | None = None, log_path: Path):
+    def __init__(
+        self, *, workers: int = 2, threads: int = 8, env: dict | None = None, log_path: Path
+    ):
         self.port = devstack.free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.workers = workers
+        self.threads = threads
         self.log_path = log_path
         self.env = {
             **os.environ,
@@ -64,43 +69,31 @@ class PlatformServer:
             "LOG_LEVEL": "WARNING",
             **(env or {}),
         }
-        self.process: subprocess.Popen | None = None
+        self.processes: list[subprocess.Popen] = []
 
     def start(self, timeout: float = 90.0) -> "PlatformServer":
-        (Path(self.env["PLATFORM_VAR_DIR"]) / "static").mkdir(parents=True, exist_ok=True)
-        command = [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "platform_site.asgi:application",
-            "-k", "uvicorn_worker.UvicornWorker",
-            "-w", str(self.workers),
-            "-b", f"127.0.0.1:{self.port}",
-            "--log-level", "warning",
-            "--timeout", "120",
-        ]  # fmt: skip
+        var = Path(self.env["PLATFORM_VAR_DIR"])
+        (var / "static").mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                command,
-                env=self.env,
-                cwd=ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+            self.processes = devstack.serve(
+                self.env, "127.0.0.1", self.port, var / f"nginx-{self.port}",
+                workers=self.workers, threads=self.threads, output=log,
+            )  # fmt: skip
         request = urllib.request.Request(f"{self.url}/health/live", headers=PROXY_HEADERS)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"gunicorn exited with {self.process.returncode}: {self.log_path}"
-                )
+            for name, process in zip(devstack.SERVED, self.processes, strict=True):
+                if process.poll() is not None:
+                    self.stop()
+                    raise RuntimeError(f"{name} exited with {process.returncode}: {self.log_path}")
             try:
                 with urllib.request.urlopen(request, timeout=2):
                     return self
             except OSError:
                 time.sleep(0.3)
         self.stop()
-        raise TimeoutError(f"gunicorn did not answer /health/live in {timeout:.0f} s")
+        raise TimeoutError(f"the platform did not answer /health/live in {timeout:.0f} s")
 
     def stop(self) -> None:
-        if self.process is not None:
-            devstack.stop_group(self.process)
+        for process in reversed(self.processes):
+            devstack.stop_group(process)

@@ -4,7 +4,7 @@
 
 Seeds two orgs (each with ``--records`` records in one collection), copies the database and
 disables RLS on every table of the copy, then for each database serves the platform in its
-production shape (gunicorn with uvicorn workers, production settings: ``_stack.PlatformServer``)
+production shape (nginx, gunicorn gthread workers, production settings: ``_stack.PlatformServer``)
 and drives it with ``--concurrency`` concurrent HTTP connections per operation, as the org's
 owner with the access token of a live session (as login issues it):
 

@@ -111,22 +111,46 @@ def deliveries_queue(
 
     Runs outside the write's transaction (on_commit), so it opens its own, in the org's context.
     """
+    return deliveries_queue_many(
+        org_id=org_id,
+        project_id=project_id,
+        collection_id=collection_id,
+        owner_id=owner_id,
+        event=event,
+        records=[(record_id, data)],
+        request_id=request_id,
+    )
+
+
+def deliveries_queue_many(
+    *, org_id, project_id, collection_id, owner_id, event: str, records: list, request_id: str
+) -> list[WebhookDelivery]:
+    """``deliveries_queue`` for several records of one collection and owner (a bulk create):
+    one transaction and one webhook lookup for all of them; ``records`` is a list of
+    ``(record_id, data)``. Without a matching webhook that is the whole cost."""
     with tenant_context(TenantContext(org_id=org_id)):
         collection = Collection.objects.filter(pk=collection_id).values_list("name", flat=True)
         name = collection.first() or ""
         hooks = webhooks_for_change(project_id=project_id, collection=name, event=event)
-        payload = {
-            "type": event,
-            "org_id": str(org_id),
-            "project_id": str(project_id),
-            "collection": name,
-            "record": {"id": str(record_id), "owner_id": owner_id, "data": data},
-            "occurred_at": timezone.now().isoformat(),
-        }
+        if not hooks:
+            return []
+        occurred_at = timezone.now().isoformat()
         deliveries = [
             WebhookDelivery.objects.create(
-                org_id=org_id, webhook=hook, event=event, payload=payload, request_id=request_id
+                org_id=org_id,
+                webhook=hook,
+                event=event,
+                payload={
+                    "type": event,
+                    "org_id": str(org_id),
+                    "project_id": str(project_id),
+                    "collection": name,
+                    "record": {"id": str(record_id), "owner_id": owner_id, "data": data},
+                    "occurred_at": occurred_at,
+                },
+                request_id=request_id,
             )
+            for record_id, data in records
             for hook in hooks
         ]
         for delivery in deliveries:

@@ -25,7 +25,7 @@ from datastore.constants import MAX_BULK, MAX_INDEXES, NAME_PATTERN, Access, Sto
 from datastore.exceptions import VersionMismatch
 from datastore.merge_patch import merge_patch
 from datastore.models import Collection, Record
-from datastore.signals import record_changed
+from datastore.signals import record_changed, records_created
 from platform_site import parsers
 from platform_site.errors import unique_violation_is_invalid
 from tenants import constants
@@ -242,6 +242,20 @@ def _announce(record: Record, op: str, data: dict) -> None:
     transaction.on_commit(lambda: record_changed.send(sender=Record, **payload))
 
 
+def _announce_created(collection: Collection, owner_id: int, records: list[Record]) -> None:
+    """``_announce`` for a bulk create: one ``records_created`` for all its records."""
+    payload = {
+        "org_id": collection.org_id,
+        "project_id": collection.project_id,
+        "collection_id": collection.pk,
+        "owner_id": owner_id,
+        "owner_only": collection.access == Access.OWNER,
+        "records": [(record.pk, record.data) for record in records],
+        "request_id": structlog.contextvars.get_contextvars().get("request_id") or "",
+    }
+    transaction.on_commit(lambda: records_created.send(sender=Record, **payload))
+
+
 def _writable(membership, collection: Collection) -> None:
     require_org_perm(membership, constants.WRITE_DATA)
     if collection.store != Store.RECORDS:
@@ -284,8 +298,7 @@ def record_bulk_create(*, membership, collection: Collection, items: list) -> li
             for data in items
         ]
     )
-    for record in records:
-        _announce(record, "create", record.data)
+    _announce_created(collection, membership.user_id, records)
     return records
 
 

@@ -10,6 +10,13 @@ from django.dispatch import Signal
 
 record_changed = Signal()
 
+# A bulk create (``record_bulk_create``) sends one ``records_created`` after commit instead of
+# one ``record_changed`` per record: ``org_id``, ``project_id``, ``collection_id``,
+# ``owner_id``, ``owner_only``, ``request_id`` as above, and ``records``, a list of
+# ``(record_id, data)`` in insertion order (``op`` is "create"). A receiver of
+# ``record_changed`` receives this one too (``tests/datastore/test_bulk_signals.py`` checks).
+records_created = Signal()
+
 # ``op`` as subscribers name it to their clients (Supabase's words): realtime events and
 # webhook deliveries say insert/update/delete.
 EVENT_NAMES = {"create": "insert", "update": "update", "delete": "delete"}

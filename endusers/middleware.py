@@ -6,6 +6,8 @@ end user's token, never a developer's (that middleware leaves client paths alone
 required to be one of that project's.
 """
 
+from django.contrib.auth.models import AnonymousUser
+
 from endusers.identity import ClientAuthFailed, identify, is_client_path, split_ref
 from platform_site.errors import error_response
 
@@ -24,6 +26,8 @@ class ClientIdentityMiddleware:
         request.client_route = is_client_path(request.path_info)
         if not request.client_route:
             return self.get_response(request)
+        # Django's session auth is skipped on client routes: nobody is a developer here.
+        request.user = AnonymousUser()
         try:
             request.client = identify(request.META, ref=ref)
         except ClientAuthFailed as exc:

@@ -1,23 +1,31 @@
 """API request latency across every app process: a rolling histogram in Redis.
 
 Each sampled API request adds 1 to one bucket of the hash of its minute,
-``platform:latency:<epoch minute>`` (HINCRBY + EXPIRE in one pipeline: one round trip through
-the Redis breaker, only for the sampled fraction; unsampled requests cost a random number).
-Every process behind the load balancer writes to the same hashes, so ``p99_latency_ms(n)``,
-which merges the last ``n`` minutes, is the platform's p99 and not one process's.
+``platform:latency:<epoch minute>``. A request only counts it in this process's memory
+(``record``: a dict increment under a lock, no round trip); the counts reach Redis in one
+pipeline of HINCRBY + EXPIRE per minute (``flush``) every ``LATENCY_FLUSH_SECONDS`` from a
+daemon thread, as soon as ``LATENCY_FLUSH_SAMPLES`` are waiting, when the process exits, and
+before this process reads the histogram. Every process behind the load balancer writes to the
+same hashes, so ``p99_latency_ms(n)``, which merges the last ``n`` minutes, is the platform's
+p99 and not one process's; another process's samples are at most about a second late.
 
 Buckets are fixed and log-spaced: bucket ``i`` holds durations in ``(2^((i-1)/4), 2^(i/4)]``
 ms (bucket 0: up to 1 ms, the last one: everything above ~65 s), so any percentile is known
 to within one bucket, i.e. 19 % of its value. The estimate is the bucket's upper bound: it
 never under-states the latency. Uniform sampling (``LATENCY_SAMPLE_RATE``) leaves
-percentiles unchanged, so each sample counts once. When Redis is unavailable the sample is
-dropped and the p99 is ``None`` (no data: the alert rule neither fires nor resolves).
+percentiles unchanged, so each sample counts once. When Redis is unavailable a flush drops
+what it carried (nothing piles up in memory) and the p99 is ``None`` (no data: the alert rule
+neither fires nor resolves).
 """
 
+import atexit
 import math
+import os
 import random
+import threading
 import time
 
+import structlog
 from django.conf import settings
 
 from cache.breaker import RedisUnavailable, redis_call
@@ -53,25 +61,116 @@ def _key(minute: int) -> str:
     return f"{PREFIX}{minute}"
 
 
+def _flush_seconds() -> float:
+    return float(getattr(settings, "LATENCY_FLUSH_SECONDS", 1.0))
+
+
+def _flush_samples() -> int:
+    return int(getattr(settings, "LATENCY_FLUSH_SAMPLES", 500))
+
+
+class _Pending:
+    """This process's samples not yet in Redis: (minute, bucket) -> count."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.counts: dict[tuple[int, int], int] = {}
+        self.samples = 0
+        self.flusher_pid: int | None = None
+
+    def add(self, minute: int, bucket: int) -> bool:
+        """Count one sample; True when enough are waiting to flush now."""
+        with self.lock:
+            key = (minute, bucket)
+            self.counts[key] = self.counts.get(key, 0) + 1
+            self.samples += 1
+            return self.samples >= _flush_samples()
+
+    def take(self) -> dict[tuple[int, int], int]:
+        with self.lock:
+            counts, self.counts, self.samples = self.counts, {}, 0
+            return counts
+
+
+_pending = _Pending()
+
+
+def _after_fork_in_child() -> None:
+    global _pending
+    _pending = _Pending()  # the parent's lock may have been held; its samples are its own
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _flush_forever() -> None:
+    while True:
+        time.sleep(_flush_seconds())
+        _flush_quietly()
+
+
+def _ensure_flusher(pending: _Pending) -> None:
+    pid = os.getpid()
+    if pending.flusher_pid == pid:
+        return
+    with pending.lock:
+        if pending.flusher_pid == pid:
+            return
+        pending.flusher_pid = pid
+    threading.Thread(target=_flush_forever, name="latency-flush", daemon=True).start()
+
+
 def record(seconds: float, *, rate: float | None = None, at: float | None = None) -> bool:
-    """Sample one request's duration. True when it was recorded. Never raises."""
+    """Sample one request's duration into this process's pending counts. True when it was
+    sampled (it reaches Redis with the next flush). Never raises, never waits for Redis
+    unless ``LATENCY_FLUSH_SAMPLES`` are waiting."""
     rate = sample_rate() if rate is None else rate
     if rate <= 0 or (rate < 1 and random.random() >= rate):
         return False
-    key = _key(int((_now() if at is None else at) // 60))
+    minute = int((_now() if at is None else at) // 60)
+    pending = _pending
+    full = pending.add(minute, bucket_of(seconds * 1000))
+    _ensure_flusher(pending)
+    if full:
+        flush()
+    return True
+
+
+def flush() -> bool:
+    """Send this process's pending counts to Redis in one pipeline. False when Redis was
+    unavailable: those samples are dropped. Never raises."""
+    counts = _pending.take()
+    if not counts:
+        return True
     try:
         pipe = get_redis().pipeline(transaction=False)
-        pipe.hincrby(key, bucket_of(seconds * 1000), 1)
-        pipe.expire(key, _TTL_SECONDS)
+        for (minute, bucket), count in counts.items():
+            pipe.hincrby(_key(minute), bucket, count)
+        for minute in {minute for minute, _ in counts}:
+            pipe.expire(_key(minute), _TTL_SECONDS)
         redis_call(pipe.execute)
     except RedisUnavailable:
         return False
     return True
 
 
+def _flush_quietly() -> None:
+    """The flusher thread's and the exit's flush: an unexpected error is logged, and the
+    thread keeps flushing."""
+    try:
+        flush()
+    except Exception:
+        structlog.get_logger(__name__).exception("latency_flush_failed")
+
+
+atexit.register(_flush_quietly)
+
+
 def histogram(window_minutes: int = 5) -> dict[int, int]:
     """Bucket index -> count over the last ``window_minutes`` minutes (the current one
-    included), every process's requests together. Raises ``RedisUnavailable``."""
+    included), every process's requests together (this one's pending counts flushed
+    first). Raises ``RedisUnavailable``."""
+    flush()
     window = max(1, min(int(window_minutes), MAX_WINDOW_MINUTES))
     now = int(_now() // 60)
     pipe = get_redis().pipeline(transaction=False)

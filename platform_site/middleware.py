@@ -76,3 +76,52 @@ class EdgeMiddleware:
         if request.path.startswith("/api/") or _caller_is_authenticated(request):
             response.setdefault("Cache-Control", "no-store")
         return response
+
+
+def needs_browser_middleware(request) -> bool:
+    """False for requests that cannot use sessions, Django's session auth, messages or static
+    files: a bearer-authenticated API call (the token and not a cookie says who calls, and no
+    API view reads a session), a client app's call, and the liveness probe. Everything
+    else (the Studio, the API docs, a cookie-authenticated API call) takes the full stack."""
+    path = request.path
+    if path == "/health/live":
+        return False
+    if path.startswith(("/client/", "/p/")):
+        return False  # client apps: a project key and an end user's token, never a cookie
+    if path.startswith("/api/"):
+        scheme, _, _ = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+        return scheme.lower() != "bearer"
+    return True
+
+
+class BrowserOnly:
+    """Mixed in before a middleware class: the middleware runs only when
+    ``needs_browser_middleware``; other requests go straight on. The result is a subclass of
+    the original, so Django's checks (the admin's need for sessions, auth, messages) still
+    see it. Sync only: under ASGI, Django runs it in the thread of the sync stack around it."""
+
+    sync_capable = True
+    async_capable = False
+
+    def __call__(self, request):
+        if needs_browser_middleware(request):
+            return super().__call__(request)
+        return self.get_response(request)
+
+
+def _browser_only(dotted: str) -> type:
+    from django.utils.module_loading import import_string
+
+    original = import_string(dotted)
+    hooks = [h for h in ("process_view", "process_exception", "process_template_response")
+             if hasattr(original, h)]  # fmt: skip
+    if hooks:  # Django would call these for every request, skipped or not
+        raise TypeError(f"{dotted} has {hooks}: BrowserOnly only makes __call__ conditional")
+    attrs = {"__module__": __name__, "__doc__": f"``{dotted}``, browser requests only."}
+    return type(original.__name__, (BrowserOnly, original), attrs)
+
+
+WhiteNoiseMiddleware = _browser_only("whitenoise.middleware.WhiteNoiseMiddleware")
+SessionMiddleware = _browser_only("django.contrib.sessions.middleware.SessionMiddleware")
+AuthenticationMiddleware = _browser_only("django.contrib.auth.middleware.AuthenticationMiddleware")
+MessageMiddleware = _browser_only("django.contrib.messages.middleware.MessageMiddleware")

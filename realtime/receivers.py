@@ -2,7 +2,12 @@
 revoked sessions close, membership changes narrow the member's sockets."""
 
 from datastore.signals import EVENT_NAMES
-from realtime.events import disconnect_session, membership_changed, publish_change
+from realtime.events import (
+    disconnect_session,
+    membership_changed,
+    publish_change,
+    publish_changes,
+)
 
 
 def relay_record_change(
@@ -28,6 +33,20 @@ def relay_record_change(
         op=EVENT_NAMES[op],
         record={**data, "id": str(record_id)},
         data=data,
+    )
+
+
+def relay_created_records(
+    sender, *, org_id, project_id, collection_id, owner_id, owner_only, records, **kwargs
+) -> None:
+    publish_changes(
+        org_id=org_id,
+        project_id=project_id,
+        collection_id=collection_id,
+        owner_id=owner_id,
+        owner_only=owner_only,
+        op=EVENT_NAMES["create"],
+        changes=[({**data, "id": str(record_id)}, data) for record_id, data in records],
     )
 
 

@@ -355,6 +355,110 @@ def uvicorn_command(host: str, port: int, environ, *, log_level: str = "warning"
     ]  # fmt: skip
 
 
+def gunicorn_command(
+    host: str, port: int, *, workers: int = 1, threads: int = 8, log_level: str = "warning"
+) -> list[str]:
+    """HTTP through WSGI: gunicorn's gthread workers run the sync middleware stack on their
+    own threads, without ASGI's loop-to-thread hops. ``gunicorn.conf.py`` (read from the
+    checkout) sets the trusted proxies and the keep-alive nginx relies on."""
+    return [
+        str(Path(PYTHON).parent / "gunicorn"), "platform_site.wsgi:application",
+        "-k", "gthread", "-w", str(workers), "--threads", str(threads),
+        "-b", f"{host}:{port}", "--log-level", log_level,
+    ]  # fmt: skip
+
+
+NGINX_SITE = ROOT / "deploy" / "nginx" / "platform.conf"
+# What nginx_site rewrites in the committed site file: its listen line, and the two upstreams.
+_SITE_LISTEN = "    listen 80;\n"
+_SITE_HTTP = "server 127.0.0.1:8001;"
+_SITE_WS = "server 127.0.0.1:8002;"
+
+
+def nginx_binary() -> str:
+    found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else "")
+    if not found:
+        sys.exit("nginx not found: install it (make installs it with apt).")
+    return found
+
+
+def nginx_site(*, host: str, port: int, http_port: int, ws_port: int) -> str:
+    """The committed site file (deploy/nginx/platform.conf) with this run's addresses."""
+    site = NGINX_SITE.read_text()
+    for needle in (_SITE_LISTEN, _SITE_HTTP, _SITE_WS):
+        if site.count(needle) != 1:
+            raise ValueError(f"{NGINX_SITE} must hold {needle.strip()!r} exactly once")
+    return (
+        site.replace(_SITE_LISTEN, f"    listen {host}:{port};\n")
+        .replace(_SITE_HTTP, f"server 127.0.0.1:{http_port};")
+        .replace(_SITE_WS, f"server 127.0.0.1:{ws_port};")
+    )
+
+
+def nginx_command(directory: Path, *, host: str, port: int, http_port: int, ws_port: int):
+    """nginx in the foreground with everything (config, pid, logs, temp files) under
+    ``directory``, serving ``nginx_site`` on ``host:port``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    temp = directory / "temp"
+    temp.mkdir(exist_ok=True)
+    # As root, nginx's workers would become "nobody", which may not reach a checkout's
+    # directories for the request bodies it spools: they run as the rest of the stack does.
+    user = "user root;\n" if IS_ROOT else ""
+    config = directory / "nginx.conf"
+    config.write_text(
+        f"{user}daemon off;\nworker_processes 1;\npid {directory}/nginx.pid;\n"
+        f"error_log {directory}/error.log warn;\n"
+        "events { worker_connections 1024; }\n"
+        "http {\n"
+        "    access_log off;  # the platform writes its own access log\n"
+        f"    client_body_temp_path {temp}/body;\n    proxy_temp_path {temp}/proxy;\n"
+        f"    fastcgi_temp_path {temp}/fastcgi;\n    uwsgi_temp_path {temp}/uwsgi;\n"
+        f"    scgi_temp_path {temp}/scgi;\n"
+        + nginx_site(host=host, port=port, http_port=http_port, ws_port=ws_port)
+        + "}\n"
+    )
+    return [nginx_binary(), "-p", str(directory), "-c", str(config)]
+
+
+SERVED = ("gunicorn", "uvicorn", "nginx")  # what serve() starts, in its order
+
+
+def serve(
+    env: dict,
+    host: str,
+    port: int,
+    directory: Path,
+    *,
+    workers: int = 1,
+    threads: int = 8,
+    log_level: str = "warning",
+    output=None,
+) -> list[subprocess.Popen]:
+    """The platform on ``host:port`` as production runs it: nginx in front, HTTP to gunicorn
+    (WSGI), websockets to uvicorn (ASGI), both on free loopback ports. Returns the three
+    processes, nginx last; each in its own process group (``stop_group``)."""
+    http_port, ws_port = free_port(), free_port()
+    processes: list[subprocess.Popen] = []
+    try:
+        processes.append(spawn(gunicorn_command("127.0.0.1", http_port, workers=workers,
+                                                threads=threads, log_level=log_level),
+                               env, output))  # fmt: skip
+        processes.append(
+            spawn(uvicorn_command("127.0.0.1", ws_port, env, log_level=log_level), env, output)
+        )
+        wait_for_port(http_port, timeout=60)
+        wait_for_port(ws_port, timeout=60)
+        command = nginx_command(
+            directory, host=host, port=port, http_port=http_port, ws_port=ws_port
+        )
+        processes.append(spawn(command, env, output))
+    except BaseException:
+        for process in reversed(processes):
+            stop_group(process)
+        raise
+    return processes
+
+
 def manage(env: dict, *args: str) -> None:
     subprocess.run([PYTHON, str(ROOT / "manage.py"), *args], env=env, check=True, cwd=ROOT)
 
@@ -425,16 +529,20 @@ def cmd_run(host: str, port: int) -> int:
             ),
         ]  # fmt: skip
         children.extend(supervised)
-        server = spawn(uvicorn_command(host, port, env), env)
-        children.append(server)
+        servers = serve(env, host, port, base / "nginx")
+        children.extend(servers)
         log(f"serving on http://{host}:{port}/  (Studio: /studio/, API docs: /api/docs/)")
-        log("Ctrl-C stops everything")
+        log("nginx: HTTP to gunicorn (WSGI), websockets to uvicorn (ASGI); Ctrl-C stops all")
         signal.signal(signal.SIGTERM, _interrupt)
-        while server.poll() is None:
+        while all(server.poll() is None for server in servers):
             for child in supervised:
                 child.check()
             time.sleep(0.5)
-        return server.returncode
+        name, gone = next(
+            (n, p) for n, p in zip(SERVED, servers, strict=True) if p.poll() is not None
+        )
+        log(f"{name} exited with {gone.returncode}; stopping")
+        return gone.returncode or 1
     except KeyboardInterrupt:
         return 0
     finally:

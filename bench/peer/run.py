@@ -9,7 +9,8 @@ PostgreSQL cluster, one Redis, the same data and the same load generator.
 ``bench/peer/package-lock.json`` with ``npm ci``). Then this script starts throwaway PostgreSQL
 and Redis (or uses ``DATABASE_URL`` / ``REDIS_URL``), migrates, and serves
 
-* the platform as the README's Production section runs it: gunicorn with 2 uvicorn workers,
+* the platform as the README's Production section runs it: nginx in front of gunicorn (2
+  gthread workers, HTTP) and uvicorn (websockets),
   production settings, secrets made for the run, LOG_LEVEL=WARNING (login rate limits lifted,
   since one client address logs in thousands of times);
 * Parse Server 9.10 with 2 workers (``server.js``) on its own database of the same cluster and
@@ -578,7 +579,8 @@ def run(args, _stack, servers: list) -> int:
         f"({host.machine()}), load average {load[0]:.2f} at the start. {versions()}; "
         f"Parse Server {PARSE_VERSION}.",
         "",
-        f"Platform: gunicorn, {args.workers} uvicorn workers, production settings. Parse: "
+        f"Platform: nginx, gunicorn {args.workers} gthread workers x {platform.threads} "
+        f"threads, production settings. Parse: "
         f"{args.workers} workers (node cluster), Redis cache. Data: {args.users} users x "
         f"{args.items} owner-only items each; seeding took {platform_seconds:.0f} s (platform, "
         f"services in-process) and {parse_seconds:.0f} s (Parse, REST API). `wrk -t2`, "

@@ -74,18 +74,22 @@ MIDDLEWARE = [
     "django_structlog.middlewares.RequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "storage.middleware.DeliveryOriginMiddleware",
+    # platform_site.middleware.<Name>: Django's or WhiteNoise's <Name>, skipped for requests
+    # that cannot use it (bearer API calls, the liveness probe: needs_browser_middleware).
+    # CSRF and frame headers stay for every request: `check --deploy` looks for them by name,
+    # and on a bearer call (a CSRF-exempt DRF view) they cost a cookie read and a header.
     # Static files (Studio, admin, API docs) served by the app itself, under ASGI too.
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "platform_site.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "platform_site.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "platform_site.middleware.AuthenticationMiddleware",
     # Client-app routes: the project from its API key, the end user from its token.
     "endusers.middleware.ClientIdentityMiddleware",
     "authn.middleware.TokenAuthenticationMiddleware",
     "tenants.middleware.TenantContextMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "platform_site.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Request context (org, route, API access log) once the tenant middleware knows the org.
     "observability.middleware.RequestContextMiddleware",
@@ -387,6 +391,10 @@ OTEL_ENABLED = env.bool("OTEL_ENABLED", default=False)
 # Platform-wide API latency (p99 alert rule, Studio health): the fraction of API requests
 # whose duration goes into the shared histogram in Redis.
 LATENCY_SAMPLE_RATE = env.float("LATENCY_SAMPLE_RATE", default=1.0)
+# Samples are counted in each process and sent to Redis in one pipeline this often, or as soon
+# as this many are waiting (observability.latency.flush).
+LATENCY_FLUSH_SECONDS = env.float("LATENCY_FLUSH_SECONDS", default=1.0)
+LATENCY_FLUSH_SAMPLES = env.int("LATENCY_FLUSH_SAMPLES", default=500)
 
 # --- Studio -----------------------------------------------------------------------------------
 STUDIO_LIVE_INTERVAL_SECONDS = env.float("STUDIO_LIVE_INTERVAL_SECONDS", default=5.0)

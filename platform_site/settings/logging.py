@@ -2,6 +2,11 @@
 
 Every line passes ``mask_secrets`` (``observability.redaction``): authorization headers,
 cookies, passwords, tokens and anything shaped like a JWT never reach a handler.
+
+A structlog call below its logger's level stops at the first processor
+(``structlog.stdlib.filter_by_level``, which asks the stdlib logger, so per-logger levels and
+a test's ``caplog.set_level`` still decide): no context merge, timestamp or masking is spent
+on an event that no handler would receive.
 """
 
 import logging.config
@@ -68,6 +73,7 @@ def build_logging(
             }
     structlog.configure(
         processors=[
+            structlog.stdlib.filter_by_level,
             *SHARED_PROCESSORS,
             structlog.processors.format_exc_info,
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,

@@ -255,3 +255,31 @@ def test_a_webhook_names_a_collection_of_its_own_project(org, user, client_for, 
     moved = client.patch(f"{hooks}{hook.json()['id']}/", {"collection": "elsewhere"}, "json")
     assert moved.status_code == 400
     assert set(moved.json()["error"]["details"]) == {"collection"}
+
+
+def test_a_bulk_create_is_one_delivery_per_record_and_webhook(
+    org, user, client_for, project, receiver
+):
+    client = client_for(user)
+    for path in ("/a", "/b"):
+        client.post(
+            f"{base(project)}/webhooks/",
+            {"url": receiver.url + path, "events": ["insert"], "collection": "orders"},
+            format="json",
+        )
+    created = client.post(
+        f"{base(project)}/collections/orders/records/",
+        {"items": [{"total": n} for n in range(3)]},
+        format="json",
+        HTTP_X_REQUEST_ID="bulk-1",
+    )
+    assert created.status_code == 201, created.content
+    ids = [r["id"] for r in created.json()["results"]]
+    sent = run_pending(org)
+    assert len(sent) == 6 and all(d.status == DeliveryStatus.SUCCEEDED for d in sent)
+    assert {d.request_id for d in sent} == {"bulk-1"}
+    for path in ("/a", "/b"):
+        got = sorted((r["json"]["record"]["id"], r["json"]["record"]["data"]["total"])
+                     for r in receiver.to(path))  # fmt: skip
+        assert got == sorted(zip(ids, range(3), strict=True))
+        assert {r["json"]["type"] for r in receiver.to(path)} == {"insert"}

@@ -203,6 +203,7 @@ def clean_latency():
     from cache.client import get_redis
     from observability import latency
 
+    latency.flush()  # samples this process still holds would land after the clean-up
     client = get_redis()
     for key in client.scan_iter(latency.PREFIX + "*"):
         client.delete(key)

@@ -56,6 +56,33 @@ def test_p99_of_a_random_distribution_is_the_true_p99s_bucket():
     assert _total() == 5000
 
 
+def _hincrby_calls() -> int:
+    from cache.client import get_redis
+
+    stats = get_redis().info("commandstats").get("cmdstat_hincrby", {})
+    return int(stats.get("calls", 0))
+
+
+def test_samples_wait_in_the_process_and_reach_redis_together():
+    """A request does not pay a Redis round trip for its sample: 200 samples of one bucket
+    become one HINCRBY (two if the background flush ran in between), and all of them count."""
+    before = _hincrby_calls()
+    for _ in range(200):
+        assert latency.record(0.004, rate=1.0)
+    assert latency.flush()
+    assert _hincrby_calls() - before <= 2
+    assert _total() == 200
+
+
+def test_a_full_buffer_flushes_at_once(settings):
+    settings.LATENCY_FLUSH_SAMPLES = 10
+    latency.flush()
+    for _ in range(25):
+        latency.record(0.004, rate=1.0)
+    assert latency._pending.samples <= 5  # two flushes of ten ran inside record()
+    assert _total() == 25
+
+
 def test_window_merges_minutes_and_leaves_older_ones_out():
     now = time.time()
     for _ in range(100):
@@ -78,7 +105,9 @@ def test_redis_down_drops_samples_silently(committed, own_redis, client):
     latency.record(0.01, rate=1.0)
     assert latency.p99_latency_ms(5) is not None
     own_redis.stop()
-    assert latency.record(0.01, rate=1.0) is False
+    assert latency.record(0.01, rate=1.0)  # counted in this process...
+    assert latency.flush() is False  # ...and dropped by the flush that cannot reach Redis
+    assert latency._pending.samples == 0  # nothing piles up while Redis is away
     assert latency.p99_latency_ms(5) is None
     assert (
         client.get("/api/v1/orgs/").status_code == 401
@@ -95,9 +124,14 @@ def test_two_processes_feed_one_histogram(committed, client, settings):
             assert refused.value.code == 401
         for _ in range(5):
             urllib.request.urlopen(server.url + "/health/live", timeout=10)  # not an API call
+        # The server flushes its counts by itself (every LATENCY_FLUSH_SECONDS) while it runs.
+        deadline = time.monotonic() + 15
+        while _total() < 7 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _total() == 7  # the other process's API requests, and only those
     finally:
         server.stop()
-    assert _total() == 7  # the other process's API requests, and only those
+    assert _total() == 7
     for _ in range(4):
         assert client.get("/api/v1/orgs/").status_code == 401
     assert _total() == 11  # this process's four on top

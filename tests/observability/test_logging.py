@@ -190,3 +190,30 @@ def test_websocket_consumers_bind_the_handshake_request_id(json_logs):
     (line,) = [x for x in json_logs if x["event"] == "frame_received"]
     assert (line["request_id"], line["org_id"]) == ("ws-abc-1", Org.id)
     assert scope["request_id"] == "ws-abc-1"
+
+
+def test_an_event_below_its_loggers_level_stops_before_any_processor():
+    """Level filtering comes first: a dropped event costs no context merge, timestamp or
+    masking. The stdlib logger's level decides, so per-logger levels keep working."""
+    import structlog
+
+    processors = structlog.get_config()["processors"]
+    seen = []
+
+    def spy(logger, method_name, event_dict):
+        seen.append(event_dict["event"])
+        return event_dict
+
+    structlog.configure(processors=[processors[0], spy, *processors[1:]])
+    stdlib_logger = logging.getLogger("tests.level_filter")
+    try:
+        stdlib_logger.setLevel(logging.INFO)
+        log = structlog.get_logger("tests.level_filter")
+        log.debug("dropped")
+        log.info("kept")
+        stdlib_logger.setLevel(logging.DEBUG)
+        log.debug("kept at debug")
+    finally:
+        structlog.configure(processors=processors)
+        stdlib_logger.setLevel(logging.NOTSET)
+    assert seen == ["kept", "kept at debug"]

@@ -363,3 +363,33 @@ def test_publishing_while_redis_is_unavailable_does_not_break_the_write(world):
     finally:
         redis_breaker.close()
     assert events.disconnect_user(world.viewer_a.pk) is True
+
+
+def test_bulk_created_records_reach_subscribers_in_order(world):
+    """``record_bulk_create`` announces its rows once (``records_created``); each row still
+    reaches the subscriber as its own insert, decided as row-level security would."""
+    from datastore import services as data_services
+
+    def bulk_create():
+        with world.acting(world.developer_a) as membership:
+            return [
+                str(r.id)
+                for r in data_services.record_bulk_create(
+                    membership=membership,
+                    collection=world.tasks_a,
+                    items=[{"title": f"t{n}"} for n in range(4)],
+                )
+            ]
+
+    async def body():
+        ws = await connect(world.token(world.viewer_a))
+        await subscribe(ws, "org-a", world.tasks_a)
+        ids = await sync_to_async(bulk_create)()
+        got = await drain(ws)
+        await ws.disconnect()
+        return ids, got
+
+    ids, got = run(body)
+    assert [(m["op"], m["id"], m["record"]["title"]) for m in got] == [
+        ("insert", rid, f"t{n}") for n, rid in enumerate(ids)
+    ]

@@ -1,0 +1,88 @@
+"""One public port, as ``make run`` and production serve the platform: nginx
+(deploy/nginx/platform.conf) sends HTTP to gunicorn (WSGI, gthread) and websockets to uvicorn
+(ASGI) (``scripts/devstack.py serve``)."""
+
+import asyncio
+import json
+import re
+import urllib.request
+
+import pytest
+from django.conf import settings
+from websockets.asyncio.client import connect
+
+from platform_site.routing import websocket_urlpatterns
+from scripts import devstack
+from tenants import services as tenant_services
+from tests.factories import UserFactory
+from tests.servers import free_port, wait_for_port
+from tests.tokens import access_token
+
+
+def _locations(site: str) -> dict[str, str]:
+    """location prefix -> the upstream it proxies to."""
+    found = re.findall(r"location\s+(\S+)\s*\{[^}]*?proxy_pass\s+http://(\w+);", site)
+    return dict(found)
+
+
+def test_every_websocket_route_goes_to_uvicorn_and_the_rest_to_gunicorn():
+    locations = _locations(devstack.NGINX_SITE.read_text())
+    assert locations["/"] == "platform_http"
+    for route in websocket_urlpatterns:
+        path = "/" + str(route.pattern)
+        prefix = max((p for p in locations if path.startswith(p)), key=len)
+        assert locations[prefix] == "platform_ws", path
+    ws_prefixes = [p for p, upstream in locations.items() if upstream == "platform_ws"]
+    # No HTTP route of the URL conf is under a websocket prefix (it would reach uvicorn).
+    from django.urls import get_resolver
+
+    for pattern in get_resolver().url_patterns:
+        assert not any(("/" + str(pattern.pattern)).startswith(p) for p in ws_prefixes)
+
+
+def test_the_site_file_gets_this_runs_addresses():
+    site = devstack.nginx_site(host="127.0.0.1", port=8123, http_port=9001, ws_port=9002)
+    assert "listen 127.0.0.1:8123;" in site and "listen 80;" not in site
+    assert "server 127.0.0.1:9001;" in site and "server 127.0.0.1:9002;" in site
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_an_api_call_and_a_websocket_through_the_public_port(committed, tmp_path):
+    user = UserFactory()
+    tenant_services.org_create(actor=user, name="Org A", slug="org-a")
+    token = access_token(user)
+    env = {
+        **devstack.os.environ,
+        "DJANGO_SETTINGS_MODULE": "platform_site.settings.test",
+        "SECRET_KEY": settings.SECRET_KEY,  # tokens made here are valid there
+    }
+    port = free_port()
+    with open(tmp_path / "servers.log", "wb") as log:
+        processes = devstack.serve(env, "127.0.0.1", port, tmp_path / "nginx", output=log)
+    try:
+        wait_for_port(port)
+        base = f"http://127.0.0.1:{port}"
+        request = urllib.request.Request(
+            base + "/api/v1/orgs/", headers={"Authorization": f"Bearer {token}"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+            assert "nginx" in response.headers["Server"]
+            slugs = [org["slug"] for org in json.loads(response.read())]
+        assert slugs == ["org-a"]
+
+        async def socket():
+            async with connect(
+                f"ws://127.0.0.1:{port}/realtime/v1/websocket",
+                origin="http://127.0.0.1",
+                subprotocols=["platform.realtime.v1"],
+            ) as ws:
+                await ws.send(json.dumps({"type": "auth", "token": token}))
+                return json.loads(await asyncio.wait_for(ws.recv(), 10))
+
+        assert asyncio.run(socket())["type"] == "ready"
+    finally:
+        for process in reversed(processes):
+            devstack.stop_group(process)
+    assert all(process.poll() is not None for process in processes)
