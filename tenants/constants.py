@@ -28,6 +28,7 @@ MANAGE_SCHEMA = "manage_schema"  # collections and their indexes
 MANAGE_WEBHOOKS = "manage_webhooks"
 MANAGE_JOBS = "manage_jobs"
 MANAGE_BUCKETS = "manage_buckets"
+MANAGE_FUNCTIONS = "manage_functions"  # deploy, configure, roll back, test-invoke functions
 VIEW_ALERTS = "view_alerts"
 MANAGE_ALERTS = "manage_alerts"  # alert channels, acknowledging alerts
 # A collection's access rule: changing it rewrites every row, so only roles that RLS lets see
@@ -44,6 +45,7 @@ _DEVELOPER = _VIEWER | {
     MANAGE_WEBHOOKS,
     MANAGE_JOBS,
     MANAGE_BUCKETS,
+    MANAGE_FUNCTIONS,
 }
 _ADMIN = _DEVELOPER | {
     CHANGE_ORG,

@@ -1,0 +1,43 @@
+"""Reads for functions; row-level security scopes every query to the org in context."""
+
+from django.db.models import QuerySet
+
+from functions.models import Function, FunctionVersion, Invocation
+
+
+def function_list(*, project) -> QuerySet[Function]:
+    return Function.objects.filter(project=project).select_related("active_version")
+
+
+def function_get(*, project, name: str) -> Function | None:
+    return function_list(project=project).filter(name=name).first()
+
+
+def version_list(*, function: Function) -> QuerySet[FunctionVersion]:
+    return FunctionVersion.objects.filter(function=function).order_by("-number")
+
+
+def version_get(*, function: Function, number: int) -> FunctionVersion | None:
+    return version_list(function=function).filter(number=number).first()
+
+
+def invocation_list(*, function: Function, limit: int = 100) -> QuerySet[Invocation]:
+    return (
+        Invocation.objects.filter(function=function)
+        .select_related("version")
+        .order_by("-created_at")[:limit]
+    )
+
+
+def functions_for_change(*, project_id, collection: str, event: str) -> list[Function]:
+    return [
+        function
+        for function in Function.objects.filter(
+            project_id=project_id, active_version__isnull=False
+        ).exclude(record_events=[])
+        if event in function.record_events and function.record_collection in ("", collection)
+    ]
+
+
+def function_by_id(*, function_id) -> Function | None:
+    return Function.objects.select_related("project").filter(pk=function_id).first()
