@@ -123,12 +123,24 @@ def check_deno_args() -> list[str]:
     ]  # fmt: skip
 
 
+# Deno reserves about 600 MiB of writable address space before it runs a line of code.
+FALLBACK_DATA_BASE_MB = 640
+
+
 def prlimit_prefix(limits: Limits) -> list[str]:
-    """The fallback when cgroups are not writable: per-process limits that hold for Deno."""
+    """The fallback when cgroups are not writable: per-process limits that hold for Deno.
+
+    RLIMIT_DATA caps writable private memory (ArrayBuffers included, which V8's heap limit
+    does not count) at the function's memory plus Deno's own reservations: looser than a
+    cgroup's limit, but a gibibyte allocation still ends as out of memory.
+    """
     prlimit = shutil.which("prlimit")
     if prlimit is None:
         return []
-    return [prlimit, "--nofile=256", f"--nproc={limits.pids * 4}", "--core=0", "--"]
+    data = (limits.memory_mb + FALLBACK_DATA_BASE_MB) * 1024 * 1024
+    return [
+        prlimit, f"--data={data}", "--nofile=256", f"--nproc={limits.pids * 4}", "--core=0", "--",
+    ]  # fmt: skip
 
 
 def cgroups_writable(root: Path = CGROUP_ROOT) -> bool:

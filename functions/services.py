@@ -242,7 +242,7 @@ def _worker_key(function: Function, version: FunctionVersion) -> str:
 
 class FunctionResponse:
     """The function's answer: status, headers and its body, streamed (sync or async); the
-    invocation's row is written when the body has been read or the response is closed."""
+    invocation's row is written when the response is closed (after the body was read)."""
 
     def __init__(self, *, answer, response, finish, invocation_id: str):
         self.invocation_id = invocation_id
@@ -251,6 +251,7 @@ class FunctionResponse:
         self.exit_reason = answer.exit_reason
         self._answer, self._response, self._finish = answer, response, finish
         self._closed = False
+        self.record: dict | None = None
         self.invocation: Invocation | None = None
 
     def __iter__(self) -> Iterator[bytes]:
@@ -270,12 +271,27 @@ class FunctionResponse:
     def read(self) -> bytes:
         return b"".join(self)
 
+    def drain(self, cap: int) -> dict:
+        """Read a short answer (a failure's) and the supervisor's record of it, writing
+        nothing yet: ``close()`` writes the row, after the request's transaction (a 5xx
+        rolls that one back)."""
+        size = 0
+        for chunk in self._answer.chunks:
+            size += len(chunk)
+            if size > cap:
+                break
+        self._response.close()
+        self.record = client.record(self.invocation_id) or {}
+        return self.record
+
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
         self._response.close()
-        self.invocation = self._finish(self._answer.exit_reason, self._answer.status)
+        if self.record is None:
+            self.record = client.record(self.invocation_id) or {}
+        self.invocation = self._finish(self._answer.exit_reason, self._answer.status, self.record)
 
 
 def function_invoke(
@@ -315,8 +331,7 @@ def function_invoke(
     def put_worker() -> None:
         client.put_worker(key, project=str(project.pk), source=version.source, env=function.env)
 
-    def finish(exit_reason: str, status: int) -> Invocation:
-        record = client.record(invocation_id) or {}
+    def finish(exit_reason: str, status: int, record: dict) -> Invocation:
         exit_reason = record.get("exit_reason", exit_reason)
         if exit_reason not in ExitReason.values:
             exit_reason = ExitReason.CRASHED

@@ -466,7 +466,13 @@ class Supervisor:
             )
             status = response.status_code
             if error := response.headers.get("x-fn-error"):
-                exit_reason = "permission_denied" if error in PERMISSION_ERRORS else "error"
+                exit_reason = (
+                    "permission_denied"
+                    if error in PERMISSION_ERRORS
+                    else "out_of_memory"
+                    if error == "OutOfMemory"
+                    else "error"
+                )
             head = [
                 (k.encode("latin-1"), v.encode("latin-1"))
                 for k, v in response.headers.multi_items()

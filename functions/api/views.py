@@ -172,22 +172,19 @@ class InvokeView(FunctionScopedView):
         )
         if answer.exit_reason in FAILURES:
             code, message = FAILURES[answer.exit_reason]
-            body = b""
-            for chunk in answer:
-                body += chunk
-                if len(body) > MAX_FAILURE_BODY:
-                    break
-            answer.close()
-            invocation = answer.invocation
+            record = answer.drain(MAX_FAILURE_BODY)
             details = {
-                "invocation_id": str(invocation.pk),
+                "invocation_id": answer.invocation_id,
                 "exit_reason": answer.exit_reason,
-                "stderr": invocation.stderr[-2000:],
+                "stderr": (record.get("stderr") or "")[-2000:],
             }
             response = error_response(
                 request, code, f"function_{answer.exit_reason}", message, details
             )
-            response["X-Function-Invocation"] = str(invocation.pk)
+            response["X-Function-Invocation"] = answer.invocation_id
+            # The row is written once the response is closed: after the request's
+            # transaction, which a 5xx rolls back.
+            response._resource_closers.append(answer.close)
             return response
         response = StreamingHttpResponse(answer, status=answer.status)
         for name, value in answer.headers:

@@ -50,7 +50,10 @@ serve({ path: SOCKET, onListen() {} }, async (request) => {
     }
     return response;
   } catch (error) {
-    const name = error?.name ?? "Error";
+    // An allocation V8 refused (an ArrayBuffer past the process's memory limit) is named
+    // as what it is, not as the function's own error.
+    const refused = error instanceof RangeError && /allocation failed/i.test(error.message);
+    const name = refused ? "OutOfMemory" : (error?.name ?? "Error");
     console.error(error?.stack ?? String(error));
     const body = { error: { name, message: String(error?.message ?? error) } };
     return new Response(JSON.stringify(body), {
