@@ -410,8 +410,14 @@ def cmd_run(host: str, port: int) -> int:
         manage(env, "bootstrap_demo")
         bin_dir = Path(PYTHON).parent
         celery = [str(bin_dir / "celery"), "-A", "platform_site"]
-        # Worker and beat in processes of their own, each restarted when it exits.
+        # Worker, beat and the functions supervisor in processes of their own, each restarted
+        # when it exits.
         supervised = [
+            Supervised(
+                "functions supervisor",
+                [PYTHON, str(ROOT / "manage.py"), "functions_supervisor"],
+                env,
+            ),
             Supervised(
                 "celery worker",
                 [*celery, "worker", "--loglevel", "warning", "--concurrency", "2"],
@@ -425,6 +431,7 @@ def cmd_run(host: str, port: int) -> int:
             ),
         ]  # fmt: skip
         children.extend(supervised)
+        manage(env, "functions_demo")  # hello-world in the demo project, once the supervisor is up
         server = spawn(uvicorn_command(host, port, env), env)
         children.append(server)
         log(f"serving on http://{host}:{port}/  (Studio: /studio/, API docs: /api/docs/)")
