@@ -61,7 +61,6 @@ class FunctionListView(FunctionScopedView):
         responses={
             201: s.FunctionSerializer,
             200: OpenApiResponse(s.FunctionSerializer, description="Same content: re-activated"),
-            400: OpenApiResponse(description="deno check refused the source (Error)"),
             503: OpenApiResponse(description="The functions supervisor is down (Error)"),
         },
     )
