@@ -112,6 +112,10 @@ REVIEWED_UNIQUE_INDEXES = {
     "job_unique_project_name": "job_create/job_update map the violation (test above)",
     "compute_scheduledjob_periodic_task_id_key": "the service makes one PeriodicTask per job",
     "alert_one_open_per_dedup_key": "raised by the platform's detectors, not by a request",
+    "function_unique_name": "function_deploy locks the function's row; a concurrent first "
+    "deploy's violation is mapped to a 400",
+    "version_unique_number": "numbered under the function's row lock",
+    "version_unique_content": "the same content under that lock re-activates its version",
 }
 
 
