@@ -144,7 +144,11 @@ def main() -> int:
         workers=2, env={"FUNCTIONS_SUPERVISOR_SOCKET": SOCKET}, log_path=BASE / "server.log"
     ).start()
     body = json.dumps({"name": "bench"})
-    headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}
+    headers = {
+        "authorization": f"Bearer {token}",
+        "content-type": "application/json",
+        **_stack.PROXY_HEADERS,
+    }
     rows = []
     try:
         with httpx.Client(base_url=server.url, headers=headers, timeout=30) as api:

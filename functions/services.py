@@ -303,8 +303,14 @@ def function_invoke(
     gives (the function's own, or a timeout, out of memory, ...) is a ``FunctionResponse``.
     """
     org_id = project.org_id
-    with tenant_context(TenantContext(org_id=org_id)):
+    if transaction.get_connection().in_atomic_block:
+        # A request's (or a caller's tenant_context) transaction: its context holds, and RLS
+        # answers nothing if it is another org's. Saves a savepoint and two context switches
+        # on every invocation.
         function = selectors.function_get(project=project, name=name)
+    else:
+        with tenant_context(TenantContext(org_id=org_id)):
+            function = selectors.function_get(project=project, name=name)
     if function is None or function.active_version is None:
         raise FunctionNotFound(name)
     version = function.active_version

@@ -315,3 +315,18 @@ def test_developers_may_manage_functions(role):
 
     assert MANAGE_FUNCTIONS in ROLE_PERMISSIONS[role]
     assert MANAGE_FUNCTIONS not in ROLE_PERMISSIONS["viewer"]
+
+
+def test_an_invocation_costs_a_fixed_number_of_queries(
+    org, user, client_for, functions_url, django_assert_max_num_queries
+):
+    client = client_for(user)
+    assert deploy(client, functions_url).status_code == 201
+    invoke(client, functions_url).close()  # the worker is warm, the session cached
+    # Committed, as in production: user, begin, user context, membership, org context, the
+    # project, the function with its active version, commit; then the invocation row in a
+    # transaction of its own after the response: begin, context, insert, commit.
+    with django_assert_max_num_queries(12):
+        response = invoke(client, functions_url, body={"name": "count"})
+        assert json.loads(body_of(response))["message"] == "Hello count"
+        response.close()
