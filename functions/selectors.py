@@ -1,6 +1,6 @@
 """Reads for functions; row-level security scopes every query to the org in context."""
 
-from django.db.models import QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
 from functions.models import Function, FunctionVersion, Invocation
 
@@ -41,3 +41,17 @@ def functions_for_change(*, project_id, collection: str, event: str) -> list[Fun
 
 def function_by_id(*, function_id) -> Function | None:
     return Function.objects.select_related("project").filter(pk=function_id).first()
+
+
+def invocation_outcomes(*, since, org_id=None) -> list[dict]:
+    """Per function with invocations since ``since``: its org, name, how many, how many
+    failed (an exit other than ok, or a 5xx). One query; the alert rule reads it."""
+    queryset = Invocation.objects.filter(created_at__gte=since)
+    if org_id is not None:
+        queryset = queryset.filter(org_id=org_id)
+    failed = ~Q(exit_reason="ok") | Q(status__gte=500)
+    return list(
+        queryset.values("function_id", "org_id", name=F("function__name"))
+        .annotate(total=Count("id"), failed=Count("id", filter=failed))
+        .order_by("function_id")
+    )
