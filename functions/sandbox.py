@@ -6,7 +6,9 @@ Layers, outside in:
 1. a cgroup v1 per worker (memory, pids, CPU quota) when ``/sys/fs/cgroup`` is writable;
    otherwise ``prlimit`` (open files, processes) and V8's heap limit, and a warning in the log;
 2. bubblewrap: ``--unshare-all`` (no network but a down loopback, own pid, ipc, uts, user
-   namespaces), ``--die-with-parent``, ``--clearenv``; the only host paths are Deno's binary,
+   namespaces), ``--die-with-parent``, ``--clearenv`` then the function's variables only (read
+   by bubblewrap from a file descriptor, never on a command line ``ps`` shows); the only host
+   paths are Deno's binary,
    the shared libraries it links (read-only), the function's directory (read-only) and its
    socket directory; ``/tmp`` is a private tmpfs;
 3. Deno's permissions: net only to the worker's own socket, read/write only in ``/tmp``, env
@@ -73,18 +75,30 @@ def _library_binds(binary: Path) -> list[str]:
     return args
 
 
+def env_args(env: dict[str, str]) -> bytes:
+    """bubblewrap's ``--setenv`` pairs for the function's variables and Deno's own, NUL-separated
+    for ``--args FD``: values stay out of every process's argv."""
+    full = {"DENO_DIR": f"{TMP_INSIDE}/.deno", "HOME": TMP_INSIDE, "NO_COLOR": "1", **env}
+    parts = []
+    for name, value in full.items():
+        parts += ["--setenv", name, value]
+    return b"".join(part.encode() + b"\0" for part in parts)
+
+
 def bwrap_command(
     *,
     function_dir: Path,
     socket_dir: Path | None,
-    env: dict[str, str],
     limits: Limits,
     deno_args: list[str],
+    env_fd: int,
 ) -> list[str]:
+    """``env_fd``: a readable descriptor holding ``env_args`` (inherited by bubblewrap)."""
     binary = deno_path()
     bwrap = shutil.which("bwrap") or "bwrap"
     cmd = [
         bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
+        "--args", str(env_fd),
         *_library_binds(binary),
         "--proc", "/proc", "--dev", "/dev",
         "--size", str(limits.tmp_mb * 1024 * 1024), "--tmpfs", TMP_INSIDE,
@@ -94,9 +108,6 @@ def bwrap_command(
     if socket_dir is not None:
         cmd += ["--bind", str(socket_dir), os.path.dirname(SOCKET_INSIDE)]
     cmd += ["--chdir", TMP_INSIDE]
-    base_env = {"DENO_DIR": f"{TMP_INSIDE}/.deno", "HOME": TMP_INSIDE, "NO_COLOR": "1"}
-    for name, value in {**base_env, **env}.items():
-        cmd += ["--setenv", name, value]
     return [*cmd, DENO_INSIDE, *deno_args]
 
 

@@ -159,12 +159,13 @@ class Worker:
         deno_args = sandbox.worker_deno_args(
             env_names=list(env), limits=limits, cgroups=self.config.cgroups
         )
+        env_fd = _env_fd(self.dir / "env", env)
         cmd = sandbox.bwrap_command(
             function_dir=function_dir,
             socket_dir=socket_dir,
-            env=env,
             limits=limits,
             deno_args=deno_args,
+            env_fd=env_fd,
         )
         if self.config.cgroups:
             self.cgroup = sandbox.Cgroup(self.name, limits)
@@ -178,14 +179,18 @@ class Worker:
         # The startup's own output (a module that throws at import) is read as invocation "".
         self.stdout.begin("start")
         self.stderr.begin("start")
-        self.process = await asyncio.create_subprocess_exec(
-            *cmd,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,
-            env={"PATH": "/usr/bin:/bin"},
-        )
+        try:
+            self.process = await asyncio.create_subprocess_exec(
+                *cmd,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
+                env={"PATH": "/usr/bin:/bin"},
+                pass_fds=(env_fd,),
+            )
+        finally:
+            os.close(env_fd)
         self.starts += 1
         self.readers = [
             asyncio.create_task(self._read(self.process.stdout, self.stdout)),
@@ -350,21 +355,26 @@ class Supervisor:
             function_dir = Path(tmp)
             (function_dir / "main.ts").write_text(source)
             limits = sandbox.Limits(memory_mb=1024, pids=128, cpu_fraction=1.0, tmp_mb=64)
+            env_fd = _env_fd(function_dir / "env", {})
             cmd = sandbox.bwrap_command(
                 function_dir=function_dir,
                 socket_dir=None,
-                env={},
                 limits=limits,
                 deno_args=sandbox.check_deno_args(),
+                env_fd=env_fd,
             )
-            process = await asyncio.create_subprocess_exec(
-                *cmd,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
-                start_new_session=True,
-                env={"PATH": "/usr/bin:/bin"},
-            )
+            try:
+                process = await asyncio.create_subprocess_exec(
+                    *cmd,
+                    stdin=asyncio.subprocess.DEVNULL,
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.STDOUT,
+                    start_new_session=True,
+                    env={"PATH": "/usr/bin:/bin"},
+                    pass_fds=(env_fd,),
+                )
+            finally:
+                os.close(env_fd)
             try:
                 out, _ = await asyncio.wait_for(process.communicate(), self.config.check_timeout)
             except TimeoutError:
@@ -564,6 +574,15 @@ class Supervisor:
 
 class TooLarge(Exception):
     pass
+
+
+def _env_fd(path: Path, env: dict[str, str]) -> int:
+    """A descriptor on the sandbox's ``--setenv`` arguments; the file is gone once open."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.unlink(path)
+    os.write(fd, sandbox.env_args(env))
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -29,7 +29,7 @@ def deno_processes(marker: str) -> list[str]:
         except OSError:
             continue
         if marker in cmdline and "functions.supervisor" not in cmdline:
-            found.append(f"{proc.name}: {cmdline[:200]}")
+            found.append(f"{proc.name}: {cmdline}")
     return found
 
 

@@ -13,6 +13,7 @@ from functions import tasks
 from functions.models import Invocation
 from tenants.context import TenantContext, tenant_context
 from tests.factories import UserFactory
+from tests.functions.conftest import deno_processes
 
 ECHO = """
 Deno.serve(async (req: Request) => {
@@ -164,7 +165,9 @@ def test_versions_are_content_hashed_and_rollback_works(org, user, client_for, f
     assert sorted(a for (a,) in audits) == ["function_deploy"] * 3 + ["function_rollback"]
 
 
-def test_env_is_write_only_and_reaches_only_its_function(org, user, client_for, functions_url):
+def test_env_is_write_only_and_reaches_only_its_function(
+    org, user, client_for, functions_url, supervisor
+):
     client = client_for(user)
     source = """
 Deno.serve(() => {
@@ -185,6 +188,9 @@ Deno.serve(() => {
     response = invoke(client, functions_url, name="env")
     assert json.loads(body_of(response)) == {"token": "s3cr3t-value", "others": "NotCapable"}
     response.close()
+    # No process's command line carries the value (bubblewrap reads it from a descriptor).
+    workers = deno_processes(supervisor.state_dir)
+    assert workers and not [w for w in workers if "s3cr3t-value" in w]
     # A new value restarts the worker with it.
     changed = client.patch(f"{functions_url}env/", {"env": {"API_TOKEN": "next"}}, format="json")
     assert changed.status_code == 200 and b"next" not in changed.content
