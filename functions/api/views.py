@@ -140,6 +140,14 @@ FAILURES = {
     "permission_denied": (502, "The function was refused by the sandbox."),
 }
 MAX_FAILURE_BODY = 16 * 1024
+# A function's headers that would act on the platform's origin rather than on its answer.
+TENANT_HEADERS_DROPPED = {
+    "content-encoding", "connection", "set-cookie", "strict-transport-security",
+    "content-security-policy", "x-content-type-options", "access-control-allow-origin",
+    "access-control-allow-credentials", "access-control-allow-headers",
+    "access-control-allow-methods", "access-control-expose-headers", "x-frame-options",
+    "cross-origin-opener-policy", "cross-origin-resource-policy", "x-request-id",
+}  # fmt: skip
 
 
 class InvokeView(FunctionScopedView):
@@ -187,8 +195,12 @@ class InvokeView(FunctionScopedView):
             return response
         response = StreamingHttpResponse(answer, status=answer.status)
         for name, value in answer.headers:
-            if name.lower() not in ("content-encoding", "connection"):
+            if name.lower() not in TENANT_HEADERS_DROPPED:
                 response[name] = value
+        # Tenant content on the platform's own origin: never a document that runs scripts or
+        # is sniffed into one.
+        response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+        response["X-Content-Type-Options"] = "nosniff"
         response["X-Function-Invocation"] = answer.invocation_id
         response.function_answer = True
         return response

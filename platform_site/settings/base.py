@@ -319,7 +319,11 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "platform_site.errors.add_error_responses",
     ],
-    "ENUM_NAME_OVERRIDES": {"AlertSeverityEnum": "observability.constants.Severity"},
+    "ENUM_NAME_OVERRIDES": {
+        "AlertSeverityEnum": "observability.constants.Severity",
+        # Webhooks' events and functions' record_events: the data API's record events.
+        "RecordEventEnum": "compute.constants.EVENTS",
+    },
 }
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 # Limits on what a client may send (platform_site/parsers.py, platform_site/middleware.py):

@@ -35,6 +35,7 @@ def deno_processes(marker: str) -> list[str]:
 
 class RunningSupervisor:
     def __init__(self, base: Path, *extra: str):
+        base.mkdir(parents=True, exist_ok=True)
         self.base = base
         self.socket = str(base / "supervisor.sock")
         self.state_dir = str(base / "state")

@@ -96,7 +96,10 @@ export default {
         controller.close();
       },
     });
-    const headers = { "content-type": "text/plain", "x-fn-own": "yes" };
+    const headers = {
+      "content-type": "text/plain", "x-fn-own": "yes", "set-cookie": "sessionid=stolen",
+      "access-control-allow-origin": "*",
+    };
     return new Response(stream, { status: 404, headers });
   },
 };
@@ -106,6 +109,9 @@ export default {
     assert response.streaming
     # The function's own 404 and its text body are its answer, not a platform error.
     assert (response.status_code, response["x-fn-own"]) == (404, "yes")
+    # Headers that would act on the platform's origin are not the function's to set.
+    assert "Set-Cookie" not in response and "Access-Control-Allow-Origin" not in response
+    assert response["Content-Security-Policy"].startswith("sandbox")
     assert body_of(response) == b"one,two,three"
     response.close()
     assert [r.exit_reason for r in invocations(org)] == ["ok"]
