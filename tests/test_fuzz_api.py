@@ -57,7 +57,9 @@ def make_world(url: str, role: str, n: int) -> World:
     owner = UserFactory()
     members = {r: UserFactory() for r in ("viewer", "developer", "admin")}
     http = httpx.Client(
-        base_url=url + "/api/v1", headers={"Authorization": f"Bearer {access_token(owner)}"}
+        base_url=url + "/api/v1",
+        headers={"Authorization": f"Bearer {access_token(owner)}"},
+        timeout=60,  # a deploy runs deno check in the sandbox: seconds on a loaded machine
     )
     slug = f"fuzz-{role}-{n}"
 
