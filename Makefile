@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 ARGS ?=
 
 .PHONY: run test ci lint system-deps install bench-sessions bench-observability bench-data \
-	bench-peer bench-peer-tools
+	bench-peer bench-peer-tools bench-functions
 
 run: install
 	$(BIN)/python scripts/devstack.py run
@@ -26,6 +26,10 @@ bench-observability: install
 # Data API throughput and latency, with and without RLS (results table in the README).
 bench-data: install
 	$(BIN)/python scripts/devstack.py bench bench/data_api.py $(ARGS)
+
+# Functions: cold start, warm p50/p99 and invocations/s of hello-world (README, Functions).
+bench-functions: install
+	$(BIN)/python scripts/devstack.py bench bench/functions.py $(ARGS)
 
 # Throughput next to Parse Server: same PostgreSQL, Redis, data and wrk load (README, Benchmarks).
 bench-peer: install bench-peer-tools bench/peer/node_modules/.package-lock.json
@@ -61,7 +65,13 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-install: system-deps $(VENV)/.installed
+install: system-deps $(VENV)/.installed functions/runtime/node_modules/.package-lock.json
+
+# The pinned Deno that runs tenants' functions (npm package `deno`; the binary ships inside
+# @deno/linux-x64-glibc), exactly as the lock file has it; again only when the lock changes.
+functions/runtime/node_modules/.package-lock.json: functions/runtime/package-lock.json | system-deps
+	cd functions/runtime && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -70,8 +80,9 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/pip check
 	touch $@
 
-# PostgreSQL, Redis, PgBouncer, nginx (the public port of `make run`), the venv module and
-# Chromium (Studio browser tests) from Debian when missing.
+# PostgreSQL, Redis, PgBouncer, nginx (the public port of `make run`), the venv module,
+# Chromium (Studio browser tests), bubblewrap (the functions' sandbox) and npm (to install
+# Deno) from Debian when missing.
 system-deps:
 	@missing=""; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
@@ -80,6 +91,8 @@ system-deps:
 	ls /usr/sbin/nginx >/dev/null 2>&1 || missing="$$missing nginx"; \
 	command -v runuser >/dev/null 2>&1 || missing="$$missing util-linux"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v bwrap >/dev/null 2>&1 || missing="$$missing bubblewrap"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing nodejs npm"; \
 	$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \

@@ -11,3 +11,8 @@ class DeliveryStatus(models.TextChoices):
     SUCCEEDED = "succeeded", "Succeeded"
     RETRYING = "retrying", "Retrying"
     FAILED = "failed", "Failed"
+
+
+class JobTarget(models.TextChoices):
+    URL = "url", "URL"
+    FUNCTION = "function", "Function"

@@ -10,7 +10,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from compute.constants import DeliveryStatus
+from compute.constants import DeliveryStatus, JobTarget
 
 
 class Webhook(models.Model):
@@ -61,7 +61,8 @@ class WebhookDelivery(models.Model):
 
 
 class ScheduledJob(models.Model):
-    """A project's cron job: on schedule, a signed POST of ``payload`` to ``url``.
+    """A project's cron job: on schedule, a signed POST of ``payload`` to ``url``, or (target
+    "function") an invocation of one of the project's functions with ``payload``.
 
     django-celery-beat's PeriodicTask (a platform table, not tenant data) carries the schedule;
     the job row, the URL, the secret and every run stay in RLS-protected tables.
@@ -72,7 +73,10 @@ class ScheduledJob(models.Model):
     project = models.ForeignKey("tenants.Project", on_delete=models.CASCADE, related_name="+")
     name = models.CharField(max_length=100)
     schedule = models.CharField(max_length=100, help_text="Cron: minute hour day month weekday")
-    url = models.URLField(max_length=500)
+    # "url": a signed POST to ``url``; "function": an invocation of the project's function.
+    target = models.CharField(max_length=16, choices=JobTarget.choices, default=JobTarget.URL)
+    function_name = models.CharField(max_length=63, blank=True, default="")
+    url = models.URLField(max_length=500, blank=True, default="")
     payload = models.JSONField(default=dict, blank=True)
     secret = models.CharField(max_length=64)
     enabled = models.BooleanField(default=True)

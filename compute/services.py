@@ -24,7 +24,7 @@ from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from authn.audit import audit_org_write
 from authn.constants import AuditAction
-from compute.constants import EVENTS, DeliveryStatus
+from compute.constants import EVENTS, DeliveryStatus, JobTarget
 from compute.models import JobRun, ScheduledJob, Webhook, WebhookDelivery
 from compute.selectors import webhooks_for_change
 from datastore.models import Collection
@@ -268,21 +268,33 @@ def _sync_periodic_task(job: ScheduledJob) -> None:
 JOB_NAME_TAKEN = "A job with this name already exists."
 
 
+def _clean_target(target: str, url: str, function_name: str) -> None:
+    if target == JobTarget.FUNCTION:
+        if not function_name:
+            raise ValidationError({"function_name": "The function a function job runs."})
+    elif not url:
+        raise ValidationError({"url": "The URL a job POSTs to."})
+    else:
+        _clean_url(url)
+
+
 @transaction.atomic
 def job_create(
-    *, membership, project, name: str, schedule: str, url: str, payload: dict | None = None,
-    enabled: bool = True,
+    *, membership, project, name: str, schedule: str, url: str = "", payload: dict | None = None,
+    enabled: bool = True, target: str = JobTarget.URL, function_name: str = "",
 ) -> ScheduledJob:  # fmt: skip
     require_org_perm(membership, constants.MANAGE_JOBS)
     _crontab_fields(schedule)
-    _clean_url(url)
+    _clean_target(target, url, function_name)
     with unique_violation_is_invalid("name", JOB_NAME_TAKEN):  # the unique index decides
         job = ScheduledJob.objects.create(
             org=membership.org,
             project=project,
             name=name,
             schedule=schedule,
-            url=url,
+            url=url if target == JobTarget.URL else "",
+            target=target,
+            function_name=function_name if target == JobTarget.FUNCTION else "",
             payload=payload or {},
             secret=secrets.token_hex(32),
             enabled=enabled,
@@ -296,12 +308,12 @@ def job_create(
 @transaction.atomic
 def job_update(*, membership, job: ScheduledJob, **fields) -> ScheduledJob:
     require_org_perm(membership, constants.MANAGE_JOBS)
-    for name in ("name", "schedule", "url", "payload", "enabled"):
+    for name in ("name", "schedule", "url", "payload", "enabled", "target", "function_name"):
         if name in fields:
             setattr(job, name, fields[name])
     _crontab_fields(job.schedule)
-    if "url" in fields:
-        _clean_url(job.url)
+    if {"url", "target", "function_name"} & set(fields):
+        _clean_target(job.target, job.url, job.function_name)
     with unique_violation_is_invalid("name", JOB_NAME_TAKEN):  # renamed to a taken name
         job.save()
     _sync_periodic_task(job)
@@ -342,9 +354,11 @@ def job_run_now(*, membership, job: ScheduledJob) -> None:
 def job_run(*, job_id, org_id) -> JobRun | None:
     """One run of a job (from beat or "run now"); None when the job is gone or disabled."""
     with tenant_context(TenantContext(org_id=org_id)):
-        job = ScheduledJob.objects.filter(pk=job_id, enabled=True).first()
+        job = ScheduledJob.objects.select_related("project").filter(pk=job_id, enabled=True).first()
         if job is None:
             return None
+        if job.target == JobTarget.FUNCTION:
+            return _job_run_function(job)
         post = _Post(
             url=job.url,
             secret=job.secret,
@@ -377,4 +391,46 @@ def job_run(*, job_id, org_id) -> JobRun | None:
         result=outcome.result,
         response_status=outcome.status,
     )
+    return run
+
+
+def _job_run_function(job: ScheduledJob) -> JobRun | None:
+    """A function job: the project's function invoked with the job's payload (trigger
+    "cron"), its invocation row holding the logs, the run row the outcome."""
+    from functions import services as function_services
+
+    payload = {
+        "type": "scheduled",
+        "job": {"id": str(job.pk), "name": job.name, "schedule": job.schedule},
+        "project_id": str(job.project_id),
+        "payload": job.payload,
+        "scheduled_at": timezone.now().isoformat(),
+    }
+    started = timezone.now()
+    status, error = None, ""
+    try:
+        invocation = function_services.function_run(
+            project=job.project, name=job.function_name, trigger="cron", payload=payload
+        )
+        status = invocation.status
+        succeeded = invocation.exit_reason == "ok" and status is not None and status < 400
+        if not succeeded:
+            error = f"function {job.function_name}: {invocation.exit_reason} ({status})"
+    except function_services.FunctionNotFound:
+        succeeded, error = False, f"No deployed function {job.function_name!r}."
+    except function_services.FunctionsUnavailable:
+        succeeded, error = False, "The functions supervisor is not running."
+    duration_ms = (timezone.now() - started).total_seconds() * 1000
+    with tenant_context(TenantContext(org_id=job.org_id)):
+        if not ScheduledJob.objects.filter(pk=job.pk).exists():
+            return None
+        run = JobRun.objects.create(
+            org_id=job.org_id,
+            job_id=job.pk,
+            succeeded=succeeded,
+            response_status=status,
+            error=error[:300],
+            duration_ms=duration_ms,
+        )
+    logger.info("scheduled_job_run", job_id=str(job.pk), target="function", succeeded=succeeded)
     return run

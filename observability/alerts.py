@@ -43,7 +43,12 @@ BUILTIN_RULES = {
     RuleKind.HOTKEY: ("Hot key", Severity.WARNING, 1000, 1, "hotkey"),
     RuleKind.BACKUP_FAILED: ("Backup failed", Severity.CRITICAL, 0, 1, "backup-failed"),
     RuleKind.REPLICATION_LAG: ("Replication lag", Severity.WARNING, 30, 1, "replication-lag"),
-}
+    RuleKind.FUNCTION_ERROR_RATE: (
+        "Function error rate high", Severity.WARNING, 0.5, 5, "function-error-rate",
+    ),
+}  # fmt: skip
+# A function is judged on at least this many invocations in the rule's window.
+FUNCTION_MIN_INVOCATIONS = 20
 
 
 @dataclass(frozen=True)
@@ -176,12 +181,40 @@ def _replication_lag(rule, now) -> list[Observation]:
     ]
 
 
+def _function_error_rate(rule, now) -> list[Observation]:
+    """Per function: the share of its invocations in the window that failed (an exit other
+    than ok, or a 5xx), with the function's org as the alert's org. An open alert of a
+    function with too few invocations now (or none) resolves."""
+    from functions.selectors import invocation_outcomes
+
+    since = now - timedelta(minutes=max(rule.window_minutes, 1))
+    observations, seen = [], set()
+    for row in invocation_outcomes(since=since, org_id=rule.org_id):
+        key = f"function_error_rate:{row['function_id']}"
+        seen.add(key)
+        total, failed = row["total"], row["failed"]
+        share = failed / total
+        firing = total >= FUNCTION_MIN_INVOCATIONS and share > rule.threshold
+        summary = (
+            f"function {row['name']}: {failed} of {total} invocations failed in "
+            f"{rule.window_minutes} min (threshold {rule.threshold:g}, at least "
+            f"{FUNCTION_MIN_INVOCATIONS} invocations)"
+        )
+        observations.append(Observation(key, firing, summary, share, row["org_id"]))
+    open_keys = Alert.objects.filter(rule=rule).exclude(state=AlertState.RESOLVED)
+    for key in open_keys.values_list("dedup_key", flat=True):
+        if key not in seen:
+            observations.append(Observation(key, False, "no failing invocations in the window"))
+    return observations
+
+
 EVALUATORS = {
     RuleKind.REDIS_DOWN: _redis_down,
     RuleKind.ERROR_RATE: _error_rate,
     RuleKind.P99_LATENCY: _from_signal("p99_latency_ms", above=True, unit="ms"),
     RuleKind.CACHE_HIT_RATE: _from_signal("cache_hit_rate", above=False, unit=""),
     RuleKind.REPLICATION_LAG: _replication_lag,
+    RuleKind.FUNCTION_ERROR_RATE: _function_error_rate,
 }
 
 

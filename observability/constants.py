@@ -26,6 +26,7 @@ class RuleKind(models.TextChoices):
     HOTKEY = "hotkey", "Hot key above threshold (ops/s)"
     BACKUP_FAILED = "backup_failed", "Backup failed"
     REPLICATION_LAG = "replication_lag", "Replication lag above threshold (s)"
+    FUNCTION_ERROR_RATE = "function_error_rate", "A function's failed share of invocations (0..1)"
 
 
 class ChannelKind(models.TextChoices):

@@ -67,7 +67,9 @@ class EdgeMiddleware:
         response = _bad_request(request, problem) if problem else self.get_response(request)
         if not errors.is_api_request(request):
             return response
-        if response.status_code >= 400 and not _is_json(response):
+        # A function's own answer (functions' invoke route) is the tenant's, passed through.
+        own = getattr(response, "function_answer", False)
+        if response.status_code >= 400 and not _is_json(response) and not own:
             replaced = errors.error_for_status(request, response.status_code)
             for header in _KEPT_HEADERS:
                 if header in response:

@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("tenants.api.urls")),
     path("", include("datastore.api.urls")),
     path("", include("compute.api.urls")),
+    path("", include("functions.api.urls")),
     path("", include("storage.api.urls")),
     path("", include("observability.api.urls")),
     path("", include("cache.api.urls")),

@@ -514,8 +514,14 @@ def cmd_run(host: str, port: int) -> int:
         manage(env, "bootstrap_demo")
         bin_dir = Path(PYTHON).parent
         celery = [str(bin_dir / "celery"), "-A", "platform_site"]
-        # Worker and beat in processes of their own, each restarted when it exits.
+        # Worker, beat and the functions supervisor in processes of their own, each restarted
+        # when it exits.
         supervised = [
+            Supervised(
+                "functions supervisor",
+                [PYTHON, str(ROOT / "manage.py"), "functions_supervisor"],
+                env,
+            ),
             Supervised(
                 "celery worker",
                 [*celery, "worker", "--loglevel", "warning", "--concurrency", "2"],
@@ -529,6 +535,7 @@ def cmd_run(host: str, port: int) -> int:
             ),
         ]  # fmt: skip
         children.extend(supervised)
+        manage(env, "functions_demo")  # hello-world in the demo project, once the supervisor is up
         servers = serve(env, host, port, base / "nginx")
         children.extend(servers)
         log(f"serving on http://{host}:{port}/  (Studio: /studio/, API docs: /api/docs/)")

@@ -28,6 +28,7 @@ MANAGE_SCHEMA = "manage_schema"  # collections and their indexes
 MANAGE_WEBHOOKS = "manage_webhooks"
 MANAGE_JOBS = "manage_jobs"
 MANAGE_BUCKETS = "manage_buckets"
+MANAGE_FUNCTIONS = "manage_functions"  # deploy, configure, roll back, test-invoke functions
 VIEW_ALERTS = "view_alerts"
 MANAGE_ALERTS = "manage_alerts"  # alert channels, acknowledging alerts
 # A collection's access rule (for members) and the client-app access rules of collections,
@@ -49,6 +50,7 @@ _DEVELOPER = _VIEWER | {
     MANAGE_JOBS,
     MANAGE_BUCKETS,
     MANAGE_END_USERS,
+    MANAGE_FUNCTIONS,
 }
 _ADMIN = _DEVELOPER | {
     CHANGE_ORG,

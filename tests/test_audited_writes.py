@@ -27,6 +27,8 @@ from authn.services import email_verification, sessions
 from compute import services as compute_services
 from datastore import documents
 from datastore import services as data_services
+from functions import services as function_services
+from functions.models import Function, FunctionVersion
 from observability import alerts
 from observability import services as obs_services
 from observability.models import Alert
@@ -89,6 +91,20 @@ AUDITED = {
     ("orgs/<org>/projects/<project>/jobs/<job>/", "patch"): ({"enabled": False}, "job_update"),
     ("orgs/<org>/projects/<project>/jobs/<job>/", "delete"): (None, "job_delete"),
     ("orgs/<org>/projects/<project>/jobs/<job>/runs/", "post"): (None, "job_run_requested"),
+    # The same content as the active version: re-activated without a sandbox check.
+    ("orgs/<org>/projects/<project>/functions/", "post"): (
+        lambda w: {"name": "fn", "source": FUNCTION_SOURCE},
+        "function_deploy",
+    ),
+    ("orgs/<org>/projects/<project>/functions/<function>/", "patch"): (
+        {"timeout_seconds": 5},
+        "function_update",
+    ),
+    ("orgs/<org>/projects/<project>/functions/<function>/", "delete"): (None, "function_delete"),
+    ("orgs/<org>/projects/<project>/functions/<function>/rollback/", "post"): (
+        {"version": 1},
+        "function_rollback",
+    ),
     ("orgs/<org>/projects/<project>/buckets/", "post"): ({"name": "more"}, "bucket_create"),
     ("orgs/<org>/projects/<project>/buckets/<bucket>/", "delete"): (None, "bucket_delete"),
     ("orgs/<org>/projects/<project>/buckets/<bucket>/objects/", "post"): (
@@ -160,7 +176,11 @@ NOT_AUDITED = {
     ("orgs/<org>/projects/<project>/documents/<collection>/aggregate/", "post"): (
         "a read: the pipeline travels in the body"
     ),
+    ("orgs/<org>/projects/<project>/functions/<function>/invoke/", "post"): (
+        "a test run: its Invocation row is its record (tests/functions)"
+    ),
 }
+FUNCTION_SOURCE = "Deno.serve(() => new Response('audited'));"
 
 # Anonymous by nature: the audit row's actor is the account, found from the body.
 ANONYMOUS = {
@@ -243,6 +263,15 @@ def world(org, user, mongo):
         schedule="0 3 * * *",
         url="http://127.0.0.1:9/j",
     )
+    function = Function.objects.create(org=org, project=project, name="fn", created_by=user)
+    function.active_version = FunctionVersion.objects.create(
+        org=org,
+        function=function,
+        number=1,
+        source=FUNCTION_SOURCE,
+        source_hash=function_services.source_hash(FUNCTION_SOURCE),
+    )
+    function.save()
     bucket = storage_services.bucket_create(membership=owner, project=project, name="files")
     storage_services.object_put(
         membership=owner, bucket=bucket, key="a/b.txt", upload=SimpleUploadedFile("f", b"abc")
@@ -270,6 +299,7 @@ def world(org, user, mongo):
             "index": index,
             "webhook": hook.id,
             "job": job.id,
+            "function": "fn",
             "bucket": "files",
             "key": "a/b.txt",
             "channel": channel.id,

@@ -11,6 +11,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from compute import services as webhook_services
+from functions.models import Function, FunctionVersion
 from observability import alerts as obs_alerts
 from observability import services as obs_services
 from observability.models import Alert
@@ -94,6 +95,11 @@ def foreign_values(other_org, other_user):
         schedule="0 3 * * *",
         url="http://127.0.0.1:9/job",
     )
+    # A function row as a deploy leaves it (the deploy's sandbox check is tests/functions').
+    function = Function.objects.create(org=other_org, project=project, name="secret-fn")
+    FunctionVersion.objects.create(
+        org=other_org, function=function, number=1, source="x", source_hash="0" * 64
+    )
     set_tenant_context(TenantContext(platform_admin=True))
     alert = Alert.objects.get(org=other_org)
     set_tenant_context(TenantContext())
@@ -110,6 +116,8 @@ def foreign_values(other_org, other_user):
         "alert": alert.id,
         "webhook": webhook.id,
         "job": job.id,
+        "function": "secret-fn",
+        "number": 1,
         "bucket": "secret-bucket",
         "key": "secret/file.txt",
     }

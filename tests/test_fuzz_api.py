@@ -2,7 +2,8 @@
 
 A uvicorn process serves the platform in the test settings and in the local ones (DEBUG on,
 as ``make run``). For each role (anonymous, viewer, developer, admin, owner) a fresh org holds
-a project with a collection and a record, a bucket and an object, a job and a webhook; every
+a project with a collection and a record, a bucket and an object, a job, a webhook and a
+function (a real functions supervisor runs it); every
 operation then gets ``FUZZ_MAX_EXAMPLES`` valid and as many invalid requests: anonymous ones
 with generated paths, members' naming the real objects (so they reach the views, not the
 404 of a random org), and their first two sent again with a NUL and with an unpaired
@@ -27,6 +28,7 @@ from hypothesis import strategies as st
 from schemathesis.generation import GenerationMode
 
 from tests.factories import UserFactory
+from tests.functions.conftest import RunningSupervisor
 from tests.servers import AppServer
 from tests.tokens import access_token
 
@@ -55,7 +57,9 @@ def make_world(url: str, role: str, n: int) -> World:
     owner = UserFactory()
     members = {r: UserFactory() for r in ("viewer", "developer", "admin")}
     http = httpx.Client(
-        base_url=url + "/api/v1", headers={"Authorization": f"Bearer {access_token(owner)}"}
+        base_url=url + "/api/v1",
+        headers={"Authorization": f"Bearer {access_token(owner)}"},
+        timeout=60,  # a deploy runs deno check in the sandbox: seconds on a loaded machine
     )
     slug = f"fuzz-{role}-{n}"
 
@@ -78,6 +82,9 @@ def make_world(url: str, role: str, n: int) -> World:
     hook = {"url": "http://127.0.0.1:9/fuzz"}
     job = post(f"{base}/jobs/", json={"name": "nightly", "schedule": "0 3 * * *", **hook})["id"]
     webhook = post(f"{base}/webhooks/", json={"events": ["insert"], **hook})["id"]
+    # Answers 200 to any body (the fuzzed invocations reach a real sandboxed function).
+    hello = "Deno.serve(async (req) => Response.json({ got: (await req.text()).length }));"
+    post(f"{base}/functions/", json={"name": "hello", "source": hello})
     http.close()
     paths = {
         "org": slug,
@@ -88,6 +95,8 @@ def make_world(url: str, role: str, n: int) -> World:
         "key": "a.txt",
         "job": job,
         "webhook": webhook,
+        "function": "hello",
+        "number": "1",
         "user_id": str(members["viewer"].pk),
     }
     return World(users={"owner": owner, **members}, paths=paths)
@@ -191,10 +200,12 @@ def test_no_operation_answers_5xx_or_shows_internals(
     committed, own_broker, settings_module, tmp_path
 ):
     log = tmp_path / "server.log"
+    functions = RunningSupervisor(tmp_path / "functions")
     server = AppServer(
         {
             "DJANGO_SETTINGS_MODULE": f"platform_site.settings.{settings_module}",
             "CELERY_BROKER_URL": own_broker,
+            "FUNCTIONS_SUPERVISOR_SOCKET": functions.socket,
             "AUTHN_WARM_SESSIONS_ON_STARTUP": "false",
             "AUTHN_EMAIL_ASYNC": "false",
         },
@@ -216,6 +227,7 @@ def test_no_operation_answers_5xx_or_shows_internals(
                 assert sum(200 <= status < 300 for status in world.statuses) > 5, role
     finally:
         server.stop()
+        functions.stop()
     # The server's log says why (tracebacks stay there, never in a response).
     tracebacks = [line for line in log.read_text().splitlines() if "Error" in line][-20:]
     assert not findings, "\n".join(findings[:40] + ["--- server log:"] + tracebacks)

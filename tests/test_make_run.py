@@ -80,5 +80,21 @@ def test_make_run_serves_ready_and_admin_login_then_stops():
     assert "Demo org owner: owner@demo.example" in output
     assert "Studio superuser: admin" in output
     assert "stopped" in output
+    assert "Function hello-world v1 deployed" in output
+    # The functions supervisor stopped with the rest, and its workers with it.
+    assert _processes_mentioning(str(var_dir)) == []
+
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=1)
+
+
+def _processes_mentioning(text: str) -> list[str]:
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            command = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue  # ended while we looked
+        if text in command:
+            found.append(command)
+    return found

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from compute.constants import EVENTS
+from compute.constants import EVENTS, JobTarget
 from compute.models import JobRun, ScheduledJob, Webhook, WebhookDelivery
 
 
@@ -45,7 +45,10 @@ class DeliverySerializer(serializers.ModelSerializer):
 class JobSerializer(serializers.ModelSerializer):
     class Meta:
         model = ScheduledJob
-        fields = ["id", "name", "schedule", "url", "payload", "enabled", "created_at"]
+        fields = [
+            "id", "name", "schedule", "target", "url", "function_name", "payload", "enabled",
+            "created_at",
+        ]  # fmt: skip
 
 
 class JobCreatedSerializer(JobSerializer):
@@ -56,7 +59,11 @@ class JobCreatedSerializer(JobSerializer):
 class JobInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     schedule = serializers.CharField(max_length=100, help_text="minute hour day month weekday")
-    url = serializers.URLField(max_length=500)
+    target = serializers.ChoiceField(choices=JobTarget.choices, required=False, default="url")
+    url = serializers.URLField(max_length=500, required=False, default="")
+    function_name = serializers.RegexField(
+        r"^([a-z][a-z0-9-]{0,62})?$", required=False, default="", allow_blank=True
+    )
     payload = serializers.JSONField(required=False, default=dict)
     enabled = serializers.BooleanField(required=False, default=True)
 

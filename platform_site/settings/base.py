@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "observability",
     "realtime",
     "compute",
+    "functions",
     "storage",
     "outbound",
     "endusers",
@@ -326,7 +327,11 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "platform_site.errors.add_error_responses",
     ],
-    "ENUM_NAME_OVERRIDES": {"AlertSeverityEnum": "observability.constants.Severity"},
+    "ENUM_NAME_OVERRIDES": {
+        "AlertSeverityEnum": "observability.constants.Severity",
+        # Webhooks' events and functions' record_events: the data API's record events.
+        "RecordEventEnum": "compute.constants.EVENTS",
+    },
 }
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 # Limits on what a client may send (platform_site/parsers.py, platform_site/middleware.py):
@@ -409,6 +414,22 @@ REALTIME_MEMBERSHIP_TTL = env.float("REALTIME_MEMBERSHIP_TTL", default=15.0)
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=5)
 WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=10.0)
+
+# --- Functions -------------------------------------------------------------------------------
+# The supervisor that runs tenants' functions in sandboxed Deno workers listens here
+# (``manage.py functions_supervisor``; ``make run`` and the tests start it).
+FUNCTIONS_SUPERVISOR_SOCKET = env.str(
+    "FUNCTIONS_SUPERVISOR_SOCKET", default=str(VAR_DIR / "functions" / "supervisor.sock")
+)
+FUNCTIONS_STATE_DIR = env.str("FUNCTIONS_STATE_DIR", default=str(VAR_DIR / "functions" / "state"))
+FUNCTIONS_MEMORY_MB = env.int("FUNCTIONS_MEMORY_MB", default=128)
+FUNCTIONS_PROJECT_CONCURRENCY = env.int("FUNCTIONS_PROJECT_CONCURRENCY", default=4)
+FUNCTIONS_IDLE_SECONDS = env.float("FUNCTIONS_IDLE_SECONDS", default=300.0)
+FUNCTIONS_REQUEST_BYTES = env.int("FUNCTIONS_REQUEST_BYTES", default=1024 * 1024)
+FUNCTIONS_RESPONSE_BYTES = env.int("FUNCTIONS_RESPONSE_BYTES", default=6 * 1024 * 1024)
+FUNCTIONS_OUTPUT_BYTES = env.int("FUNCTIONS_OUTPUT_BYTES", default=64 * 1024)
+# auto: a cgroup per worker when /sys/fs/cgroup is writable, else prlimit (logged); on / off.
+FUNCTIONS_CGROUPS = env.str("FUNCTIONS_CGROUPS", default="auto")
 
 # --- Outgoing HTTP (outbound) -----------------------------------------------------------------
 # Networks tenant URLs may reach although they are not public (CIDRs, comma-separated): local

@@ -98,6 +98,7 @@ COVERED = {
 NOT_CALLED = {
     ("observability.AlertRule", "runbook_url"): "a link put in alert messages for people to open",
     ("endusers.ProjectAuthSettings", "site_url"): "a link in end users' emails for people to open",
+    ("compute.ScheduledJob", "target"): "the kind of target (url or function), not an address",
 }
 DESTINATION_NAMES = {"url", "uri", "target", "endpoint", "callback", "destination"}
 

@@ -117,6 +117,10 @@ REVIEWED_UNIQUE_INDEXES = {
     "accessrule_unique_resource": "rule_set is update_or_create (get after a lost race)",
     "accessrule_unique_channel": "rule_set is update_or_create (get after a lost race)",
     "enduser_unique_project_email": "end-user sign-up and creation map the violation",
+    "function_unique_name": "function_deploy locks the function's row; a concurrent first "
+    "deploy's violation is mapped to a 400",
+    "version_unique_number": "numbered under the function's row lock",
+    "version_unique_content": "the same content under that lock re-activates its version",
 }
 
 
