@@ -10,6 +10,7 @@ from endusers.models import EndUser
 from tenants.context import TenantContext, set_tenant_context
 from tests.datastore.conftest import (  # noqa: F401 (fixtures used here)
     as_member,
+    make_collection,
     membership_a,
     membership_b,
     project_a,
