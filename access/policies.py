@@ -19,6 +19,7 @@ PostgreSQL runs once per statement and hashes; only rules with a condition are l
 row, and only for resources that have one.
 """
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,3 +133,33 @@ def rule_allows(rule, *, caller: Caller, owner_id=None, data: Any = None) -> boo
 
 def is_subject_role(role: str) -> bool:
     return role in ClientRole.values
+
+
+# --- what a rule amounts to, in words of SQL ------------------------------------------------
+_SUBJECT = {
+    RuleKind.EVERYONE: "true",
+    RuleKind.OWNER: "end_user_id = auth user",
+    RuleKind.ROLE: "'{app_role}' = ANY (auth user's app roles)",
+}
+
+
+def describe_rule(rule) -> str:
+    """The condition the client policy amounts to for this rule's operation and role, e.g.
+    ``client_role = 'authenticated' AND end_user_id = auth user AND data satisfies strict
+    ($.published == $v0) with {"v0": true}``. Read-only text for developers; the policy
+    itself is ``rule_predicate`` reading the rule row."""
+    role = f"client_role = '{rule.client_role}'"
+    if rule.kind not in _SUBJECT:
+        return "false (nobody)"
+    parts = [role, f"project = '{rule.project_id}'"]
+    if rule.resource_type == "channel":
+        parts.append(f"channel = '{rule.channel}'")
+    else:
+        parts.append(f"{rule.resource_type}_id = '{rule.resource_id}'")
+    subject = _SUBJECT[rule.kind].format(app_role=rule.app_role)
+    if subject != "true":
+        parts.append(subject)
+    if rule.condition:
+        variables = json.dumps(rule.condition_vars, sort_keys=True, separators=(", ", ": "))
+        parts.append(f"data satisfies {rule.condition} with {variables}")
+    return " AND ".join(parts)

@@ -1,7 +1,7 @@
 """Reads of access rules. Row-level security scopes them: developers see their org's, a
 client-app transaction its own project's."""
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from access.constants import ResourceType
 from access.models import AccessRule
@@ -30,3 +30,20 @@ def rule_for(*, project_id, operation: str, client_role: str, resource_id=None, 
     else:
         queryset = queryset.filter(resource_id=resource_id)
     return queryset.first()
+
+
+def rule_kind_subquery(*, operation: str, client_role: str, resource: str = "pk") -> Subquery:
+    """The kind of the rule of the outer query's resource (``resource``) for an operation and
+    role, as a subquery (None: no rule), so a lookup of the resource brings its rule along."""
+    rules = AccessRule.objects.filter(
+        resource_id=OuterRef(resource), operation=operation, client_role=client_role
+    )
+    return Subquery(rules.values("kind")[:1])
+
+
+def rules_of_resource(*, project_id, resource_id, client_role: str) -> dict[str, AccessRule]:
+    """The resource's rules for one client role, by operation (one query)."""
+    rules = AccessRule.objects.filter(
+        project_id=project_id, resource_id=resource_id, client_role=client_role
+    )
+    return {rule.operation: rule for rule in rules}

@@ -14,6 +14,13 @@ owner with the access token of a live session (as login issues it):
 
 The app still filters by org and collection in SQL on the copy, so answers are the same; the
 difference is what the policies (and their per-row checks) cost. Prints a Markdown table.
+
+``--end-user``: the same three operations on the client routes
+(``/client/v1/collections/items/records/``) as a signed-in end user of the project, through
+its publishable key, with owner-only rules (authenticated: owner, for all four operations);
+two end users of the project hold ``--records`` records each, the second org's developer
+rows share the table. On the copy without RLS the rules no longer apply, but the selector
+still asks for the caller's rows (``end_user_id = caller``), so the answers are the same.
 Any response that is not 2xx (or no response) is counted per cell and fails the run (exit 1).
 """
 
@@ -79,6 +86,73 @@ def seed(slug: str, records: int) -> dict:
     }
 
 
+def seed_end_users(slug: str, records: int) -> dict:
+    """A project with a publishable key, owner-only rules and two end users' records."""
+    from access import services as access_services
+    from datastore.models import Record
+    from endusers.models import EndUser
+    from endusers.services.sessions import end_user_session_start
+
+    owner = UserFactory()
+    org = services.org_create(actor=owner, name=slug, slug=slug)
+    with transaction.atomic():
+        set_tenant_context(TenantContext(org_id=org.id, user_id=owner.pk, role="owner"))
+        membership = org.memberships.get()
+        project = services.project_create(membership=membership, name="bench")
+        _, key = services.api_key_create(membership=membership, project=project, kind="publishable")
+        collection = data_services.collection_create(
+            membership=membership, project=project, name="items", indexes=["n"]
+        )
+        for op in ("select", "insert", "update", "delete"):
+            access_services.rule_set(
+                membership=membership,
+                project=project,
+                resource_type="collection",
+                resource_id=collection.id,
+                operation=op,
+                client_role="authenticated",
+                kind="owner",
+            )
+        service = TenantContext(org_id=org.id, project_id=project.id, client_role="service_role")
+        set_tenant_context(service)
+        people = [
+            EndUser.objects.create(org_id=org.id, project=project, email=f"{n}@bench.example")
+            for n in ("a", "b")
+        ]
+        ids = []
+        for person in people:
+            # Written as the end user: the database sets end_user_id from the context.
+            set_tenant_context(
+                TenantContext(
+                    org_id=org.id,
+                    project_id=project.id,
+                    client_role="authenticated",
+                    end_user_id=person.id,
+                )
+            )
+            for start in range(0, records, 500):
+                created = Record.objects.bulk_create(
+                    Record(
+                        org_id=org.id,
+                        project=project,
+                        collection=collection,
+                        data={"n": i, "name": f"item {i}", "tags": []},
+                    )
+                    for i in range(start, min(start + 500, records))
+                )
+                if person is people[0]:
+                    ids += [str(r.id) for r in created]
+    return {
+        "key": key,
+        "project": project,
+        "end_user": people[0],
+        "url": "/client/v1/collections/items/records/",
+        "ids": ids,
+        "records": records,
+        "start_session": lambda: end_user_session_start(project=project, end_user=people[0]),
+    }
+
+
 def copy_without_rls(source: str) -> str:
     copy = f"{source}_norls"
     for connection in connections.all():
@@ -118,7 +192,7 @@ def start_server(database: str, workers: int) -> _stack.PlatformServer:
 
 
 def operations(org: dict) -> dict:
-    headers = {"Authorization": f"Bearer {org['token']}"}
+    headers = {"Authorization": f"Bearer {org['token']}", **org.get("headers", {})}
 
     async def get_by_id(client):
         return await client.get(f"{org['url']}{random.choice(org['ids'])}/", headers=headers)
@@ -184,14 +258,26 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[16, 64])
+    parser.add_argument(
+        "--end-user",
+        action="store_true",
+        help="client routes as an end user (publishable key, owner-only rules)",
+    )
     args = parser.parse_args()
 
     print(f"seeding 2 orgs x {args.records} records ...", flush=True)
-    org = seed("bench-a", args.records)
+    if args.end_user:
+        org = seed_end_users("bench-a", args.records)
+    else:
+        org = seed("bench-a", args.records)
     seed("bench-b", args.records)  # the other tenant's rows share the table
     # A live session (a bare JWT is refused), made once seeding is done so the access token
     # lasts the run, and before the copy so both databases hold the session.
-    org["token"] = access_token(org["owner"])
+    if args.end_user:
+        org["token"] = org["start_session"]().access_token
+        org["headers"] = {"apikey": org["key"]}
+    else:
+        org["token"] = access_token(org["owner"])
     source = connections["owner"].settings_dict["NAME"]
     copy = copy_without_rls(source)
     rows = []

@@ -7,7 +7,15 @@ filter, insert, update, aggregation and index, and refuses what could step outsi
 ``$unionWith``/``$out``/``$merge``, any operator not on the allow-list, and any client-supplied
 ``org_id``/``project_id``/``owner_id``.
 
-Stored shape: ``{_id, org_id, project_id, owner_id, _v, _created, _updated, <client fields>}``.
+Client apps (``client``: anon, an end user, the secret key of the collection's project) go
+through the same repository; the project's access rules are applied in it, as the record
+policies apply them in PostgreSQL: select, update and delete see only what the rule's subject
+allows (owner: ``end_user_id`` is the caller; role: the caller holds the app role; a
+condition: ``access.policies.rule_allows`` on each candidate), inserts and updates are
+checked with ``rule_allows``. No rule: closed.
+
+Stored shape: ``{_id, org_id, project_id, owner_id, end_user_id, _v, _created, _updated,
+<client fields>}`` (``end_user_id`` is set by the server for a signed-in end user's insert).
 The client factory reads ``MONGODB_URL`` (any pymongo URI: TLS, auth, replica set options).
 """
 
@@ -20,15 +28,20 @@ import pymongo
 from django.conf import settings
 from pymongo.errors import PyMongoError
 
+from access import selectors as access_selectors
+from access.constants import SERVICE_ROLE, RuleKind
+from access.policies import Caller, rule_allows
 from authn.audit import audit_org_write
 from authn.constants import AuditAction
 from datastore.constants import MAX_PAGE, Access
-from datastore.exceptions import VersionMismatch
+from datastore.exceptions import RuleRefused, VersionMismatch
 from datastore.merge_patch import merge_patch
 from tenants.constants import MANAGE_SCHEMA, PRIVILEGED_ROLES, VIEW_DATA, WRITE_DATA
 from tenants.permissions import require_org_perm
 
-RESERVED_FIELDS = frozenset({"org_id", "project_id", "owner_id"})
+RESERVED_FIELDS = frozenset({"org_id", "project_id", "owner_id", "end_user_id"})
+# Matches no document: a client app's operation that no rule allows.
+CLOSED = {"org_id": {"$in": []}}  # replaces the org in a scope; callers add only _id
 QUERY_OPERATORS = frozenset(
     {
         "$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$exists",
@@ -262,6 +275,7 @@ def present(doc: dict) -> dict:
         "id": doc["_id"],
         "data": data,
         "owner_id": doc.get("owner_id"),
+        "end_user_id": doc.get("end_user_id"),
         "version": doc.get("_v", 1),
         "created_at": created.isoformat() if created else None,
         "updated_at": updated.isoformat() if updated else None,
@@ -270,25 +284,84 @@ def present(doc: dict) -> dict:
 
 # --- the repository ------------------------------------------------------------------------
 class TenantDocuments:
-    """One document collection, seen from one member of one org.
+    """One document collection, seen from one member of one org, or from one client app of
+    the collection's project.
 
-    Every method checks the member's permission first: reads ``VIEW_DATA``, writes
-    ``WRITE_DATA``, indexes ``MANAGE_SCHEMA``.
+    For a member every method checks the permission first: reads ``VIEW_DATA``, writes
+    ``WRITE_DATA``, indexes ``MANAGE_SCHEMA``. For a client app the access rules decide.
     """
 
-    def __init__(self, *, collection, membership):
-        if str(collection.org_id) != str(membership.org_id):
-            raise DocumentQueryError("The collection is not in the member's org.")
+    def __init__(self, *, collection, membership=None, client=None):
+        if (membership is None) == (client is None):
+            raise TypeError("Documents are read for a membership or for a client app.")
         self.membership = membership
+        self.client = client
+        self.caller = None
+        self.rules: dict = {}
+        if membership is not None:
+            if str(collection.org_id) != str(membership.org_id):
+                raise DocumentQueryError("The collection is not in the member's org.")
+            self.user_id = membership.user_id
+            self.owner_scoped = (
+                collection.access == Access.OWNER and membership.role not in PRIVILEGED_ROLES
+            )
+        else:
+            if str(collection.project_id) != str(client.project_id):
+                raise DocumentQueryError("The collection is not in the client's project.")
+            self.user_id = None
+            self.owner_scoped = False
+            self.caller = Caller(
+                project_id=client.project_id,
+                client_role=client.role,
+                end_user_id=client.end_user_id,
+                app_roles=tuple(client.app_roles),
+            )
+            if client.role != SERVICE_ROLE:
+                self.rules = access_selectors.rules_of_resource(
+                    project_id=client.project_id, resource_id=collection.id, client_role=client.role
+                )
         self.collection_row = collection
         self.org_id = str(collection.org_id)
         self.project_id = str(collection.project_id)
-        self.user_id = membership.user_id
-        self.owner_scoped = (
-            collection.access == Access.OWNER and membership.role not in PRIVILEGED_ROLES
-        )
         self.json_schema = collection.json_schema
         self.collection = get_database()[physical_name(collection.id)]
+
+    # --- who may do what -------------------------------------------------------------------
+    def _require(self, permission: str) -> None:
+        if self.membership is not None:
+            require_org_perm(self.membership, permission)
+        elif permission == MANAGE_SCHEMA:
+            raise RuleRefused()  # indexes are the developers'
+
+    def _rule_scope(self, operation: str) -> dict | None:
+        """The Mongo filter a client's rule for ``operation`` implies, or None (nobody);
+        conditions are checked on each candidate (``_allows``)."""
+        if self.caller.client_role == SERVICE_ROLE:
+            return {}
+        rule = self.rules.get(operation)
+        if rule is None:
+            return None
+        if rule.kind == RuleKind.EVERYONE:
+            return {}
+        if rule.kind == RuleKind.OWNER and self.caller.end_user_id is not None:
+            return {"end_user_id": str(self.caller.end_user_id)}
+        if rule.kind == RuleKind.ROLE and rule.app_role in self.caller.app_roles:
+            return {}
+        return None
+
+    def _allows(self, operation: str, doc: dict) -> bool:
+        """The rule's whole check (the Python twin of the record policies) on a stored
+        document, or on a new one (``end_user_id`` is then the caller's)."""
+        if self.caller is None:
+            return True
+        rule = self.rules.get(operation)
+        return rule_allows(
+            rule, caller=self.caller, owner_id=doc.get("end_user_id"), data=present(doc)["data"]
+        )
+
+    def _conditional(self, operation: str) -> bool:
+        rule = self.rules.get(operation)
+        return self.caller is not None and rule is not None and bool(rule.conditions)
 
     def _check_schema(self, body: dict) -> None:
         if not self.json_schema:
@@ -303,6 +376,11 @@ class TenantDocuments:
         scope = {"org_id": self.org_id, "project_id": self.project_id}
         if self.owner_scoped:
             scope["owner_id"] = self.user_id
+        if self.caller is not None:
+            rule_scope = self._rule_scope("select")
+            if rule_scope is None:
+                return {**scope, **CLOSED}
+            scope.update(rule_scope)
         return scope
 
     def _scoped(self, query: dict | None = None) -> dict:
@@ -311,25 +389,58 @@ class TenantDocuments:
         # $and keeps the scope whole whatever the client filter says.
         return {"$and": [self.scope(), validate_filter(query)]}
 
+    def _visible(self, cursor):
+        """A cursor's documents the select rule's condition allows (all of them without one)."""
+        if not self._conditional("select"):
+            return cursor
+        return (doc for doc in cursor if self._allows("select", doc))
+
     def find(self, query: dict | None, *, sort=None, limit: int = 20, skip: int = 0) -> list:
-        require_org_perm(self.membership, VIEW_DATA)
+        self._require(VIEW_DATA)
+        limit = min(limit, MAX_PAGE)
         cursor = self.collection.find(self._scoped(query)).sort(sort or parse_sort(None))
-        return [present(doc) for doc in cursor.skip(skip).limit(min(limit, MAX_PAGE))]
+        if not self._conditional("select"):
+            return [present(doc) for doc in cursor.skip(skip).limit(limit)]
+        page = []
+        for index, doc in enumerate(self._visible(cursor)):
+            if index >= skip + limit:
+                break
+            if index >= skip:
+                page.append(present(doc))
+        return page
 
     def count(self, query: dict | None) -> int:
-        require_org_perm(self.membership, VIEW_DATA)
-        return self.collection.count_documents(self._scoped(query))
+        self._require(VIEW_DATA)
+        if not self._conditional("select"):
+            return self.collection.count_documents(self._scoped(query))
+        return sum(1 for _ in self._visible(self.collection.find(self._scoped(query))))
+
+    def _find_visible(self, doc_id: str) -> dict | None:
+        doc = self.collection.find_one({**self.scope(), "_id": doc_id})
+        if doc is None or (self._conditional("select") and not self._allows("select", doc)):
+            return None
+        return doc
 
     def get(self, doc_id: str) -> dict | None:
-        require_org_perm(self.membership, VIEW_DATA)
-        doc = self.collection.find_one({**self.scope(), "_id": doc_id})
+        self._require(VIEW_DATA)
+        doc = self._find_visible(doc_id)
         return present(doc) if doc else None
 
+    def _check_rule(self, operation: str, doc: dict) -> None:
+        """A client's write on a document it can see: 403 unless the rule allows it."""
+        if self.caller is None:
+            return
+        if self._rule_scope(operation) is None or not self._allows(operation, doc):
+            raise RuleRefused()
+
     def insert_many(self, bodies: list[dict]) -> list[dict]:
-        require_org_perm(self.membership, WRITE_DATA)
+        self._require(WRITE_DATA)
         now = _now()
         for body in bodies:
             self._check_schema(validate_body(body))
+        end_user_id = None
+        if self.caller is not None and self.caller.end_user_id is not None:
+            end_user_id = str(self.caller.end_user_id)
         docs = [
             {
                 **validate_body(body),
@@ -337,23 +448,27 @@ class TenantDocuments:
                 "org_id": self.org_id,
                 "project_id": self.project_id,
                 "owner_id": self.user_id,
+                "end_user_id": end_user_id,
                 "_v": 1,
                 "_created": now,
                 "_updated": now,
             }
             for body in bodies
         ]
+        for doc in docs:
+            self._check_rule("insert", doc)
         if docs:
             self.collection.insert_many(docs)
         return [present(doc) for doc in docs]
 
     def write(self, doc_id: str, body: dict, *, merge: bool, expected_version=None) -> dict | None:
-        require_org_perm(self.membership, WRITE_DATA)
+        self._require(WRITE_DATA)
         if not isinstance(body, dict):
             raise DocumentQueryError("A document is a JSON object.")
-        current = self.collection.find_one({**self.scope(), "_id": doc_id})
+        current = self._find_visible(doc_id)
         if current is None:
             return None
+        self._check_rule("update", current)
         if expected_version is not None and current.get("_v") != expected_version:
             raise VersionMismatch(current.get("_v"))
         client_fields = present(current)["data"]
@@ -366,6 +481,7 @@ class TenantDocuments:
             "_v": current.get("_v", 1) + 1,
             "_updated": _now(),
         }
+        self._check_rule("update", replacement)  # the new version must pass it too
         result = self.collection.replace_one(
             {**self.scope(), "_id": doc_id, "_v": current.get("_v")}, replacement
         )
@@ -374,8 +490,13 @@ class TenantDocuments:
         return present(replacement)
 
     def delete(self, doc_id: str, *, expected_version=None) -> bool:
-        require_org_perm(self.membership, WRITE_DATA)
+        self._require(WRITE_DATA)
         query = {**self.scope(), "_id": doc_id}
+        if self.caller is not None:
+            current = self._find_visible(doc_id)
+            if current is None:
+                return False
+            self._check_rule("delete", current)
         if expected_version is not None:
             if self.collection.find_one(query) is None:
                 return False
@@ -386,7 +507,9 @@ class TenantDocuments:
         return self.collection.delete_one(query).deleted_count == 1
 
     def aggregate(self, pipeline: Any) -> list:
-        require_org_perm(self.membership, VIEW_DATA)
+        self._require(VIEW_DATA)
+        if self.caller is not None:
+            raise RuleRefused()  # a pipeline could read past a rule's condition
         if not isinstance(pipeline, list) or len(pipeline) > 20:
             raise DocumentQueryError("pipeline is a list of at most 20 stages.")
         _check_forbidden(pipeline)
@@ -411,7 +534,7 @@ class TenantDocuments:
 
     # Indexes: always (org_id, project_id, ...client keys).
     def create_index(self, keys: Any, *, unique: bool = False) -> str:
-        require_org_perm(self.membership, MANAGE_SCHEMA)
+        self._require(MANAGE_SCHEMA)
         cleaned = validate_index_keys(keys)
         name = self.collection.create_index(
             [("org_id", 1), ("project_id", 1), *cleaned], unique=bool(unique)
@@ -420,7 +543,7 @@ class TenantDocuments:
         return name
 
     def list_indexes(self) -> list[dict]:
-        require_org_perm(self.membership, VIEW_DATA)
+        self._require(VIEW_DATA)
         out = []
         for name, info in self.collection.index_information().items():
             key = [(field, direction) for field, direction in info["key"]]
@@ -435,7 +558,7 @@ class TenantDocuments:
         return out
 
     def drop_index(self, name: str) -> bool:
-        require_org_perm(self.membership, MANAGE_SCHEMA)
+        self._require(MANAGE_SCHEMA)
         if not any(index["name"] == name for index in self.list_indexes()):
             return False
         self.collection.drop_index(name)

@@ -10,6 +10,7 @@ from django.db import connections
 from django.db.models import QuerySet, TextField
 from django.db.models.expressions import RawSQL
 
+from access.selectors import rule_kind_subquery
 from datastore import filters
 from datastore.constants import Store
 from datastore.models import Collection, Record
@@ -35,6 +36,17 @@ def collection_get(
     return queryset.order_by("-store").first()  # "records" sorts after "documents"
 
 
+def collection_for_client(*, client, name: str, store: str = Store.RECORDS) -> Collection | None:
+    """A collection of the client's project by name, in one query, annotated with the kind of
+    the caller's select rule (``select_kind``: None when there is none). Row-level security
+    shows a client context its own project's collections and rules only."""
+    return (
+        Collection.objects.filter(project_id=client.project_id, name=name, store=store)
+        .annotate(select_kind=rule_kind_subquery(operation="select", client_role=client.role))
+        .first()
+    )
+
+
 def collection_by_id(
     *, org_id, collection_id: UUID, store: str = Store.RECORDS
 ) -> Collection | None:
@@ -42,26 +54,33 @@ def collection_by_id(
     return Collection.objects.filter(org_id=org_id, pk=collection_id, store=store).first()
 
 
-def record_queryset(*, collection: Collection) -> QuerySet[Record]:
-    return Record.objects.filter(org_id=collection.org_id, collection=collection)
+def record_queryset(*, collection: Collection, client=None) -> QuerySet[Record]:
+    """The collection's records. For a client app whose select rule is ``owner`` the policy
+    implies ``end_user_id = caller``: saying so lets the (collection, end_user) index serve."""
+    queryset = Record.objects.filter(org_id=collection.org_id, collection=collection)
+    if client is not None and getattr(collection, "select_kind", None) == "owner":
+        queryset = queryset.filter(end_user_id=client.end_user_id)
+    return queryset
 
 
-def record_get(*, collection: Collection, record_id: UUID) -> Record | None:
-    return record_queryset(collection=collection).filter(pk=record_id).first()
+def record_get(*, collection: Collection, record_id: UUID, client=None) -> Record | None:
+    return record_queryset(collection=collection, client=client).filter(pk=record_id).first()
 
 
-def record_filter(*, collection: Collection, query: filters.ListQuery) -> QuerySet[Record]:
-    queryset = record_queryset(collection=collection)
+def record_filter(
+    *, collection: Collection, query: filters.ListQuery, client=None
+) -> QuerySet[Record]:
+    queryset = record_queryset(collection=collection, client=client)
     for condition in query.conditions:
         queryset = queryset.filter(condition.expression())
     return queryset
 
 
 def record_list(
-    *, collection: Collection, query: filters.ListQuery
+    *, collection: Collection, query: filters.ListQuery, client=None
 ) -> tuple[list[Record], str | None, int | None]:
     """One page of records, the cursor of the next page (or None) and the total if asked."""
-    queryset = record_filter(collection=collection, query=query)
+    queryset = record_filter(collection=collection, query=query, client=client)
     count = queryset.count() if query.count else None
     order = query.order
     if query.cursor is not None:

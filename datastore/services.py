@@ -22,7 +22,7 @@ from authn.audit import audit_org_write
 from authn.constants import AuditAction
 from datastore import documents, filters
 from datastore.constants import MAX_BULK, MAX_INDEXES, NAME_PATTERN, Access, Store
-from datastore.exceptions import VersionMismatch
+from datastore.exceptions import RuleRefused, VersionMismatch
 from datastore.merge_patch import merge_patch
 from datastore.models import Collection, Record
 from datastore.signals import record_changed, records_created
@@ -233,6 +233,7 @@ def _announce(record: Record, op: str, data: dict) -> None:
         "collection_id": record.collection_id,
         "record_id": record.pk,
         "owner_id": record.owner_id,
+        "end_user_id": record.end_user_id,
         "owner_only": record.owner_only,
         "op": op,
         "data": data,
@@ -256,21 +257,36 @@ def _announce_created(collection: Collection, owner_id: int, records: list[Recor
     transaction.on_commit(lambda: records_created.send(sender=Record, **payload))
 
 
-def _writable(membership, collection: Collection) -> None:
-    require_org_perm(membership, constants.WRITE_DATA)
+def _writable(membership, client, collection: Collection) -> None:
+    """A developer needs WRITE_DATA; a client app of the collection's project is judged by
+    the access rules, which the row-level security policies apply to the write itself."""
+    if (membership is None) == (client is None):
+        raise TypeError("A record write acts for a membership or for a client app, not both.")
+    if membership is not None:
+        require_org_perm(membership, constants.WRITE_DATA)
+    elif str(client.project_id) != str(collection.project_id):
+        raise Record.DoesNotExist  # the views never get here: the lookup is per project
     if collection.store != Store.RECORDS:
         raise ValidationError({"collection": "This collection stores documents."})
 
 
+def _end_user_of(client) -> UUID | None:
+    """What the guard trigger stores as a client insert's end_user_id (for the event)."""
+    return client.end_user_id if client is not None and client.role == "authenticated" else None
+
+
 @transaction.atomic
-def record_create(*, membership, collection: Collection, data: dict) -> Record:
-    _writable(membership, collection)
+def record_create(*, membership=None, client=None, collection: Collection, data: dict) -> Record:
+    """A developer's record (``membership``) or a client app's (``client``: the trigger
+    sets its end user, the insert policy decides whether the rules allow it)."""
+    _writable(membership, client, collection)
     _validate_data(collection, data)
     record = Record.objects.create(
         org_id=collection.org_id,
         project_id=collection.project_id,
         collection=collection,
-        owner_id=membership.user_id,
+        owner_id=membership.user_id if membership is not None else None,
+        end_user_id=_end_user_of(client),
         owner_only=collection.access == Access.OWNER,  # what the trigger stores, for the event
         data=data,
     )
@@ -280,7 +296,7 @@ def record_create(*, membership, collection: Collection, data: dict) -> Record:
 
 @transaction.atomic
 def record_bulk_create(*, membership, collection: Collection, items: list) -> list[Record]:
-    _writable(membership, collection)
+    _writable(membership, None, collection)
     if not isinstance(items, list) or not 0 < len(items) <= MAX_BULK:
         raise ValidationError({"items": f"A list of 1 to {MAX_BULK} records."})
     for index, data in enumerate(items):
@@ -302,13 +318,24 @@ def record_bulk_create(*, membership, collection: Collection, items: list) -> li
     return records
 
 
-def _locked(collection: Collection, record_id: UUID, expected_version: int | None) -> Record:
+def _refused_or_missing(collection: Collection, record_id: UUID) -> Exception:
+    """A client write found no row it may change: 403 if the caller can see it, else 404."""
+    visible = Record.objects.filter(collection=collection, pk=record_id).exists()
+    return RuleRefused() if visible else Record.DoesNotExist()
+
+
+def _locked(
+    collection: Collection, record_id: UUID, expected_version: int | None, client=None
+) -> Record:
+    # FOR UPDATE rows are those the UPDATE policy's USING clause passes too.
     record = (
         Record.objects.select_for_update()
         .filter(org_id=collection.org_id, collection=collection, pk=record_id)
         .first()
     )
     if record is None:
+        if client is not None:
+            raise _refused_or_missing(collection, record_id)
         raise Record.DoesNotExist
     if expected_version is not None and record.version != expected_version:
         raise VersionMismatch(record.version)
@@ -318,7 +345,8 @@ def _locked(collection: Collection, record_id: UUID, expected_version: int | Non
 @transaction.atomic
 def record_update(
     *,
-    membership,
+    membership=None,
+    client=None,
     collection: Collection,
     record_id: UUID,
     data: dict,
@@ -330,10 +358,10 @@ def record_update(
     Only ``data`` changes: org, project, collection and owner are not the client's to set
     (and a trigger refuses any UPDATE that would move them).
     """
-    _writable(membership, collection)
+    _writable(membership, client, collection)
     if not isinstance(data, dict):
         raise ValidationError({"data": "A JSON object."})
-    record = _locked(collection, record_id, expected_version)
+    record = _locked(collection, record_id, expected_version, client)
     new_data = merge_patch(record.data, data) if merge else data
     _validate_data(collection, new_data)
     record.data = new_data
@@ -345,9 +373,26 @@ def record_update(
 
 @transaction.atomic
 def record_delete(
-    *, membership, collection: Collection, record_id: UUID, expected_version: int | None = None
+    *,
+    membership=None,
+    client=None,
+    collection: Collection,
+    record_id: UUID,
+    expected_version: int | None = None,
 ) -> None:
-    _writable(membership, collection)
-    record = _locked(collection, record_id, expected_version)
+    _writable(membership, client, collection)
+    if client is None:
+        record = _locked(collection, record_id, expected_version)
+        _announce(record, "delete", record.data)
+        record.delete()
+        return
+    # A client's delete is judged by the DELETE policy alone (a lock would need UPDATE too).
+    record = Record.objects.filter(collection=collection, pk=record_id).first()
+    if record is None:
+        raise Record.DoesNotExist
+    if expected_version is not None and record.version != expected_version:
+        raise VersionMismatch(record.version)
+    deleted, _ = Record.objects.filter(pk=record.pk, version=record.version).delete()
+    if deleted == 0:
+        raise RuleRefused()
     _announce(record, "delete", record.data)
-    record.delete()

@@ -173,6 +173,18 @@ def unique_violation_is_invalid(field: str, message: str):
         raise DjangoValidationError({field: message}) from None
 
 
+ROW_SECURITY_VIOLATION = "42501"
+
+
+def row_security_denied(exc: Exception) -> exceptions.APIException:
+    """A write that PostgreSQL's row-level security refused (SQLSTATE 42501: a policy's WITH
+    CHECK, or a guard trigger) as a 403 ``permission_denied``; any other database error goes
+    on to the 500 handler unchanged."""
+    if getattr(exc.__cause__, "sqlstate", None) != ROW_SECURITY_VIOLATION:
+        raise exc
+    return exceptions.PermissionDenied("The project's access rules do not allow this.")
+
+
 def csrf_failure(request, reason=""):
     return error_response(request, 403, "csrf_failed", "CSRF verification failed.")
 

@@ -16,12 +16,14 @@ api_v1 = [
     path("", include("storage.api.urls")),
     path("", include("observability.api.urls")),
     path("", include("cache.api.urls")),
+    path("", include("access.api.urls")),
 ]
 
 # Client apps' routes: the project is named by the API key (or also as /p/<ref>/client/v1/...,
 # see endusers.middleware), the caller is anon, an end user, or the project's secret key.
 client_v1 = [
     path("", include("endusers.api.urls")),
+    path("", include("datastore.api.client_urls")),
 ]
 
 urlpatterns = [

@@ -67,6 +67,16 @@ AUDITED = {
         None,
         "collection_delete",
     ),
+    ("orgs/<org>/projects/<project>/rules/", "put"): (
+        {
+            "resource_type": "collection",
+            "collection": "items",
+            "operation": "select",
+            "client_role": "anon",
+            "kind": "everyone",
+        },
+        "access_rule_set",
+    ),
     ("orgs/<org>/projects/<project>/documents/<collection>/indexes/", "post"): (
         {"keys": [["email", 1]]},
         "index_create",

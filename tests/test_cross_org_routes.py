@@ -59,7 +59,9 @@ def api_routes(resolver=None, prefix=""):
 def _as_text(pattern) -> str:
     text = str(pattern)
     text = text.removeprefix("^").removesuffix("$").replace("/?", "/")
-    return re.sub(r"<(?:\w+:)?(\w+)>", r"(?P<\1>x)", text)
+    # A regex group (re_path) or a converter (path) becomes a placeholder _fill replaces.
+    text = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"(?P<\1>x)", text)
+    return re.sub(r"(?<!\?P)<(?:\w+:)?(\w+)>", r"(?P<\1>x)", text)
 
 
 def _fill(route: str, values: dict) -> str:
@@ -157,3 +159,85 @@ def _org_id(slug):
     org_id = Organization.objects.get(slug=slug).id
     set_tenant_context(TenantContext())
     return org_id
+
+
+# --- client routes (/client/v1/...): the project is the key's --------------------------------
+CLIENT_PREFIX = "client/v1/"
+# Client routes that name no resource of a project, and why nothing of another project leaks.
+CLIENT_NOT_RESOURCE = {
+    "project/": "describes the key's own project and the caller",
+}
+
+
+def client_routes():
+    for entry in _walk(get_resolver()):
+        if entry.startswith(CLIENT_PREFIX):
+            yield entry[len(CLIENT_PREFIX) :]
+
+
+def _walk(resolver, prefix=""):
+    for entry in resolver.url_patterns:
+        pattern = prefix + _as_text(entry.pattern)
+        if isinstance(entry, URLResolver):
+            yield from _walk(entry, pattern)
+        elif isinstance(entry, URLPattern):
+            yield pattern
+
+
+@pytest.fixture
+def foreign_client_values(org, user, other_org, other_user):
+    """Project B (another org) with a records and a documents collection, a record and a
+    document; the caller holds project A's keys (org A)."""
+    from datastore import services as data_services
+    from tenants.models import Project
+
+    set_tenant_context(TenantContext(org_id=other_org.id, user_id=other_user.pk))
+    theirs = other_org.memberships.get(user=other_user)
+    project_b = services.project_create(membership=theirs, name="secret-project")
+    records = data_services.collection_create(
+        membership=theirs, project=project_b, name="secret_collection"
+    )
+    record = data_services.record_create(membership=theirs, collection=records, data={"s": 1})
+    set_tenant_context(TenantContext(org_id=org.id, user_id=user.pk))
+    mine = org.memberships.get(user=user)
+    project_a = services.project_create(membership=mine, name="mine")
+    _, publishable = services.api_key_create(membership=mine, project=project_a, kind="publishable")
+    _, secret = services.api_key_create(membership=mine, project=project_a, kind="secret")
+    set_tenant_context(TenantContext(platform_admin=True))
+    ref_b = Project.objects.get(pk=project_b.id).ref
+    set_tenant_context(TenantContext())
+    values = {"collection": "secret_collection", "record": record.pk, "document": "ab" * 16}
+    return values, {"publishable": publishable, "secret": secret}, ref_b, project_b
+
+
+def test_every_client_route_is_covered():
+    routes = list(client_routes())
+    assert "collections/(?P<collection>x)/records/" in routes
+    unexplained = [r for r in routes if "(?P<" not in r and r not in CLIENT_NOT_RESOURCE]
+    assert unexplained == []
+
+
+def test_another_projects_resources_are_404_on_every_client_route(
+    api_client, foreign_client_values, document_store
+):
+    values, keys, ref_b, project_b = foreign_client_values
+    routes = [r for r in client_routes() if "(?P<" in r]
+    assert routes
+    for route in routes:
+        url = "/" + CLIENT_PREFIX + _fill(route, values)
+        for key in keys.values():
+            for method in METHODS:
+                response = getattr(api_client, method)(
+                    url, {"data": {"s": 2}}, format="json", HTTP_APIKEY=key
+                )
+                assert response.status_code in (404, 405), (method, url, response.status_code)
+                assert str(project_b.id) not in response.content.decode()
+                assert '"s"' not in response.content.decode()
+            # Naming project B in the path with A's key: refused before any lookup.
+            response = api_client.get(f"/p/{ref_b}{url}", HTTP_APIKEY=key)
+            assert response.status_code == 401, (url, response.status_code)
+    set_tenant_context(TenantContext(platform_admin=True))
+    from datastore.models import Record
+
+    assert [r.data for r in Record.objects.filter(project_id=project_b.id)] == [{"s": 1}]
+    set_tenant_context(TenantContext())

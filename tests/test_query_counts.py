@@ -82,3 +82,67 @@ def test_record_create(shop, client, django_assert_max_num_queries):
     with django_assert_max_num_queries(BUDGET_RECORD_CREATE):
         response = client.post(url, {"data": {"n": 99}}, format="json")
     assert response.status_code == 201, response.content
+
+
+# --- client apps: an end user through the publishable key, owner-only rules -----------------
+# The key's lookup in its own platform context (tenants.selectors.api_key_resolve: read the
+# enclosing context, savepoint, context, key with its project, restore, release; the read and
+# the restore only inside a test's transaction), then the request's savepoint, client context,
+# reset, release. The end user's session check is a Redis hit.
+BUDGET_CLIENT = 10
+# ... plus the collection with its select rule's kind, then the records (list or one)
+BUDGET_CLIENT_READ = BUDGET_CLIENT + 2
+# ... plus the collection, then savepoint, insert, release (the service's own atomic block)
+BUDGET_CLIENT_CREATE = BUDGET_CLIENT + 4
+
+
+@pytest.fixture
+def client_app(org, user):
+    from rest_framework.test import APIClient
+
+    from access import services as access_services
+    from endusers.models import EndUser
+    from endusers.services.sessions import end_user_session_start
+
+    set_tenant_context(TenantContext(org_id=org.id, user_id=user.pk, role=Role.OWNER))
+    owner = org.memberships.select_related("org", "user").get(user=user)
+    project = services.project_create(membership=owner, name="app")
+    _, key = services.api_key_create(membership=owner, project=project, kind="publishable")
+    todos = data_services.collection_create(membership=owner, project=project, name="todos")
+    for op in ("select", "insert", "update", "delete"):
+        access_services.rule_set(
+            membership=owner,
+            project=project,
+            resource_type="collection",
+            resource_id=todos.id,
+            operation=op,
+            client_role="authenticated",
+            kind="owner",
+        )
+    set_tenant_context(
+        TenantContext(org_id=org.id, project_id=project.id, client_role="service_role")
+    )
+    end_user = EndUser.objects.create(org_id=org.id, project=project, email="e@example.com")
+    set_tenant_context(TenantContext())
+    token = end_user_session_start(project=project, end_user=end_user).access_token
+    client = APIClient()
+    client.credentials(HTTP_APIKEY=key, HTTP_AUTHORIZATION=f"Bearer {token}")
+    url = "/client/v1/collections/todos/records/"
+    ids = [client.post(url, {"data": {"n": i}}, format="json").json()["id"] for i in range(30)]
+    return client, url, ids
+
+
+def test_client_records_list_and_get(client_app, django_assert_max_num_queries):
+    client, url, ids = client_app
+    with django_assert_max_num_queries(BUDGET_CLIENT_READ):
+        page = client.get(url, {"limit": 20}).json()
+    assert len(page["results"]) == 20 and page["next_cursor"]
+    with django_assert_max_num_queries(BUDGET_CLIENT_READ):
+        assert client.get(f"{url}{ids[0]}/").json()["data"] == {"n": 0}
+
+
+def test_client_record_create(client_app, django_assert_max_num_queries):
+    client, url, _ids = client_app
+    with django_assert_max_num_queries(BUDGET_CLIENT_CREATE):
+        response = client.post(url, {"data": {"n": 99}}, format="json")
+    assert response.status_code == 201, response.content

@@ -43,11 +43,32 @@ class RecordSerializer(serializers.ModelSerializer):
         fields = ["id", "data", "owner_id", "version", "created_at", "updated_at"]
 
 
+class ClientRecordSerializer(RecordSerializer):
+    """A record as client apps see it: the end user who wrote it, never a developer's id."""
+
+    class Meta(RecordSerializer.Meta):
+        fields = ["id", "data", "end_user_id", "version", "created_at", "updated_at"]
+
+
 class RecordWriteSerializer(serializers.Serializer):
     """``{"data": {...}}``, a record's or a document's. Other keys (``org_id``,
     ``owner_id``...) are not the client's to set and are ignored."""
 
     data = serializers.DictField()
+
+
+class ClientWriteSerializer(RecordWriteSerializer):
+    """A client app's write: ``{"data": {...}}`` and nothing else. Who owns the row, its org
+    and project are the server's to say, so naming them is an error, not a no-op."""
+
+    def validate(self, attrs):
+        given = self.initial_data if isinstance(self.initial_data, dict) else {}
+        extra = sorted(set(given) - {"data"})
+        if extra:
+            raise serializers.ValidationError(
+                {key[:60]: "Not allowed: a client write sends only data." for key in extra[:10]}
+            )
+        return attrs
 
 
 class RecordBulkSerializer(serializers.Serializer):

@@ -331,6 +331,8 @@ SPECTACULAR_SETTINGS = {
         "AlertSeverityEnum": "observability.constants.Severity",
         # Webhooks' events and functions' record_events: the data API's record events.
         "RecordEventEnum": "compute.constants.EVENTS",
+        "AccessRuleKindEnum": "access.constants.RuleKind",
+        "AlertChannelKindEnum": "observability.constants.ChannelKind",
     },
 }
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])

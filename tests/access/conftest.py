@@ -9,7 +9,9 @@ from datastore import services as data_services
 from endusers.models import EndUser
 from tenants.context import TenantContext, set_tenant_context
 from tests.datastore.conftest import (  # noqa: F401 (fixtures used here)
+    add_member,
     as_member,
+    make_collection,
     membership_a,
     membership_b,
     project_a,

@@ -1,0 +1,6 @@
+from access.api import views
+from tenants.api.routes import PROJECT, route
+
+urlpatterns = [
+    route(PROJECT + r"/rules", views.RuleListView),
+]
