@@ -11,6 +11,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from compute import services as webhook_services
+from endusers.services import accounts as end_user_accounts
 from observability import alerts as obs_alerts
 from observability import services as obs_services
 from observability.models import Alert
@@ -94,6 +95,12 @@ def foreign_values(other_org, other_user):
         schedule="0 3 * * *",
         url="http://127.0.0.1:9/job",
     )
+    key, _ = services.api_key_create(membership=membership, project=project, kind="secret")
+    end_user = end_user_accounts.end_user_create(
+        project=project,
+        email="secret-user@example.com",
+        user_metadata={"marker": "secret-project-user"},
+    )
     set_tenant_context(TenantContext(platform_admin=True))
     alert = Alert.objects.get(org=other_org)
     set_tenant_context(TenantContext())
@@ -112,6 +119,8 @@ def foreign_values(other_org, other_user):
         "job": job.id,
         "bucket": "secret-bucket",
         "key": "secret/file.txt",
+        "key_id": key.id,
+        "end_user": end_user.id,
     }
 
 
@@ -149,3 +158,74 @@ def _org_id(slug):
     org_id = Organization.objects.get(slug=slug).id
     set_tenant_context(TenantContext())
     return org_id
+
+
+# --- Client routes (/client/v1/...): the project is named by the key, never by the URL ---------
+
+CLIENT_PREFIX = "client/v1/"
+# Client routes that take no id of anything: what they act on is the caller's own (the key's
+# project, the signed-in end user, a token or email the caller holds); the walk below still
+# calls them with another project's values in the body where they take one.
+CLIENT_NOT_ID_SCOPED = {
+    "project/": "the key's own project",
+    "auth/signup/": "creates an end user in the key's project",
+    "auth/signin/": "looks the email up in the key's project only",
+    "auth/anonymous/": "creates an end user in the key's project",
+    "auth/refresh/": "the token's session must be one of the key's project (RLS)",
+    "auth/signout/": "the caller's own sessions",
+    "auth/user/": "the signed-in end user itself",
+    "auth/verify/": "the token is signed for the key's project",
+    "auth/recover/": "looks the email up in the key's project only",
+    "auth/reset/": "the token is signed for the key's project",
+    "auth/admin/users/": "lists the key's project's end users (RLS: project)",
+}
+
+
+def _client_routes(resolver, prefix=""):
+    for entry in resolver.url_patterns:
+        pattern = prefix + _as_text(entry.pattern)
+        if isinstance(entry, URLResolver):
+            yield from _client_routes(entry, pattern)
+        elif isinstance(entry, URLPattern):
+            yield pattern
+
+
+def all_client_routes():
+    for entry in get_resolver().url_patterns:
+        if isinstance(entry, URLResolver) and _as_text(entry.pattern) == CLIENT_PREFIX:
+            yield from _client_routes(entry)
+
+
+def test_client_routes_are_walked():
+    routes = list(all_client_routes())
+    assert "auth/signin/" in routes and "auth/admin/users/(?P<end_user>x)/" in routes
+
+
+def test_every_client_route_takes_another_projects_ids_or_is_explained():
+    unexplained = [
+        r for r in all_client_routes() if "(?P<" not in r and r not in CLIENT_NOT_ID_SCOPED
+    ]
+    assert unexplained == []
+
+
+def test_a_key_of_another_project_reaches_none_of_its_data(api_client, foreign_values, org, user):
+    """With this org's project's secret key (the broadest client role), every client route
+    called with the other project's ids (and its end user's email in bodies) reaches nothing."""
+    set_tenant_context(TenantContext(org_id=org.id, user_id=user.pk))
+    membership = org.memberships.get(user=user)
+    own = services.project_create(membership=membership, name="own-project")
+    _, raw = services.api_key_create(membership=membership, project=own, kind="secret")
+    set_tenant_context(TenantContext())
+    values = {**foreign_values, "name": "secret_collection", "id": foreign_values["record"]}
+    body = {"email": "secret-user@example.com", "password": "correct horse battery 9"}
+    for route in all_client_routes():
+        url = "/" + CLIENT_PREFIX + _fill(route, values)
+        for method in METHODS:
+            response = getattr(api_client, method)(url, body, format="json", HTTP_APIKEY=raw)
+            assert response.status_code < 500, (method, url, response.status_code)
+            text = response.content.decode()
+            # The same email may sign up in this project; the other's user never shows.
+            assert "secret-project-user" not in text, (method, url)
+            assert str(foreign_values["end_user"]) not in text, (method, url)
+            if "(?P<" in route:
+                assert response.status_code in (404, 405), (method, url, response.status_code)

@@ -283,9 +283,10 @@ class AdminUserDetailView(AdminView):
         responses={200: s.AdminEndUserOutput},
     )
     def patch(self, request, end_user):
+        target = self.target()  # another project's id is a 404 whatever the body
         data = valid(s.AdminUpdateInput, request.data)
         updated = accounts.end_user_admin_update(
-            project=self.client.project, end_user=self.target(), **data
+            project=self.client.project, end_user=target, **data
         )
         return Response(s.AdminEndUserOutput(updated).data)
 
