@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from endusers.services.sessions import SIGNOUT_SCOPES
+from tenants.models import ProjectKey
 
 
 class StrictInput(serializers.Serializer):
@@ -38,7 +39,7 @@ class SigninInput(StrictInput):
     password = _password()
 
 
-class RefreshInput(StrictInput):
+class ClientRefreshInput(StrictInput):
     refresh_token = serializers.CharField(max_length=512)
 
 
@@ -81,7 +82,7 @@ class AdminEndUserOutput(EndUserOutput):
     updated_at = serializers.DateTimeField()
 
 
-class SessionOutput(serializers.Serializer):
+class ClientSessionOutput(serializers.Serializer):
     access_token = serializers.CharField()
     refresh_token = serializers.CharField()
     token_type = serializers.CharField()
@@ -94,10 +95,10 @@ class SignupOutput(serializers.Serializer):
     """``session`` is null while the email awaits confirmation (sign-up mode ``confirm``)."""
 
     user = EndUserOutput()
-    session = SessionOutput(allow_null=True)
+    session = ClientSessionOutput(allow_null=True)
 
 
-class DetailOutput(serializers.Serializer):
+class ClientDetailOutput(serializers.Serializer):
     detail = serializers.CharField()
 
 
@@ -157,5 +158,5 @@ class KeyCreatedOutput(KeyOutput):
 
 
 class KeyInput(StrictInput):
-    kind = serializers.ChoiceField(choices=["publishable", "secret"])
+    kind = serializers.ChoiceField(choices=ProjectKey.Kind.choices)
     name = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")

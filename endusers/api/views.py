@@ -125,7 +125,9 @@ class SignupView(AuthView):
 
 class SigninView(AuthView):
     @extend_schema(
-        operation_id="client_auth_signin", request=s.SigninInput, responses={200: s.SessionOutput}
+        operation_id="client_auth_signin",
+        request=s.SigninInput,
+        responses={200: s.ClientSessionOutput},
     )
     def post(self, request):
         data = valid(s.SigninInput, request.data)
@@ -140,7 +142,7 @@ class SigninView(AuthView):
 
 class AnonymousView(AuthView):
     @extend_schema(
-        operation_id="client_auth_anonymous", request=None, responses={201: s.SessionOutput}
+        operation_id="client_auth_anonymous", request=None, responses={201: s.ClientSessionOutput}
     )
     def post(self, request):
         self.limit("anonymous")
@@ -150,10 +152,12 @@ class AnonymousView(AuthView):
 
 class RefreshView(AuthView):
     @extend_schema(
-        operation_id="client_auth_refresh", request=s.RefreshInput, responses={200: s.SessionOutput}
+        operation_id="client_auth_refresh",
+        request=s.ClientRefreshInput,
+        responses={200: s.ClientSessionOutput},
     )
     def post(self, request):
-        raw = valid(s.RefreshInput, request.data)["refresh_token"]
+        raw = valid(s.ClientRefreshInput, request.data)["refresh_token"]
         self.limit("refresh", account=raw)
         result = sessions.end_user_session_refresh(project=self.client.project, raw_refresh=raw)
         if result.tokens is None:
@@ -203,7 +207,9 @@ class UserView(SignedInView):
 
 class VerifyView(AuthView):
     @extend_schema(
-        operation_id="client_auth_verify", request=s.TokenInput, responses={200: s.SessionOutput}
+        operation_id="client_auth_verify",
+        request=s.TokenInput,
+        responses={200: s.ClientSessionOutput},
     )
     def post(self, request):
         token = valid(s.TokenInput, request.data)["token"]
@@ -213,7 +219,9 @@ class VerifyView(AuthView):
 
 class RecoverView(AuthView):
     @extend_schema(
-        operation_id="client_auth_recover", request=s.RecoverInput, responses={202: s.DetailOutput}
+        operation_id="client_auth_recover",
+        request=s.RecoverInput,
+        responses={202: s.ClientDetailOutput},
     )
     def post(self, request):
         email = normalize_email(valid(s.RecoverInput, request.data)["email"])

@@ -322,7 +322,11 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "platform_site.errors.add_error_responses",
     ],
-    "ENUM_NAME_OVERRIDES": {"AlertSeverityEnum": "observability.constants.Severity"},
+    "ENUM_NAME_OVERRIDES": {
+        "AlertSeverityEnum": "observability.constants.Severity",
+        "ApiKeyKindEnum": "tenants.models.ProjectKey.Kind",
+        "KindEnum": "observability.constants.ChannelKind",  # the name it had alone
+    },
 }
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 # Limits on what a client may send (platform_site/parsers.py, platform_site/middleware.py):
