@@ -174,3 +174,15 @@ def test_a_revoked_session_is_refused_with_redis_down_and_after(
     assert app.call("get", "user/", token=access).status_code == 401
     cached = session_cache.get(session.id)
     assert cached is not None and not cached.is_live_for(signed_in["user"]["id"])
+
+
+def test_hot_paths_stay_few_statements(app, signed_in, django_assert_max_num_queries):
+    """A signed-in request (session cached) and a refresh: the statements counted include the
+    savepoints and ``set_config`` calls of the contexts (key lookup, service role)."""
+    access = signed_in["access_token"]
+    assert app.call("get", "user/", token=access).status_code == 200  # warms the cache
+    with django_assert_max_num_queries(11):
+        assert app.call("get", "user/", token=access).status_code == 200
+    with django_assert_max_num_queries(23):
+        body = {"refresh_token": signed_in["refresh_token"]}
+        assert app.post("refresh/", body, token="").status_code == 200
