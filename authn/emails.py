@@ -20,8 +20,14 @@ def _dispatch(*, to: str, subject: str, body: str) -> None:
         send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to])
 
 
-def send_password_reset(*, email: str, uid: str, token: str) -> None:
-    link = f"{settings.AUTHN_FRONTEND_URL}/reset-password#uid={uid}&token={token}"
+def _base(site_url: str | None) -> str:
+    """The developers' frontend, or a project's own app (its auth settings' ``site_url``)."""
+    return (site_url or settings.AUTHN_FRONTEND_URL).rstrip("/")
+
+
+def send_password_reset(*, email: str, uid: str, token: str, site_url: str | None = None) -> None:
+    fragment = f"uid={uid}&token={token}" if uid else f"token={token}"
+    link = f"{_base(site_url)}/reset-password#{fragment}"
     _dispatch(
         to=email,
         subject="Reset your password",
@@ -30,6 +36,6 @@ def send_password_reset(*, email: str, uid: str, token: str) -> None:
     )
 
 
-def send_email_verification(*, email: str, token: str) -> None:
-    link = f"{settings.AUTHN_FRONTEND_URL}/verify-email#token={token}"
+def send_email_verification(*, email: str, token: str, site_url: str | None = None) -> None:
+    link = f"{_base(site_url)}/verify-email#token={token}"
     _dispatch(to=email, subject="Confirm your email address", body=f"Confirm: {link}\n")

@@ -34,15 +34,23 @@ def _identifier(value: str) -> str:
     return hashlib.sha256(value.lower().encode()).hexdigest()[:32]
 
 
-def check(action: str, *, ip: str | None, account: str | None = None) -> None:
-    """Count one attempt; raise ``RateLimited`` if any of its limits is now exceeded."""
-    rules = settings.AUTHN_RATE_LIMITS[action]
+def check(action: str, *, ip: str | None, account: str | None = None, project=None) -> None:
+    """Count one attempt; raise ``RateLimited`` if any of its limits is now exceeded.
+
+    With ``project``, an end users' auth endpoint of that project (``CLIENT_AUTH_RATE_LIMITS``):
+    its counts are the project's own, so one app's traffic never throttles another's."""
+    if project is None:
+        rules, scope = settings.AUTHN_RATE_LIMITS[action], "authn"
+    else:
+        rules, scope = settings.CLIENT_AUTH_RATE_LIMITS[action], f"client:{project.id}"
     limits = []
     for kind, ident in (("ip", ip), ("account", account)):
         if not ident or kind not in rules:
             continue
         count, window = _parse(rules[kind])
-        limits.append(ratelimit.Limit(f"authn:{action}:{kind}:{_identifier(ident)}", count, window))
+        limits.append(
+            ratelimit.Limit(f"{scope}:{action}:{kind}:{_identifier(ident)}", count, window)
+        )
     decisions = ratelimit.hit_all(limits)
     if decisions and not decisions[0].shared:
         logger.warning("rate_limit_counted_locally", action=action)

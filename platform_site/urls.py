@@ -17,6 +17,7 @@ api_v1 = [
     path("", include("observability.api.urls")),
     path("", include("cache.api.urls")),
     path("", include("access.api.urls")),
+    path("", include("endusers.api.developer_urls")),
 ]
 
 # Client apps' routes: the project is named by the API key (or also as /p/<ref>/client/v1/...,

@@ -12,6 +12,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from compute import services as webhook_services
 from functions.models import Function, FunctionVersion
+from endusers.services import accounts as end_user_accounts
 from observability import alerts as obs_alerts
 from observability import services as obs_services
 from observability.models import Alert
@@ -102,6 +103,12 @@ def foreign_values(other_org, other_user):
     FunctionVersion.objects.create(
         org=other_org, function=function, number=1, source="x", source_hash="0" * 64
     )
+    key, _ = services.api_key_create(membership=membership, project=project, kind="secret")
+    end_user = end_user_accounts.end_user_create(
+        project=project,
+        email="secret-user@example.com",
+        user_metadata={"marker": "secret-project-user"},
+    )
     set_tenant_context(TenantContext(platform_admin=True))
     alert = Alert.objects.get(org=other_org)
     set_tenant_context(TenantContext())
@@ -122,6 +129,8 @@ def foreign_values(other_org, other_user):
         "number": 1,
         "bucket": "secret-bucket",
         "key": "secret/file.txt",
+        "key_id": key.id,
+        "end_user": end_user.id,
     }
 
 
@@ -161,25 +170,32 @@ def _org_id(slug):
     return org_id
 
 
-# --- client routes (/client/v1/...): the project is the key's --------------------------------
+# --- Client routes (/client/v1/...): the project is named by the key, never by the URL ---------
+
 CLIENT_PREFIX = "client/v1/"
-# Client routes that name no resource of a project, and why nothing of another project leaks.
-CLIENT_NOT_RESOURCE = {
-    "project/": "describes the key's own project and the caller",
+# Client routes that take no id of anything: what they act on is the caller's own (the key's
+# project, the signed-in end user, a token or email the caller holds); the walk below still
+# calls them with another project's values in the body where they take one.
+CLIENT_NOT_ID_SCOPED = {
+    "project/": "the key's own project",
+    "auth/signup/": "creates an end user in the key's project",
+    "auth/signin/": "looks the email up in the key's project only",
+    "auth/anonymous/": "creates an end user in the key's project",
+    "auth/refresh/": "the token's session must be one of the key's project (RLS)",
+    "auth/signout/": "the caller's own sessions",
+    "auth/user/": "the signed-in end user itself",
+    "auth/verify/": "the token is signed for the key's project",
+    "auth/recover/": "looks the email up in the key's project only",
+    "auth/reset/": "the token is signed for the key's project",
+    "auth/admin/users/": "lists the key's project's end users (RLS: project)",
 }
 
 
-def client_routes():
-    for entry in _walk(get_resolver()):
-        if entry.startswith(CLIENT_PREFIX):
-            yield entry[len(CLIENT_PREFIX) :]
-
-
-def _walk(resolver, prefix=""):
+def _client_routes(resolver, prefix=""):
     for entry in resolver.url_patterns:
         pattern = prefix + _as_text(entry.pattern)
         if isinstance(entry, URLResolver):
-            yield from _walk(entry, pattern)
+            yield from _client_routes(entry, pattern)
         elif isinstance(entry, URLPattern):
             yield pattern
 
@@ -210,18 +226,11 @@ def foreign_client_values(org, user, other_org, other_user):
     return values, {"publishable": publishable, "secret": secret}, ref_b, project_b
 
 
-def test_every_client_route_is_covered():
-    routes = list(client_routes())
-    assert "collections/(?P<collection>x)/records/" in routes
-    unexplained = [r for r in routes if "(?P<" not in r and r not in CLIENT_NOT_RESOURCE]
-    assert unexplained == []
-
-
 def test_another_projects_resources_are_404_on_every_client_route(
     api_client, foreign_client_values, document_store
 ):
     values, keys, ref_b, project_b = foreign_client_values
-    routes = [r for r in client_routes() if "(?P<" in r]
+    routes = [r for r in all_client_routes() if "(?P<" in r]
     assert routes
     for route in routes:
         url = "/" + CLIENT_PREFIX + _fill(route, values)
@@ -241,3 +250,45 @@ def test_another_projects_resources_are_404_on_every_client_route(
 
     assert [r.data for r in Record.objects.filter(project_id=project_b.id)] == [{"s": 1}]
     set_tenant_context(TenantContext())
+
+
+def all_client_routes():
+    for entry in get_resolver().url_patterns:
+        if isinstance(entry, URLResolver) and _as_text(entry.pattern) == CLIENT_PREFIX:
+            yield from _client_routes(entry)
+
+
+def test_client_routes_are_walked():
+    routes = list(all_client_routes())
+    assert "auth/signin/" in routes and "auth/admin/users/(?P<end_user>x)/" in routes
+    assert "collections/(?P<collection>x)/records/" in routes
+
+
+def test_every_client_route_takes_another_projects_ids_or_is_explained():
+    unexplained = [
+        r for r in all_client_routes() if "(?P<" not in r and r not in CLIENT_NOT_ID_SCOPED
+    ]
+    assert unexplained == []
+
+
+def test_a_key_of_another_project_reaches_none_of_its_data(api_client, foreign_values, org, user):
+    """With this org's project's secret key (the broadest client role), every client route
+    called with the other project's ids (and its end user's email in bodies) reaches nothing."""
+    set_tenant_context(TenantContext(org_id=org.id, user_id=user.pk))
+    membership = org.memberships.get(user=user)
+    own = services.project_create(membership=membership, name="own-project")
+    _, raw = services.api_key_create(membership=membership, project=own, kind="secret")
+    set_tenant_context(TenantContext())
+    values = {**foreign_values, "name": "secret_collection", "id": foreign_values["record"]}
+    body = {"email": "secret-user@example.com", "password": "correct horse battery 9"}
+    for route in all_client_routes():
+        url = "/" + CLIENT_PREFIX + _fill(route, values)
+        for method in METHODS:
+            response = getattr(api_client, method)(url, body, format="json", HTTP_APIKEY=raw)
+            assert response.status_code < 500, (method, url, response.status_code)
+            text = response.content.decode()
+            # The same email may sign up in this project; the other's user never shows.
+            assert "secret-project-user" not in text, (method, url)
+            assert str(foreign_values["end_user"]) not in text, (method, url)
+            if "(?P<" in route:
+                assert response.status_code in (404, 405), (method, url, response.status_code)

@@ -41,10 +41,11 @@ def revoke(sessions: list[Session], *, reason: str) -> int:
     return len(live)
 
 
-def live_sessions(user_id: int, *, exclude=None) -> list[Session]:
-    """The user's live sessions, locked for revocation."""
+def live_sessions(user_id: int | None = None, *, end_user_id=None, exclude=None) -> list[Session]:
+    """The live sessions of a developer (``user_id``) or an end user, locked for revocation."""
+    subject = {"user_id": user_id} if end_user_id is None else {"end_user_id": end_user_id}
     qs = Session.objects.select_for_update().filter(
-        user_id=user_id, revoked_at__isnull=True, expires_at__gt=timezone.now()
+        **subject, revoked_at__isnull=True, expires_at__gt=timezone.now()
     )
     if exclude:
         qs = qs.exclude(pk=exclude)

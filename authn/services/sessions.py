@@ -5,6 +5,7 @@ Each service acts in the context of the user whose sessions it touches (RLS on
 afterwards (``tenants.context.tenant_context``).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -44,7 +45,7 @@ class TokenPair:
 
 @dataclass(frozen=True)
 class RefreshResult:
-    tokens: TokenPair | None = None
+    tokens: object = None  # a TokenPair, or the kind's own (an end user's ClientSession)
     reuse_detected: bool = False
 
 
@@ -138,31 +139,62 @@ def login_failure_record(*, user=None, username: str = "", via: str = "api") -> 
     )
 
 
+@dataclass(frozen=True)
+class RefreshKind:
+    """Whose sessions a refresh serves: the context to act in, whether the session's subject
+    may still refresh, how its tokens are issued and how its audit rows read. Developers'
+    sessions use ``DEVELOPER``; end users' build one per project (``endusers.services``)."""
+
+    context: Callable[[RefreshToken], object]
+    owns: Callable[[RefreshToken], bool]
+    subject_active: Callable[[Session], bool]
+    issue: Callable[[Session, str], object]
+    refresh_audit: Callable[[RefreshToken, Session], dict]
+    reuse_audit: Callable[[RefreshToken, Session], dict]
+
+
+DEVELOPER = RefreshKind(
+    context=lambda row: tenant_context(TenantContext(user_id=row.user_id)),
+    owns=lambda row: row.user_id is not None,
+    subject_active=lambda session: session.user_id is not None and session.user.is_active,
+    issue=lambda session, raw: _issue(user=session.user, session=session, raw_refresh=raw),
+    refresh_audit=lambda row, session: {"action": AuditAction.REFRESH, "actor_id": row.user_id},
+    reuse_audit=lambda row, session: {
+        "action": AuditAction.REUSE_DETECTED,
+        "metadata": {"user_id": row.user_id},
+    },
+)
+
+
 @transaction.atomic
-def session_refresh(*, raw_refresh: str) -> RefreshResult:
+def session_refresh(*, raw_refresh: str, kind: RefreshKind = DEVELOPER) -> RefreshResult:
     """Rotate a refresh token. The row lock makes concurrent refreshes of one token produce
     one successor; a rotated token presented again within the grace window (while its
     successor is still unused) gets that same successor; any other replay revokes the
-    session (the whole token family)."""
+    session (the whole token family). ``kind`` says whose sessions this refresh serves; a
+    token of another kind (a developer's on a client route, or the reverse) is unknown."""
     row = (
         RefreshToken.objects.select_for_update()
         .filter(token_hash=tokens.token_hash(raw_refresh or ""))
         .first()
     )
-    if row is None:
+    if row is None or not kind.owns(row):
         return RefreshResult()
-    with tenant_context(TenantContext(user_id=row.user_id)):
-        return _rotate(row, raw_refresh)
+    with kind.context(row):
+        return _rotate(row, raw_refresh, kind)
 
 
-def _rotate(row: RefreshToken, raw_refresh: str) -> RefreshResult:
+def _rotate(row: RefreshToken, raw_refresh: str, kind: RefreshKind) -> RefreshResult:
+    # Row-level security shows only the sessions of the kind's context (a developer's own,
+    # or one project's end users'): another project's session is not found.
     session = (
         Session.objects.select_for_update(of=("self",))
-        .select_related("user")
-        .get(pk=row.session_id)
+        .select_related("user", "end_user")
+        .filter(pk=row.session_id)
+        .first()
     )
     now = timezone.now()
-    if not session.is_live(now) or not session.user.is_active:
+    if session is None or not session.is_live(now) or not kind.subject_active(session):
         return RefreshResult()
     successor = tokens.successor_of(raw_refresh)
     if row.rotated_at is None:
@@ -178,14 +210,9 @@ def _rotate(row: RefreshToken, raw_refresh: str) -> RefreshResult:
         session.last_seen_at = now
         session.save(update_fields=["last_seen_at"])
         audit_record(
-            action=AuditAction.REFRESH,
-            actor_id=row.user_id,
-            target_type="session",
-            target_id=session.id,
+            target_type="session", target_id=session.id, **kind.refresh_audit(row, session)
         )
-        return RefreshResult(
-            tokens=_issue(user=session.user, session=session, raw_refresh=successor)
-        )
+        return RefreshResult(tokens=kind.issue(session, successor))
     child = RefreshToken.objects.filter(parent=row).first()
     grace = timedelta(seconds=settings.AUTHN_REFRESH_REUSE_GRACE_SECONDS)
     if (
@@ -194,18 +221,10 @@ def _rotate(row: RefreshToken, raw_refresh: str) -> RefreshResult:
         and now - row.rotated_at <= grace
         and child.token_hash == tokens.token_hash(successor)  # not if the secret changed since
     ):
-        return RefreshResult(
-            tokens=_issue(user=session.user, session=session, raw_refresh=successor)
-        )
+        return RefreshResult(tokens=kind.issue(session, successor))
     revocation.revoke([session], reason=RevokeReason.REUSE_DETECTED)
-    audit_record(
-        action=AuditAction.REUSE_DETECTED,
-        actor_id=None,
-        target_type="session",
-        target_id=session.id,
-        metadata={"user_id": row.user_id},
-    )
-    logger.warning("refresh_token_reuse", session_id=str(session.id), user_id=row.user_id)
+    audit_record(target_type="session", target_id=session.id, **kind.reuse_audit(row, session))
+    logger.warning("refresh_token_reuse", session_id=str(session.id), user_id=session.subject)
     return RefreshResult(reuse_detected=True)
 
 

@@ -333,6 +333,7 @@ SPECTACULAR_SETTINGS = {
         "RecordEventEnum": "compute.constants.EVENTS",
         "AccessRuleKindEnum": "access.constants.RuleKind",
         "AlertChannelKindEnum": "observability.constants.ChannelKind",
+        "ApiKeyKindEnum": "tenants.models.ProjectKey.Kind",
     },
 }
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
@@ -473,3 +474,18 @@ CLIENT_JWT_ISSUER = env.str("CLIENT_JWT_ISSUER", default="urn:platform:project")
 CLIENT_ACCESS_TOKEN_LIFETIME = timedelta(
     seconds=min(3600, max(300, env.int("CLIENT_ACCESS_TOKEN_SECONDS", default=3600)))
 )
+# End users' auth endpoints, per project and per client IP (and per email where there is one):
+# "<count>/<seconds>", as AUTHN_RATE_LIMITS.
+CLIENT_AUTH_RATE_LIMITS = {
+    action: {
+        key: env.str(f"CLIENT_AUTH_RATE_{action.upper()}_{key.upper()}", default=default)
+        for key, default in defaults.items()
+    }
+    for action, defaults in {
+        "signup": {"ip": "30/3600", "account": "5/3600"},
+        "signin": {"ip": "60/300", "account": "10/300"},
+        "anonymous": {"ip": "30/3600"},
+        "recover": {"ip": "10/3600", "account": "5/3600"},
+        "refresh": {"ip": "240/60", "account": "60/60"},
+    }.items()
+}

@@ -1,4 +1,4 @@
-from tenants.api import views
+from tenants.api import keys, views
 from tenants.api.routes import ORG, ORGS, PROJECT, UUID, route
 
 urlpatterns = [
@@ -11,4 +11,7 @@ urlpatterns = [
     route(ORG + r"/invitations", views.InvitationListView),
     route(ORG + rf"/invitations/(?P<invitation>{UUID})", views.InvitationDetailView),
     route(r"^invitations/accept", views.InvitationAcceptView),
+    route(PROJECT + r"/keys", keys.KeyListView),
+    route(PROJECT + rf"/keys/(?P<key_id>{UUID})", keys.KeyDetailView),
+    route(PROJECT + rf"/keys/(?P<key_id>{UUID})/rotate", keys.KeyRotateView),
 ]

@@ -1,0 +1,107 @@
+"""End users' passwords: hashing (authn's hashers and validators), recovery by mailed link.
+
+A reset token is signed per project (``django.core.signing``, as authn's verification links)
+and carries a fingerprint of the current password hash, so it works once: the reset changes
+the hash and every earlier link stops matching. It expires after ``PASSWORD_RESET_TIMEOUT``.
+"""
+
+from django.conf import settings
+from django.contrib.auth.hashers import check_password, make_password
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
+
+from authn import emails
+from authn.audit import audit_record
+from authn.constants import AuditAction, RevokeReason
+from authn.services.accounts import normalize_email, validate_new_password
+from endusers import selectors
+from endusers.models import EndUser
+from endusers.services.sessions import acting_for, end_user_sessions_revoke_all
+
+INVALID_RESET = "This reset link is invalid or has expired."
+
+
+def password_set(end_user: EndUser, password: str, *, field: str = "password") -> None:
+    """Validate (Django's validators, as for developers) and hash (Argon2id) a new password."""
+    validate_new_password(password, end_user, field=field)
+    end_user.password = make_password(password)
+
+
+def password_matches(end_user: EndUser | None, password: str) -> bool:
+    """The check at sign-in, at the same Argon2id cost whether or not there is an account
+    (or a password) to check; an outdated hash is redone."""
+    if end_user is None or not end_user.password:
+        make_password(password)
+        return False
+
+    def upgrade(raw):
+        end_user.password = make_password(raw)
+        EndUser.objects.filter(pk=end_user.pk).update(password=end_user.password)
+
+    return check_password(password, end_user.password, setter=upgrade)
+
+
+def _salt(project) -> str:
+    return f"endusers.password-reset:{project.id}"
+
+
+def _fingerprint(end_user: EndUser) -> str:
+    return salted_hmac("endusers.password-reset", end_user.password or "-").hexdigest()[:20]
+
+
+@transaction.atomic
+def end_user_password_recover(*, project, email: str) -> None:
+    """Mail a reset link if the end user exists; the caller sees the same either way."""
+    email = normalize_email(email)
+    with acting_for(project):
+        end_user = selectors.end_user_by_email(project=project, email=email)
+        audit_record(
+            action=AuditAction.END_USER_PASSWORD_RESET_REQUEST,
+            org_id=project.org_id,
+            target_type="enduser",
+            target_id=end_user.pk if end_user else "",
+            metadata={"known_account": end_user is not None},
+        )
+    if end_user is None:
+        return
+    token = signing.dumps({"u": str(end_user.pk), "f": _fingerprint(end_user)}, salt=_salt(project))
+    site_url = selectors.auth_settings_for(project=project).site_url
+    emails.send_password_reset(email=end_user.email, uid="", token=token, site_url=site_url)
+
+
+@transaction.atomic
+def end_user_password_reset(*, project, token: str, password: str) -> EndUser:
+    """Set the new password; every session of the end user is revoked. Following the link
+    proves the address, so it counts as confirmed."""
+    try:
+        data = signing.loads(token, salt=_salt(project), max_age=settings.PASSWORD_RESET_TIMEOUT)
+    except signing.BadSignature:
+        raise ValidationError({"token": INVALID_RESET}) from None
+    if not isinstance(data, dict) or not isinstance(data.get("f"), str):
+        raise ValidationError({"token": INVALID_RESET})
+    with acting_for(project):
+        end_user = (
+            EndUser.objects.select_for_update()
+            .filter(project_id=project.id, pk=data.get("u"))
+            .exclude(email="")
+            .first()
+        )
+        if end_user is None or not constant_time_compare(_fingerprint(end_user), data["f"]):
+            raise ValidationError({"token": INVALID_RESET})
+        password_set(end_user, password)
+        end_user.email_confirmed_at = end_user.email_confirmed_at or timezone.now()
+        end_user.save(update_fields=["password", "email_confirmed_at", "updated_at"])
+        count = end_user_sessions_revoke_all(
+            project=project, end_user_id=end_user.pk, reason=RevokeReason.PASSWORD_RESET
+        )
+        audit_record(
+            action=AuditAction.END_USER_PASSWORD_RESET,
+            org_id=project.org_id,
+            target_type="enduser",
+            target_id=end_user.pk,
+            metadata={"sessions_revoked": count},
+        )
+    return end_user
