@@ -27,9 +27,9 @@ from authn.services import email_verification, sessions
 from compute import services as compute_services
 from datastore import documents
 from datastore import services as data_services
+from endusers.services import accounts as end_user_accounts
 from functions import services as function_services
 from functions.models import Function, FunctionVersion
-from endusers.services import accounts as end_user_accounts
 from observability import alerts
 from observability import services as obs_services
 from observability.models import Alert
