@@ -19,6 +19,7 @@ PostgreSQL runs once per statement and hashes; only rules with a condition are l
 row, and only for resources that have one.
 """
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,3 +133,39 @@ def rule_allows(rule, *, caller: Caller, owner_id=None, data: Any = None) -> boo
 
 def is_subject_role(role: str) -> bool:
     return role in ClientRole.values
+
+
+# --- the policy as text, for people -------------------------------------------------------
+_RESOURCE_COLUMNS = {"collection": "collection_id", "bucket": "bucket_id"}
+_CLAUSES = {"select": "USING", "delete": "USING", "insert": "WITH CHECK"}
+
+
+def describe_rule(rule) -> str:
+    """The row-level security condition ``rule`` amounts to, written as the policy checks it
+    (read-only text for the Studio and the rules API; the policy itself is ``rule_predicate``,
+    which reads the rule row). ``rule`` may be None: no rule, nobody."""
+    if rule is None:
+        return "USING (false)  -- no rule: nobody"
+    if rule.resource_type == "channel":
+        target = f"channel = '{rule.channel}'"
+    else:
+        column = _RESOURCE_COLUMNS.get(rule.resource_type, "resource_id")
+        target = f"{column} = '{rule.resource_id}'"
+    parts = [
+        f"app_client_role() = '{rule.client_role}'",
+        "project_id = app_current_project()",
+        target,
+    ]
+    if rule.kind == RuleKind.NOBODY:
+        parts = ["false"]
+    elif rule.kind == RuleKind.OWNER:
+        parts.append("end_user_id = app_current_end_user()")
+    elif rule.kind == RuleKind.ROLE:
+        parts.append(f"'{rule.app_role}' = ANY (app_end_user_roles())")
+    if rule.kind != RuleKind.NOBODY and rule.condition:
+        variables = json.dumps(rule.condition_vars or {}, sort_keys=True)
+        parts.append(f"jsonb_path_match(data, '{rule.condition}', '{variables}')")
+    predicate = " AND ".join(parts)
+    if rule.operation == "update":
+        return f"USING ({predicate}) WITH CHECK ({predicate})"
+    return f"{_CLAUSES.get(rule.operation, 'USING')} ({predicate})"
