@@ -135,37 +135,31 @@ def is_subject_role(role: str) -> bool:
     return role in ClientRole.values
 
 
-# --- the policy as text, for people -------------------------------------------------------
-_RESOURCE_COLUMNS = {"collection": "collection_id", "bucket": "bucket_id"}
-_CLAUSES = {"select": "USING", "delete": "USING", "insert": "WITH CHECK"}
+# --- what a rule amounts to, in words of SQL ------------------------------------------------
+_SUBJECT = {
+    RuleKind.EVERYONE: "true",
+    RuleKind.OWNER: "end_user_id = auth user",
+    RuleKind.ROLE: "'{app_role}' = ANY (auth user's app roles)",
+}
 
 
 def describe_rule(rule) -> str:
-    """The row-level security condition ``rule`` amounts to, written as the policy checks it
-    (read-only text for the Studio and the rules API; the policy itself is ``rule_predicate``,
-    which reads the rule row). ``rule`` may be None: no rule, nobody."""
-    if rule is None:
-        return "USING (false)  -- no rule: nobody"
+    """The condition the client policy amounts to for this rule's operation and role, e.g.
+    ``client_role = 'authenticated' AND end_user_id = auth user AND data satisfies strict
+    ($.published == $v0) with {"v0": true}``. Read-only text for developers; the policy
+    itself is ``rule_predicate`` reading the rule row."""
+    role = f"client_role = '{rule.client_role}'"
+    if rule.kind not in _SUBJECT:
+        return "false (nobody)"
+    parts = [role, f"project = '{rule.project_id}'"]
     if rule.resource_type == "channel":
-        target = f"channel = '{rule.channel}'"
+        parts.append(f"channel = '{rule.channel}'")
     else:
-        column = _RESOURCE_COLUMNS.get(rule.resource_type, "resource_id")
-        target = f"{column} = '{rule.resource_id}'"
-    parts = [
-        f"app_client_role() = '{rule.client_role}'",
-        "project_id = app_current_project()",
-        target,
-    ]
-    if rule.kind == RuleKind.NOBODY:
-        parts = ["false"]
-    elif rule.kind == RuleKind.OWNER:
-        parts.append("end_user_id = app_current_end_user()")
-    elif rule.kind == RuleKind.ROLE:
-        parts.append(f"'{rule.app_role}' = ANY (app_end_user_roles())")
-    if rule.kind != RuleKind.NOBODY and rule.condition:
-        variables = json.dumps(rule.condition_vars or {}, sort_keys=True)
-        parts.append(f"jsonb_path_match(data, '{rule.condition}', '{variables}')")
-    predicate = " AND ".join(parts)
-    if rule.operation == "update":
-        return f"USING ({predicate}) WITH CHECK ({predicate})"
-    return f"{_CLAUSES.get(rule.operation, 'USING')} ({predicate})"
+        parts.append(f"{rule.resource_type}_id = '{rule.resource_id}'")
+    subject = _SUBJECT[rule.kind].format(app_role=rule.app_role)
+    if subject != "true":
+        parts.append(subject)
+    if rule.condition:
+        variables = json.dumps(rule.condition_vars, sort_keys=True, separators=(", ", ": "))
+        parts.append(f"data satisfies {rule.condition} with {variables}")
+    return " AND ".join(parts)

@@ -212,9 +212,15 @@ def end_user_detail(request, org, project, end_user):
         page,
         found.email or "Anonymous end user",
         end_user=found,
-        sessions=enduser_selectors.end_user_session_list(end_user=found)[:100],
+        sessions=_live_sessions(page, found),
         ban_form=ban_form,
         now=timezone.now(),
+    )
+
+
+def _live_sessions(page: ProjectPage, end_user) -> list:
+    return list(
+        enduser_selectors.end_user_session_list(project=page.project, end_user=end_user)[:100]
     )
 
 
@@ -292,6 +298,13 @@ def rules(request, org, project):
     return _render(request, "studio/project/rules.html", page, "Rules", resources=resources)
 
 
+NO_RULE = "false (no rule: nobody)"
+
+
+def _policy(rule) -> str:
+    return NO_RULE if rule is None else describe_rule(rule)
+
+
 def _cell_state(rule) -> dict:
     if rule is None:
         return {"kind": "nobody", "app_role": "", "conditions": []}
@@ -341,7 +354,7 @@ def resource_rules(request, org, project, resource_type, resource_id):
                     "kind": form[f"{operation}-{role}-kind"],
                     "app_role": form[f"{operation}-{role}-app_role"],
                     "conditions": form[f"{operation}-{role}-conditions"],
-                    "policy": describe_rule(existing.get((operation, role))),
+                    "policy": _policy(existing.get((operation, role))),
                 }
                 for role in RULE_ROLES
             ],

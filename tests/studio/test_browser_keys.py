@@ -16,7 +16,9 @@ def seed_owner_and_project(base: str) -> dict:
     assert api.post("/api/v1/orgs/", json={"name": "Acme"}, headers=headers).status_code == 201
     project = api.post("/api/v1/orgs/acme/projects/", json={"name": "web"}, headers=headers)
     assert project.status_code == 201, project.text
-    return project.json()
+    collection = f"/api/v1/orgs/acme/projects/{project.json()['id']}/collections/"
+    assert api.post(collection, json={"name": "todos"}, headers=headers).status_code == 201
+    return {**project.json(), "collection": api.get(collection, headers=headers).json()[0]}
 
 
 def test_an_owner_creates_a_key_and_sees_it_once(studio_server, browser):
@@ -47,3 +49,16 @@ def test_an_owner_creates_a_key_and_sees_it_once(studio_server, browser):
     assert "mobile app" in row and raw[:21] in row and "never" not in row  # used just now
     assert raw not in page.content()  # shown once: the list has the prefix only
     screenshot(page, "api-keys")
+
+    # The project's other pages fit a narrow window too (no horizontal overflow).
+    root = f"{studio_server}/studio/o/acme/p/{project['id']}/"
+    rules = f"rules/collection/{project['collection']['id']}/"
+    for path in ("auth/", "auth/settings/", "rules/", rules):
+        for width in (1280, 800):
+            page.set_viewport_size({"width": width, "height": 900})
+            assert page.goto(root + path).status == 200, path
+            overflow = page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 1, (path, width, overflow)
+    screenshot(page, "rules")
