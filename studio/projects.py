@@ -226,22 +226,22 @@ def _live_sessions(page: ProjectPage, end_user) -> list:
 
 def _end_user_action(request, page: ProjectPage, end_user, ban_form) -> bool:
     action = request.POST.get("action")
-    membership = page.membership
+    who = {"project": page.project, "end_user": end_user, "membership": page.membership}
     try:
         if action == "revoke_sessions":
-            count = enduser_admin.end_user_sessions_revoke(membership=membership, end_user=end_user)
+            count = enduser_admin.end_user_sessions_revoke(**who)
             messages.success(request, f"{count} session(s) revoked.")
         elif action == "ban":
             if not ban_form.is_valid():
                 return False
             until = timezone.now() + timedelta(hours=ban_form.cleaned_data["hours"])
-            enduser_admin.end_user_ban(membership=membership, end_user=end_user, until=until)
+            enduser_admin.end_user_admin_update(**who, banned_until=until)
             messages.success(request, "Banned; every session of this end user has ended.")
         elif action == "unban":
-            enduser_admin.end_user_unban(membership=membership, end_user=end_user)
+            enduser_admin.end_user_admin_update(**who, banned_until=None)
             messages.success(request, "Unbanned.")
         elif action == "confirm_email":
-            enduser_admin.end_user_confirm_email(membership=membership, end_user=end_user)
+            enduser_admin.end_user_admin_update(**who, email_confirmed=True)
             messages.success(request, "Email confirmed.")
         else:
             messages.error(request, "Unknown action.")

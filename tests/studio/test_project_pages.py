@@ -289,7 +289,7 @@ def test_revoke_sessions_and_confirm_email(
     with tenant_context(PLATFORM):
         alice.refresh_from_db()
         assert alice.email_confirmed_at is not None and alice.banned_until is None
-    assert audit_count(AuditAction.END_USER_EMAIL_VERIFIED) == 1
+    assert audit_count(AuditAction.END_USER_UPDATE) == 1  # email_confirmed_at
     assert client.post(url, {"action": "nonsense"}).status_code == 200  # the page, with a note
     unknown = base(project_a) + "auth/users/00000000-0000-0000-0000-000000000000/"
     assert client.get(unknown).status_code == 404

@@ -18,6 +18,7 @@ from access import services as access_services
 from access.constants import ClientRole, Operation, ResourceType, RuleKind
 from datastore import selectors as data_selectors
 from datastore import services as data_services
+from endusers import selectors as enduser_selectors
 from endusers.constants import SignupMode
 from endusers.services import admin as enduser_admin
 from tenants import selectors, services
@@ -102,9 +103,11 @@ def demo_client_app(membership) -> tuple[object, list[tuple[str, str]]]:
                 kind=RuleKind.OWNER,
             )
     # Anon callers get no rule at all: nobody.
-    enduser_admin.auth_settings_update(
-        membership=membership, project=project, signup=SignupMode.OPEN
-    )
+    current = enduser_selectors.auth_settings_for(project=project)
+    if current._state.adding or current.signup != SignupMode.OPEN:  # not saved yet, or changed
+        enduser_admin.auth_settings_update(
+            membership=membership, project=project, signup=SignupMode.OPEN
+        )
     keys = []
     live = selectors.api_key_list(project=project).filter(
         name=DEMO_KEY_NAME, revoked_at__isnull=True
