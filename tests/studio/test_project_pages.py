@@ -428,3 +428,30 @@ def test_staff_outside_the_org_read_and_change_nothing(client, project_a, alice,
         assert response.status_code == 200, url
         assert 'id="read-only"' in response.content.decode()
     assert client.post(base(project_a) + "keys/", {"kind": "secret"}).status_code == 403
+
+
+def test_each_page_write_leaves_its_audit_row_with_the_request_id(
+    client, user, project_a, alice, todos
+):
+    client.force_login(user)
+    root = base(project_a)
+    rules = {f"{op}-{role}-kind": "nobody" for op in ("select", "insert", "update", "delete")
+             for role in ("anon", "authenticated")}  # fmt: skip
+    rules["select-authenticated-kind"] = "owner"
+    writes = [
+        (root + "keys/", {"kind": "secret", "name": "server"}, "api_key_create"),
+        (root + f"auth/users/{alice.id}/", {"action": "ban", "hours": "1"}, "end_user_ban"),
+        (root + f"auth/users/{alice.id}/", {"action": "revoke_sessions"},
+         "end_user_session_revoke"),
+        (root + "auth/settings/", {"signup": "closed", "site_url": ""}, "auth_settings_update"),
+        (root + f"rules/collection/{todos.id}/", rules, "access_rule_set"),
+    ]  # fmt: skip
+    for url, data, action in writes:
+        request_id = f"studio-{action}"
+        response = client.post(url, data, HTTP_X_REQUEST_ID=request_id)
+        assert response.status_code in (200, 303), (url, response.status_code)
+        with tenant_context(PLATFORM):
+            actions = set(
+                AuditEvent.objects.filter(request_id=request_id).values_list("action", flat=True)
+            )
+        assert action in actions, (url, actions)
