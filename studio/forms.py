@@ -1,12 +1,17 @@
-"""The Studio's login form: who may log in, and the API login's abuse limits and audit trail."""
+"""The Studio's forms: the login (who may log in, the API login's abuse limits and audit
+trail) and the forms of a project's pages (keys, end users, sign-up settings, access rules)."""
 
+from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
 
+from access.constants import RuleKind
 from authn import ratelimit, request_meta
 from authn.services import accounts, sessions
+from endusers.constants import SignupMode
 from studio.selectors import is_org_admin, is_platform_staff
 from tenants.context import TenantContext, set_tenant_context
+from tenants.models import ProjectKey
 
 
 class StudioAuthenticationForm(AdminAuthenticationForm):
@@ -52,3 +57,69 @@ class StudioAuthenticationForm(AdminAuthenticationForm):
                 code="invalid_login",
                 params={"username": self.username_field.verbose_name},
             )
+
+
+# --- a project's pages ----------------------------------------------------------------------
+BAN_CHOICES = [
+    ("1", "1 hour"),
+    ("24", "1 day"),
+    ("168", "7 days"),
+    ("720", "30 days"),
+    ("876000", "Until unbanned (100 years)"),
+]
+
+
+class ApiKeyCreateForm(forms.Form):
+    kind = forms.ChoiceField(choices=ProjectKey.Kind.choices)
+    name = forms.CharField(max_length=120, required=False)
+
+
+class EndUserBanForm(forms.Form):
+    hours = forms.TypedChoiceField(choices=BAN_CHOICES, coerce=int, label="Ban for")
+
+
+class AuthSettingsForm(forms.Form):
+    signup = forms.ChoiceField(choices=SignupMode.choices, label="Sign-up")
+    anonymous_sign_in = forms.BooleanField(required=False, label="Anonymous sign-in")
+    site_url = forms.URLField(
+        required=False, max_length=200, assume_scheme="https", label="Site URL"
+    )
+
+
+def rule_field_prefix(operation: str, role: str) -> str:
+    return f"{operation}-{role}"
+
+
+class RulesForm(forms.Form):
+    """One row per operation x client role: the rule kind, its app role, its conditions (data
+    API filters, one per line). ``access.services.rule_set`` validates and saves each cell."""
+
+    def __init__(self, *args, operations, roles, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.cells = []
+        for operation in operations:
+            for role in roles:
+                prefix = rule_field_prefix(operation, role)
+                self.fields[f"{prefix}-kind"] = forms.ChoiceField(
+                    choices=RuleKind.choices, label=f"{operation} · {role}"
+                )
+                self.fields[f"{prefix}-app_role"] = forms.CharField(
+                    max_length=40, required=False, label="App role"
+                )
+                self.fields[f"{prefix}-conditions"] = forms.CharField(
+                    required=False,
+                    max_length=2000,
+                    label="Conditions",
+                    widget=forms.Textarea(attrs={"rows": 2, "cols": 32}),
+                )
+                self.cells.append((operation, role, prefix))
+
+    def cell_values(self, prefix: str) -> dict:
+        data = self.cleaned_data
+        return {
+            "kind": data[f"{prefix}-kind"],
+            "app_role": data[f"{prefix}-app_role"].strip(),
+            "conditions": [
+                line.strip() for line in data[f"{prefix}-conditions"].splitlines() if line.strip()
+            ],
+        }

@@ -10,7 +10,7 @@ its pages records an audit event (``studio.audit``).
 from django.contrib import admin
 from django.urls import NoReverseMatch, path, reverse
 
-from studio import views
+from studio import projects, views
 from studio.audit import audited
 from studio.forms import StudioAuthenticationForm
 from studio.selectors import is_org_admin, is_platform_staff
@@ -63,10 +63,29 @@ class StudioAdminSite(admin.AdminSite):
         custom = [
             path("orgs/", self.admin_view(views.orgs), name="studio-orgs"),
             path("o/<str:org>/", self.admin_view(views.org_home), name="studio-org"),
+            *self._project_urls(),
             path("redis/", self.admin_view(views.redis_dashboard), name="studio-redis"),
             path("health/", self.admin_view(views.health), name="studio-health"),
         ]
         return custom + super().get_urls()
+
+    def _project_urls(self):
+        prefix = "o/<str:org>/p/<uuid:project>/"
+        pages = [
+            ("keys/", projects.keys, "studio-project-keys"),
+            ("keys/<uuid:key>/revoke/", projects.key_revoke, "studio-project-key-revoke"),
+            ("keys/<uuid:key>/rotate/", projects.key_rotate, "studio-project-key-rotate"),
+            ("auth/", projects.end_users, "studio-project-auth"),
+            ("auth/users/<uuid:end_user>/", projects.end_user_detail, "studio-project-end-user"),
+            ("auth/settings/", projects.auth_settings, "studio-project-auth-settings"),
+            ("rules/", projects.rules, "studio-project-rules"),
+            (
+                "rules/<str:resource_type>/<uuid:resource_id>/",
+                projects.resource_rules,
+                "studio-project-resource-rules",
+            ),
+        ]
+        return [path(prefix + route, self.admin_view(v), name=name) for route, v, name in pages]
 
     def login(self, request, extra_context=None):
         """Django admin's login; a throttled attempt answers 429 with ``Retry-After``."""

@@ -79,6 +79,11 @@ def test_make_run_serves_ready_and_admin_login_then_stops():
         output, _ = process.communicate(timeout=60)
     assert "Demo org owner: owner@demo.example" in output
     assert "Studio superuser: admin" in output
+    # The client-app demo: both keys printed once (tests/tenants/test_bootstrap_demo.py checks
+    # what they open).
+    assert "Demo client app: project todo-app, ref " in output
+    assert "Demo publishable key: sb_publishable_" in output
+    assert "Demo secret key: sb_secret_" in output
     assert "stopped" in output
     assert "Function hello-world v1 deployed" in output
     # The functions supervisor stopped with the rest, and its workers with it.

@@ -4,6 +4,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.access.conftest import make_end_user, todos  # noqa: F401 (project pages)
+from tests.datastore.conftest import (  # noqa: F401
+    add_member,
+    membership_a,
+    membership_b,
+    project_a,
+    project_b,
+)
 from tests.servers import AppServer, OwnRedis
 
 ROOT = Path(__file__).resolve().parent.parent.parent

@@ -1,0 +1,409 @@
+"""A project's Studio pages: API keys, Authentication (end users, their sessions, sign-up
+settings) and access rules.
+
+They live under ``/studio/o/<org>/p/<project>/``, where the tenant middleware has checked the
+membership and set the org's RLS context (a foreign org is a 404). Each page names the
+permission it needs to be read and the one it needs to be changed (``tenants.permissions``);
+platform staff who are not members of the org read the pages and change nothing. Every
+change goes through the owning app's service, which checks the permission again, writes in
+one transaction and records the audit row.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
+
+from access import selectors as access_selectors
+from access import services as access_services
+from access.constants import ClientRole, Operation, ResourceType
+from access.policies import describe_rule
+from datastore.selectors import collection_list
+from endusers import selectors as enduser_selectors
+from endusers.services import admin as enduser_admin
+from storage.selectors import bucket_list
+from studio.forms import ApiKeyCreateForm, AuthSettingsForm, EndUserBanForm, RulesForm
+from studio.selectors import is_platform_staff
+from tenants import selectors as tenant_selectors
+from tenants import services as tenant_services
+from tenants.constants import (
+    CHANGE_ACCESS_RULES,
+    MANAGE_API_KEYS,
+    MANAGE_END_USERS,
+    USE_STUDIO,
+    VIEW_END_USERS,
+    VIEW_PROJECT,
+)
+from tenants.permissions import has_org_perm
+
+END_USERS_PAGE = 50
+RULE_RESOURCES = {ResourceType.COLLECTION: collection_list, ResourceType.BUCKET: bucket_list}
+RULE_ROLES = (ClientRole.ANON, ClientRole.AUTHENTICATED)
+
+
+@dataclass(frozen=True)
+class ProjectPage:
+    org: object
+    project: object
+    membership: object
+    can_write: bool
+
+
+def _page(request, org: str, project: uuid.UUID, *, read: str, write: str) -> ProjectPage:
+    """The project, if this Studio user may read the page (404 outside their orgs, 403 without
+    the read permission); writes refused (403) without ``write``."""
+    membership = request.membership
+    staff = is_platform_staff(request.user)
+    if request.org is None or (not staff and not has_org_perm(membership, USE_STUDIO)):
+        raise Http404("No such organization.")
+    found = tenant_selectors.project_list(org=request.org).filter(pk=project).first()
+    if found is None:
+        raise Http404("No such project.")
+    if membership is None:  # platform staff outside the org: read-only
+        can_write = False
+    else:
+        if not has_org_perm(membership, read, found):
+            raise PermissionDenied
+        can_write = has_org_perm(membership, write, found)
+    if request.method == "POST" and not can_write:
+        raise PermissionDenied
+    return ProjectPage(request.org, found, membership, can_write)
+
+
+def _render(request, template: str, page: ProjectPage, title: str, status=200, **context):
+    response = TemplateResponse(
+        request,
+        template,
+        {
+            **admin.site.each_context(request),
+            "title": title,
+            "subtitle": page.project.name,
+            "org": page.org,
+            "project": page.project,
+            "can_write": page.can_write,
+            "sections": _sections(page),
+            **context,
+        },
+        status=status,
+    )
+    return response
+
+
+def _url(name: str, page: ProjectPage, *args) -> str:
+    return reverse(f"admin:{name}", args=[page.org.slug, page.project.id, *args])
+
+
+def _sections(page: ProjectPage) -> list[tuple[str, str]]:
+    return [
+        ("API keys", _url("studio-project-keys", page)),
+        ("Authentication", _url("studio-project-auth", page)),
+        ("Sign-up settings", _url("studio-project-auth-settings", page)),
+        ("Rules", _url("studio-project-rules", page)),
+    ]
+
+
+def _posted(request):
+    """The form data of a POST (an empty one included: a bound form says what is missing)."""
+    return request.POST if request.method == "POST" else None
+
+
+def _form_errors(form, exc: ValidationError, prefix: str = "") -> None:
+    for field, errors in exc.message_dict.items():
+        name = f"{prefix}{field}"
+        form.add_error(name if name in form.fields else None, errors)
+
+
+# --- API keys --------------------------------------------------------------------------------
+def keys(request, org, project):
+    page = _page(request, org, project, read=MANAGE_API_KEYS, write=MANAGE_API_KEYS)
+    form = ApiKeyCreateForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            key, raw = tenant_services.api_key_create(
+                membership=page.membership, project=page.project, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            return _key_shown_once(request, page, key, raw)
+    rows = tenant_selectors.api_key_list(project=page.project)
+    return _render(request, "studio/project/keys.html", page, "API keys", form=form, keys=rows)
+
+
+def _key_shown_once(request, page: ProjectPage, key, raw: str):
+    """The answer to the POST that made the key: its only copy in clear, never cached."""
+    response = _render(
+        request, "studio/project/key_created.html", page, "New API key", key=key, raw_key=raw
+    )
+    add_never_cache_headers(response)
+    return response
+
+
+def _key(page: ProjectPage, key_id):
+    key = tenant_selectors.api_key_list(project=page.project).filter(pk=key_id).first()
+    if key is None:
+        raise Http404("No such key.")
+    return key
+
+
+def key_revoke(request, org, project, key):
+    page = _page(request, org, project, read=MANAGE_API_KEYS, write=MANAGE_API_KEYS)
+    if request.method != "POST":
+        raise PermissionDenied
+    found = _key(page, key)
+    tenant_services.api_key_revoke(membership=page.membership, key=found)
+    messages.success(request, f"Key {found.prefix}… revoked: it is refused from now on.")
+    return HttpResponseRedirect(_url("studio-project-keys", page))
+
+
+def key_rotate(request, org, project, key):
+    page = _page(request, org, project, read=MANAGE_API_KEYS, write=MANAGE_API_KEYS)
+    if request.method != "POST":
+        raise PermissionDenied
+    found = _key(page, key)
+    if found.revoked_at is not None:
+        messages.error(request, "A revoked key cannot be rotated; create a new one.")
+        return HttpResponseRedirect(_url("studio-project-keys", page))
+    new_key, raw = tenant_services.api_key_rotate(membership=page.membership, key=found)
+    return _key_shown_once(request, page, new_key, raw)
+
+
+# --- Authentication --------------------------------------------------------------------------
+def end_users(request, org, project):
+    page = _page(request, org, project, read=VIEW_END_USERS, write=MANAGE_END_USERS)
+    search = request.GET.get("q", "")
+    paginator = Paginator(
+        enduser_selectors.end_user_list(project=page.project, search=search), END_USERS_PAGE
+    )
+    listing = paginator.get_page(request.GET.get("page"))
+    return _render(
+        request,
+        "studio/project/end_users.html",
+        page,
+        "Authentication",
+        search=search,
+        listing=listing,
+        now=timezone.now(),
+    )
+
+
+def end_user_detail(request, org, project, end_user):
+    page = _page(request, org, project, read=VIEW_END_USERS, write=MANAGE_END_USERS)
+    found = enduser_selectors.end_user_get(project=page.project, end_user_id=end_user)
+    if found is None:
+        raise Http404("No such end user.")
+    ban_form = EndUserBanForm(request.POST if request.POST.get("action") == "ban" else None)
+    if request.method == "POST":
+        done = _end_user_action(request, page, found, ban_form)
+        if done:
+            return HttpResponseRedirect(_url("studio-project-end-user", page, found.pk), status=303)
+    return _render(
+        request,
+        "studio/project/end_user.html",
+        page,
+        found.email or "Anonymous end user",
+        end_user=found,
+        sessions=_live_sessions(page, found),
+        ban_form=ban_form,
+        now=timezone.now(),
+    )
+
+
+def _live_sessions(page: ProjectPage, end_user) -> list:
+    return list(
+        enduser_selectors.end_user_session_list(project=page.project, end_user=end_user)[:100]
+    )
+
+
+def _end_user_action(request, page: ProjectPage, end_user, ban_form) -> bool:
+    action = request.POST.get("action")
+    who = {"project": page.project, "end_user": end_user, "membership": page.membership}
+    try:
+        if action == "revoke_sessions":
+            count = enduser_admin.end_user_sessions_revoke(**who)
+            messages.success(request, f"{count} session(s) revoked.")
+        elif action == "ban":
+            if not ban_form.is_valid():
+                return False
+            until = timezone.now() + timedelta(hours=ban_form.cleaned_data["hours"])
+            enduser_admin.end_user_admin_update(**who, banned_until=until)
+            messages.success(request, "Banned; every session of this end user has ended.")
+        elif action == "unban":
+            enduser_admin.end_user_admin_update(**who, banned_until=None)
+            messages.success(request, "Unbanned.")
+        elif action == "confirm_email":
+            enduser_admin.end_user_admin_update(**who, email_confirmed=True)
+            messages.success(request, "Email confirmed.")
+        else:
+            messages.error(request, "Unknown action.")
+            return False
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return False
+    return True
+
+
+def auth_settings(request, org, project):
+    page = _page(request, org, project, read=VIEW_PROJECT, write=MANAGE_END_USERS)
+    current = enduser_selectors.auth_settings_for(project=page.project)
+    initial = {
+        "signup": current.signup,
+        "anonymous_sign_in": current.anonymous_sign_in,
+        "site_url": current.site_url,
+    }
+    form = AuthSettingsForm(_posted(request), initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            enduser_admin.auth_settings_update(
+                membership=page.membership, project=page.project, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, "Sign-up settings saved.")
+            return HttpResponseRedirect(_url("studio-project-auth-settings", page), status=303)
+    return _render(
+        request, "studio/project/auth_settings.html", page, "Sign-up settings", form=form
+    )
+
+
+# --- Rules -----------------------------------------------------------------------------------
+def rules(request, org, project):
+    page = _page(request, org, project, read=VIEW_PROJECT, write=CHANGE_ACCESS_RULES)
+    counts: dict = {}
+    for rule in access_selectors.rule_list(project=page.project).exclude(
+        resource_type=ResourceType.CHANNEL
+    ):
+        counts[rule.resource_id] = counts.get(rule.resource_id, 0) + (rule.kind != "nobody")
+    resources = [
+        {
+            "type": resource_type,
+            "label": resource_type.label,
+            "items": [
+                {"obj": obj, "allowing": counts.get(obj.pk, 0)}
+                for obj in select(project=page.project)
+            ],
+        }
+        for resource_type, select in RULE_RESOURCES.items()
+    ]
+    return _render(request, "studio/project/rules.html", page, "Rules", resources=resources)
+
+
+NO_RULE = "false (no rule: nobody)"
+
+
+def _policy(rule) -> str:
+    return NO_RULE if rule is None else describe_rule(rule)
+
+
+def _cell_state(rule) -> dict:
+    if rule is None:
+        return {"kind": "nobody", "app_role": "", "conditions": []}
+    return {"kind": rule.kind, "app_role": rule.app_role, "conditions": list(rule.conditions)}
+
+
+def resource_rules(request, org, project, resource_type, resource_id):
+    page = _page(request, org, project, read=VIEW_PROJECT, write=CHANGE_ACCESS_RULES)
+    if resource_type not in RULE_RESOURCES:
+        raise Http404("No such resource type.")
+    resource = RULE_RESOURCES[resource_type](project=page.project).filter(pk=resource_id).first()
+    if resource is None:
+        raise Http404(f"No such {resource_type}.")
+    operations = Operation.values
+    existing = {
+        (r.operation, r.client_role): r
+        for r in access_selectors.rule_list(
+            project=page.project, resource_type=resource_type, resource_id=resource.pk
+        )
+    }
+    initial = {}
+    for (operation, role), rule in existing.items():
+        state = _cell_state(rule)
+        prefix = f"{operation}-{role}"
+        initial.update(
+            {
+                f"{prefix}-kind": state["kind"],
+                f"{prefix}-app_role": state["app_role"],
+                f"{prefix}-conditions": "\n".join(state["conditions"]),
+            }
+        )
+    form = RulesForm(_posted(request), initial=initial, operations=operations, roles=RULE_ROLES)
+    if request.method == "POST" and form.is_valid():
+        saved = _save_rules(page, resource_type, resource, form, existing)
+        if saved is not None:
+            messages.success(request, f"{saved} rule(s) saved.")
+            return HttpResponseRedirect(
+                _url("studio-project-resource-rules", page, resource_type, resource.pk),
+                status=303,
+            )
+    rows = [
+        {
+            "operation": operation,
+            "cells": [
+                {
+                    "role": role,
+                    "kind": form[f"{operation}-{role}-kind"],
+                    "app_role": form[f"{operation}-{role}-app_role"],
+                    "conditions": form[f"{operation}-{role}-conditions"],
+                    "policy": _policy(existing.get((operation, role))),
+                }
+                for role in RULE_ROLES
+            ],
+        }
+        for operation in operations
+    ]
+    return _render(
+        request,
+        "studio/project/resource_rules.html",
+        page,
+        f"Rules of {resource.name}",
+        form=form,
+        rows=rows,
+        roles=RULE_ROLES,
+        resource=resource,
+        resource_type=ResourceType(resource_type),
+    )
+
+
+class _Rollback(Exception):
+    pass
+
+
+def _save_rules(page, resource_type, resource, form, existing) -> int | None:
+    """Every changed cell through ``rule_set``, all or none: the number saved, or None with
+    the errors on the form."""
+    saved = 0
+    try:
+        with transaction.atomic():
+            for operation, role, prefix in form.cells:
+                wanted = form.cell_values(prefix)
+                if wanted == _cell_state(existing.get((operation, role))):
+                    continue
+                try:
+                    with transaction.atomic():
+                        access_services.rule_set(
+                            membership=page.membership,
+                            project=page.project,
+                            resource_type=resource_type,
+                            resource_id=resource.pk,
+                            operation=operation,
+                            client_role=role,
+                            **wanted,
+                        )
+                    saved += 1
+                except ValidationError as exc:
+                    _form_errors(form, exc, prefix=f"{prefix}-")
+            if form.errors:
+                raise _Rollback
+    except _Rollback:
+        return None
+    return saved
