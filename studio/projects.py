@@ -29,7 +29,7 @@ from access.constants import ClientRole, Operation, ResourceType
 from access.policies import describe_rule
 from datastore.selectors import collection_list
 from endusers import selectors as enduser_selectors
-from endusers.services import admin as enduser_admin
+from endusers.services import accounts as enduser_admin
 from storage.selectors import bucket_list
 from studio.forms import ApiKeyCreateForm, AuthSettingsForm, EndUserBanForm, RulesForm
 from studio.selectors import is_platform_staff

@@ -14,18 +14,9 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-from django.urls import Resolver404, resolve
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 TODOS = "/client/v1/collections/todos/records/"
-
-
-def _route_exists(path: str) -> bool:
-    try:
-        resolve(path)
-    except Resolver404:
-        return False
-    return True
 
 
 def readme_block() -> list[str]:
@@ -112,12 +103,6 @@ def test_the_readme_block_is_the_client_flow_it_describes():
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    condition=not _route_exists("/client/v1/auth/signup/"),
-    strict=True,
-    raises=AssertionError,
-    reason="auth routes not merged",
-)
 def test_the_readme_client_flow_works_as_written(client):
     out = io.StringIO()
     call_command("bootstrap_demo", stdout=out)

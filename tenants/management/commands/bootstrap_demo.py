@@ -20,7 +20,7 @@ from datastore import selectors as data_selectors
 from datastore import services as data_services
 from endusers import selectors as enduser_selectors
 from endusers.constants import SignupMode
-from endusers.services import admin as enduser_admin
+from endusers.services import accounts as enduser_admin
 from tenants import selectors, services
 from tenants.context import TenantContext, tenant_context
 from tenants.models import Organization, ProjectKey
