@@ -21,6 +21,7 @@ api_v1 = [
 # see endusers.middleware), the caller is anon, an end user, or the project's secret key.
 client_v1 = [
     path("", include("endusers.api.urls")),
+    path("", include("storage.api.client_urls")),
 ]
 
 urlpatterns = [
