@@ -233,6 +233,7 @@ def _announce(record: Record, op: str, data: dict) -> None:
         "collection_id": record.collection_id,
         "record_id": record.pk,
         "owner_id": record.owner_id,
+        "end_user_id": record.end_user_id,
         "owner_only": record.owner_only,
         "op": op,
         "data": data,

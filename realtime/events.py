@@ -52,11 +52,13 @@ def publish_change(
     owner_only: bool,
     project_id: UUID | str | None = None,
     data: dict | None = None,
+    end_user_id: UUID | str | None = None,
     using: str = "default",
 ) -> None:
     """``record`` is what subscribers receive; subscription filters test ``data`` when given
     (the record's own fields, without what the publisher added to ``record``), else ``record``.
-    ``owner_only`` is the row's own flag (its collection's access rule at write time).
+    ``owner_only`` is the row's own flag (its collection's access rule at write time);
+    ``end_user_id`` the end user a client app's row belongs to (client sockets decide with it).
     """
     if op not in OPS:
         raise ValueError(f"op must be one of {sorted(OPS)}")
@@ -70,6 +72,7 @@ def publish_change(
         "id": _plain(record_id if record_id is not None else record.get("id")),
         "owner_id": int(owner_id) if owner_id is not None else None,
         "owner_only": owner_only,
+        "end_user_id": str(end_user_id) if end_user_id else None,
         "op": op,
         "record": _plain(record),
         "data_delta": _delta(record, data),

@@ -10,20 +10,33 @@ event) and leaves the objects in the database as they were.
 """
 
 import hashlib
+from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
+from asgiref.sync import sync_to_async
+from django.db import transaction
 from rest_framework.test import APIClient
 
 from access import services as access_services
 from access.constants import SERVICE_ROLE
+from datastore import services as data_services
+from datastore.models import Record
+from datastore.signals import record_changed
 from endusers.models import EndUser
 from endusers.services.sessions import end_user_session_start
+from platform_site.asgi import application
 from storage import services as storage_services
 from storage.models import StoredObject
 from tenants import services as tenant_services
-from tenants.context import TenantContext, set_tenant_context
+from tenants.context import TenantContext, set_tenant_context, tenant_context
+from tenants.models import Membership
 from tests.access.conftest import as_client
 from tests.datastore.conftest import as_member
+from tests.factories import UserFactory
+from tests.realtime.communicator import WebsocketCommunicator
+from tests.realtime.sockets import ORIGIN, drain, run
+from tests.tokens import access_token
 
 CALLERS = ("anon", "alice", "bob", "editor", "secret", "developer", "other_key")
 OPERATIONS = ("select", "insert", "update", "delete")
@@ -282,3 +295,357 @@ def test_deleting_an_end_user_keeps_their_files_ownerless(files, project_a):
     EndUser.objects.filter(pk=files["users"]["alice"].pk).delete()
     set_tenant_context(TenantContext())
     assert stored()["a.txt"][1] is None
+
+
+# --- realtime ----------------------------------------------------------------------------------
+# Sockets read the database from other threads, so this part commits for real (``committed``).
+RT_PATH = "/client/v1/realtime/"
+
+
+@dataclass
+class RealtimeWorld:
+    project: object
+    collection: object
+    keys: dict
+    users: dict
+    tokens: dict
+    developer_token: str
+    contexts: dict = field(default_factory=dict)
+
+    def url(self, caller) -> str:
+        if caller == "other_key":
+            return f"{RT_PATH}?apikey={self.keys['other']}"
+        if caller == "secret":
+            return f"{RT_PATH}?apikey={self.keys['secret']}"
+        query = f"{RT_PATH}?apikey={self.keys['publishable']}"
+        if caller == "developer":
+            return f"{query}&access_token={self.developer_token}"
+        if caller in self.tokens:
+            return f"{query}&access_token={self.tokens[caller]}"
+        return query
+
+    def context(self, caller) -> TenantContext:
+        end_user = self.users.get(caller)
+        return TenantContext(
+            org_id=self.project.org_id,
+            project_id=self.project.id,
+            client_role=(
+                SERVICE_ROLE if caller == "secret" else "authenticated" if end_user else "anon"
+            ),
+            end_user_id=end_user.id if end_user else None,
+            end_user_roles=("editor",) if caller == "editor" else (),
+        )
+
+
+@pytest.fixture
+def rt(committed):
+    owner, other_owner = UserFactory(password=None), UserFactory(password=None)
+    org = tenant_services.org_create(actor=owner, name="Org A", slug="org-a")
+    other_org = tenant_services.org_create(actor=other_owner, name="Org B", slug="org-b")
+    with tenant_context(TenantContext(org_id=org.id, user_id=owner.pk)):
+        membership = Membership.objects.select_related("org", "user").get(org=org, user=owner)
+        project = tenant_services.project_create(membership=membership, name="app-a")
+        collection = data_services.collection_create(
+            membership=membership, project=project, name="todos"
+        )
+    with tenant_context(TenantContext(org_id=other_org.id, user_id=other_owner.pk)):
+        other_membership = Membership.objects.select_related("org", "user").get(
+            org=other_org, user=other_owner
+        )
+        other_project = tenant_services.project_create(membership=other_membership, name="app-b")
+    with transaction.atomic():
+        _, users, keys = setup_project(membership, project, other_membership, other_project)
+    tokens = {}
+    for name, end_user in users.items():
+        tokens[name] = end_user_session_start(project=project, end_user=end_user).access_token
+    world = RealtimeWorld(project, collection, keys, users, tokens, access_token(owner))
+    world.membership = membership
+    return world
+
+
+def rt_rules(world, rule_set, channel_rules):
+    with transaction.atomic():
+        set_rules(world.membership, world.project, rule_set, resource_type="collection",
+                  resource_id=world.collection.id)  # fmt: skip
+        set_rules(world.membership, world.project, channel_rules, resource_type="channel",
+                  channel="room")  # fmt: skip
+
+
+def client_write(world, caller, op, *, record_id=None, data=None):
+    """A client app's write under its own row-level security, announced after commit as the
+    data services announce theirs (``datastore.signals.record_changed``). The row id."""
+    with tenant_context(world.context(caller)):
+        if op == "create":
+            record = Record.objects.create(
+                org_id=world.project.org_id, project_id=world.project.id,
+                collection=world.collection, data=data,
+            )  # fmt: skip
+        else:
+            record = Record.objects.get(pk=record_id)
+        with tenant_context(world.context("secret")):  # a writer may not read its row back
+            record.refresh_from_db()  # the end user the database recorded
+        if op == "update":
+            record.data = data
+            assert Record.objects.filter(pk=record.pk).update(data=data) == 1
+        elif op == "delete":
+            assert Record.objects.filter(pk=record.pk).delete()[0] == 1
+        payload = {
+            "org_id": record.org_id, "project_id": record.project_id,
+            "collection_id": record.collection_id, "record_id": record.pk,
+            "owner_id": record.owner_id, "end_user_id": record.end_user_id,
+            "owner_only": record.owner_only, "op": op, "data": record.data, "request_id": "",
+        }  # fmt: skip
+        transaction.on_commit(lambda: record_changed.send(sender=Record, **payload))
+    return str(record.pk)
+
+
+def visible_ids(world, caller) -> set[str]:
+    """What the records' SQL policies show ``caller`` (the data API's rule)."""
+    with tenant_context(world.context(caller)):
+        return {str(pk) for pk in Record.objects.values_list("pk", flat=True)}
+
+
+async def rt_connect(world, caller):
+    # A browser sends Origin; a server holding the secret key does not.
+    headers = [] if caller == "secret" else list(ORIGIN)
+    ws = WebsocketCommunicator(application, world.url(caller), headers=headers)
+    connected, code = await ws.connect(timeout=5)
+    if not connected:
+        return None, code
+    ready = await ws.receive_json_from(timeout=5)
+    assert ready["type"] == "ready"
+    return ws, ready
+
+
+RT_CALLERS = ("anon", "alice", "bob", "editor", "secret", "other_key")
+CONDITIONAL = {
+    "select": [("anon", "everyone", ""), ("authenticated", "role", "editor")],
+    "insert": [("authenticated", "everyone", "")],
+    "update": [("authenticated", "everyone", "")],
+    "delete": [("authenticated", "everyone", "")],
+}
+# The writes each rule set allows (caller, op, row name, data), and the rows each caller's
+# "select" rule shows it.
+RT_SCENARIOS = {
+    "demo": (
+        RULE_SETS["demo"],
+        [("alice", "create", "a1", {"t": 1}), ("bob", "create", "b1", {"t": 2}),
+         ("secret", "create", "s1", {"t": 3}), ("alice", "update", "a1", {"t": 4}),
+         ("bob", "delete", "b1", None)],
+        {"alice": {"a1"}, "bob": {"b1"}, "editor": set(), "secret": {"a1", "b1", "s1"}},
+    ),
+    "public_read": (
+        RULE_SETS["public_read"],
+        [("editor", "create", "e1", {"t": 1}), ("secret", "create", "s1", {"t": 2}),
+         ("editor", "update", "s1", {"t": 3}), ("editor", "delete", "e1", None)],
+        {caller: {"e1", "s1"} for caller in ("anon", "alice", "bob", "editor", "secret")},
+    ),
+    "conditional": (
+        CONDITIONAL,
+        [("secret", "create", "s1", {"published": True}),
+         ("secret", "create", "s2", {"published": False}),
+         ("alice", "create", "a1", {"published": True})],
+        {"anon": {"s1", "a1"}, "editor": {"s1", "s2", "a1"}, "secret": {"s1", "s2", "a1"}},
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("scenario", sorted(RT_SCENARIOS))
+def test_realtime_events_follow_the_select_rule(rt, scenario):
+    rules, writes, sees = RT_SCENARIOS[scenario]
+    rt_rules(rt, rules, {})
+    if scenario == "conditional":
+        with transaction.atomic():
+            as_member(rt.membership)
+            access_services.rule_set(
+                membership=rt.membership, project=rt.project, resource_type="collection",
+                resource_id=rt.collection.id, operation="select", client_role="anon",
+                kind="everyone", conditions=["published:eq:true"],
+            )  # fmt: skip
+
+    async def body():
+        sockets = {}
+        for caller in RT_CALLERS:
+            ws, _ = await rt_connect(rt, caller)
+            await ws.send_json_to({"type": "subscribe", "collection": "todos", "ref": caller})
+            reply = await ws.receive_json_from(timeout=5)
+            sockets[caller] = (ws, reply)
+        ids = {}
+        for caller, op, name, data in writes:
+            ids[name] = await sync_to_async(client_write)(
+                rt, caller, op, record_id=ids.get(name), data=data
+            )
+        received = {}
+        for caller, (ws, reply) in sockets.items():
+            received[caller] = (reply, await drain(ws, timeout=1))
+            await ws.disconnect()
+        return ids, received
+
+    ids, received = run(body)
+    names = {rid: name for name, rid in ids.items()}
+    for caller in RT_CALLERS:
+        reply, events = received[caller]
+        if caller == "other_key":
+            assert reply["code"] == "not_found", reply  # no such collection in its project
+            assert events == []
+            continue
+        if caller not in sees:  # no "select" rule opens the collection to this caller
+            assert reply["code"] == "permission_denied", (caller, reply)
+            assert events == []
+            continue
+        assert reply["type"] == "subscribed", (caller, reply)
+        got = [(e["op"], names[e["id"]]) for e in events if e["type"] == "change"]
+        expected = [
+            ({"create": "insert"}.get(op, op), name)
+            for _, op, name, _ in writes
+            if name in sees[caller]
+        ]
+        assert got == expected, (caller, got)
+    # The socket decided each row as the SQL policies do for the same caller.
+    for caller, rows in sees.items():
+        still_there = {ids[name] for name in rows} & {
+            rid for rid in ids.values() if rid in visible_ids(rt, "secret")
+        }
+        assert visible_ids(rt, caller) == still_there, caller
+
+
+CHANNEL_RULES = {
+    "demo": {"select": [("authenticated", "everyone", "")],
+             "insert": [("authenticated", "everyone", "")]},
+    "public_read": {"select": [("anon", "everyone", ""), ("authenticated", "everyone", "")],
+                    "insert": [("authenticated", "role", "editor")]},
+}  # fmt: skip
+# (rule set) -> caller -> (may join, may send) on the private channel "room".
+CHANNEL_CELLS = {
+    "demo": {"anon": (False, False), "alice": (True, True), "bob": (True, True),
+             "editor": (True, True), "secret": (True, True)},
+    "public_read": {"anon": (True, False), "alice": (True, False), "bob": (True, False),
+                    "editor": (True, True), "secret": (True, True)},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("rule_set", sorted(CHANNEL_CELLS))
+def test_private_channels_need_select_to_join_and_insert_to_send(rt, rule_set):
+    rt_rules(rt, {}, CHANNEL_RULES[rule_set])
+
+    async def body():
+        listener, _ = await rt_connect(rt, "secret")
+        await listener.send_json_to({"type": "join", "channel": "room"})
+        assert (await listener.receive_json_from(timeout=5))["type"] == "presence_state"
+        outcomes = {}
+        for caller in (*CHANNEL_CELLS[rule_set], "other_key"):
+            ws, _ = await rt_connect(rt, caller)
+            await ws.send_json_to({"type": "join", "channel": "room", "presence": {"c": caller}})
+            joined = await ws.receive_json_from(timeout=5)
+            await ws.send_json_to(
+                {"type": "broadcast", "channel": "room", "event": "hi", "payload": {"c": caller}}
+            )
+            sent = await drain(ws, timeout=0.5)
+            outcomes[caller] = (joined, sent)
+            await ws.disconnect()
+        heard = await drain(listener, timeout=1)
+        await listener.disconnect()
+        return outcomes, heard
+
+    outcomes, heard = run(body)
+    said = [m["payload"]["c"] for m in heard if m["type"] == "broadcast"]
+    diffs = [m for m in heard if m["type"] == "presence_diff"]
+    tracked = {j["meta"].get("c") for m in diffs for j in m["joins"]}
+    for caller, (may_join, may_send) in CHANNEL_CELLS[rule_set].items():
+        joined, sent = outcomes[caller]
+        if not may_join:
+            assert joined["code"] == "permission_denied", (caller, joined)
+        else:
+            assert joined["type"] == "presence_state", (caller, joined)
+        if not may_send:
+            errors = [m["code"] for m in sent if m["type"] == "error"]
+            assert errors == ["not_joined" if not may_join else "permission_denied"], caller
+        assert (caller in said) == may_send, (caller, said)
+        assert (caller in tracked) == (may_join and may_send), (caller, tracked)
+    # Another project's key is in another project's channel of the same name.
+    assert outcomes["other_key"][0]["type"] == "presence_state"
+    assert "other_key" not in said and "other_key" not in tracked
+
+
+def test_public_channels_are_open_to_any_key_holder(rt):
+    async def body():
+        listener, _ = await rt_connect(rt, "alice")
+        await listener.send_json_to({"type": "join", "channel": "lobby"})
+        await listener.receive_json_from(timeout=5)
+        anon, _ = await rt_connect(rt, "anon")
+        await anon.send_json_to({"type": "join", "channel": "lobby", "presence": {"n": 1}})
+        assert (await anon.receive_json_from(timeout=5))["type"] == "presence_state"
+        await anon.send_json_to({"type": "broadcast", "channel": "lobby", "event": "e",
+                                 "payload": {"x": 1}})  # fmt: skip
+        heard = await drain(listener, timeout=1)
+        await anon.disconnect()
+        await listener.disconnect()
+        return heard
+
+    heard = run(body)
+    assert [m["payload"] for m in heard if m["type"] == "broadcast"] == [{"x": 1}]
+    assert any(m["type"] == "presence_diff" and m["joins"] for m in heard)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        RT_PATH,  # no key
+        f"{RT_PATH}?apikey=sb_publishable_nope",
+        "developer",  # a developer's token is no end user's token
+        "expired",
+        "secret_in_browser",
+    ],
+)
+def test_refused_handshakes_close_with_4401(rt, url, settings):
+    if url == "developer":
+        url = rt.url("developer")
+    elif url == "expired":
+        settings.CLIENT_ACCESS_TOKEN_LIFETIME = timedelta(seconds=-10)
+        session = end_user_session_start(project=rt.project, end_user=rt.users["alice"])
+        url = f"{RT_PATH}?apikey={rt.keys['publishable']}&access_token={session.access_token}"
+    elif url == "secret_in_browser":
+        url = rt.url("secret")  # ORIGIN is sent: a browser
+
+    async def body():
+        ws = WebsocketCommunicator(application, url, headers=list(ORIGIN))
+        return await ws.connect(timeout=5)
+
+    connected, code = run(body)
+    assert connected is False and code == 4401
+
+
+def test_a_revoked_end_user_session_closes_its_socket(rt):
+    async def body():
+        ws, ready = await rt_connect(rt, "alice")
+        assert ready["role"] == "authenticated"
+        await sync_to_async(_revoke_sessions)(rt.users["alice"])
+        return await ws.receive_output(timeout=5)
+
+    closed = run(body)
+    assert closed == {"type": "websocket.close", "code": 4001}
+
+
+def _revoke_sessions(end_user):
+    from authn.models import Session
+    from authn.services.revocation import revoke
+
+    with tenant_context(TenantContext(platform_admin=True)):
+        revoke(list(Session.objects.filter(end_user_id=end_user.pk)), reason="test")
+
+
+def test_another_projects_key_cannot_name_the_collection_by_id(rt):
+    rt_rules(rt, RULE_SETS["public_read"], {})
+
+    async def body():
+        ws, ready = await rt_connect(rt, "other_key")
+        assert ready["role"] == "anon" and ready["project"] != rt.project.ref
+        await ws.send_json_to({"type": "subscribe", "collection": str(rt.collection.id)})
+        reply = await ws.receive_json_from(timeout=5)
+        await sync_to_async(client_write)(rt, "secret", "create", data={"t": 1})
+        events = await drain(ws, timeout=1)
+        await ws.disconnect()
+        return reply, events
+
+    reply, events = run(body)
+    assert reply["code"] == "not_found" and events == []
