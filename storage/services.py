@@ -23,6 +23,7 @@ from django.utils import timezone
 from authn.audit import audit_org_write, audit_record
 from authn.constants import AuditAction
 from platform_site.errors import unique_violation_is_invalid
+from storage import selectors
 from storage.models import Bucket, StoredObject
 from tenants import constants
 from tenants.context import TenantContext, tenant_context
@@ -248,9 +249,13 @@ def _client_audit(client, action: str, obj: StoredObject, metadata: dict) -> Non
 def client_object_put(*, client, bucket: Bucket, key: str, upload) -> tuple[StoredObject, bool]:
     """Store ``upload`` at ``key`` for a client app: an insert (the rules' "insert") or, over an
     object the caller sees, an overwrite ("update"). (object, created)."""
+    previous = StoredObject.objects.filter(bucket=bucket, key=key).first()
+    operation = "insert" if previous is None else "update"
+    # Before any byte is stored: a caller no rule opens the bucket to keeps nothing here.
+    if not selectors.client_rule_opens(client=client, bucket=bucket, operation=operation):
+        raise PermissionDenied(f"The access rules do not allow '{operation}' on this bucket.")
     content_type, sha, blob = _store_blob(bucket, key, upload)
     fields = {"size": upload.size, "content_type": content_type, "sha256": sha, "blob": blob}
-    previous = StoredObject.objects.filter(bucket=bucket, key=key).first()
     try:
         with transaction.atomic():
             if previous is None:
