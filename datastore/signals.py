@@ -1,8 +1,8 @@
 """The one hook every record write calls after commit (realtime and webhooks subscribe here).
 
 ``record_changed`` is sent with keyword arguments ``org_id``, ``project_id``,
-``collection_id``, ``record_id``, ``owner_id``, ``end_user_id`` (the client app's end user
-who wrote the row, or None), ``owner_only`` (the collection's access rule
+``collection_id``, ``record_id``, ``owner_id``, ``end_user_id`` (a client app's row: the end
+user who wrote it, as the database stored it), ``owner_only`` (the collection's access rule
 at write time), ``request_id`` (of the write), ``op`` ("create", "update", "delete") and
 ``data`` (the record's data after the change; the data before it for a delete).
 """

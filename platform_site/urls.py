@@ -25,6 +25,7 @@ api_v1 = [
 client_v1 = [
     path("", include("endusers.api.urls")),
     path("", include("datastore.api.client_urls")),
+    path("", include("storage.api.client_urls")),
 ]
 
 urlpatterns = [

@@ -86,7 +86,7 @@ class Identity:
 
 
 class RealtimeConsumer(ObservedConsumer, AsyncJsonWebsocketConsumer):
-    async def connect(self):
+    def _init_state(self):
         self.identity = None
         self.subscriptions: dict[str, dict] = {}
         self.group_subs: dict[str, set[str]] = {}
@@ -95,6 +95,9 @@ class RealtimeConsumer(ObservedConsumer, AsyncJsonWebsocketConsumer):
         self.org_refs: dict[str, str] = {}  # what the client called the org -> org id
         self.counter = 0
         self.auth_timer = None
+
+    async def connect(self):
+        self._init_state()
         offered = self.scope.get("subprotocols") or []
         token = next(
             (p[len(BEARER_PREFIX) :] for p in offered if p.startswith(BEARER_PREFIX)), None
@@ -266,7 +269,11 @@ class RealtimeConsumer(ObservedConsumer, AsyncJsonWebsocketConsumer):
         if found is None:
             await self._error(ref, "not_found", "Not found.")
             return
-        org_id, collection_id = str(membership.org_id), str(found.pk)
+        await self._add_subscription(
+            str(membership.org_id), str(found.pk), str(found.project_id), conditions, ref
+        )
+
+    async def _add_subscription(self, org_id, collection_id, project_id, conditions, ref):
         self.counter += 1
         sub_id = f"s{self.counter}"
         group = collection_group(org_id, collection_id)
@@ -286,7 +293,7 @@ class RealtimeConsumer(ObservedConsumer, AsyncJsonWebsocketConsumer):
                 "ref": ref,
                 "subscription": sub_id,
                 "collection": collection_id,
-                "project": str(found.project_id),
+                "project": project_id,
             }
         )
 
@@ -322,15 +329,19 @@ class RealtimeConsumer(ObservedConsumer, AsyncJsonWebsocketConsumer):
         membership = await self._resolve_org(content, ref)
         if membership is None:
             return
-        org_id = str(membership.org_id)
+        await self._enter_channel(str(membership.org_id), channel, meta, ref)
+
+    async def _enter_channel(self, org_id: str, channel: str, meta: dict, ref, *, track=True):
+        """Join the channel's group; ``track``: show this socket in its presence."""
         group = broadcast_group(org_id, channel)
         if (org_id, channel) not in self.channels_joined:
             await self.channel_layer.group_add(group, self.channel_name)
             self.channels_joined[(org_id, channel)] = group
         entry = {"user_id": self.identity.user_id, "username": self.identity.username}
-        await database_sync_to_async(presence.track)(
-            org_id, channel, self.channel_name, meta=meta, **entry
-        )
+        if track:
+            await database_sync_to_async(presence.track)(
+                org_id, channel, self.channel_name, meta=meta, **entry
+            )
         state = await database_sync_to_async(presence.state)(org_id, channel)
         await self.send_json(
             {
@@ -340,6 +351,8 @@ class RealtimeConsumer(ObservedConsumer, AsyncJsonWebsocketConsumer):
                 "presences": [_public(socket, e) for socket, e in state.items()],
             }
         )
+        if not track:
+            return
         await self.channel_layer.group_send(
             group,
             {
@@ -391,8 +404,9 @@ class RealtimeConsumer(ObservedConsumer, AsyncJsonWebsocketConsumer):
             await self._error(ref, "invalid", "event name (1-64 chars) is required")
             return
         org_id, channel = joined
-        if await self._membership(org_id) is None:
-            await self._error(ref, "not_found", "Not found.")
+        refusal = await self._send_refusal(org_id, channel)
+        if refusal is not None:
+            await self._error(ref, *refusal)
             return
         await self.channel_layer.group_send(
             self.channels_joined[joined],
@@ -402,11 +416,23 @@ class RealtimeConsumer(ObservedConsumer, AsyncJsonWebsocketConsumer):
                 "channel": channel,
                 "event": event,
                 "payload": payload,
-                "from_user": self.identity.user_id,
+                "from_user": self._sender_id(),
                 "from_socket": self.channel_name,
                 "echo": bool(content.get("self")),
             },
         )
+
+    async def _send_refusal(self, org_id: str, channel: str) -> tuple[str, str] | None:
+        """Why this socket may not send to a channel it joined: (code, message), or None."""
+        if await self._membership(org_id) is None:
+            return "not_found", "Not found."
+        return None
+
+    async def _may_receive(self, org_id: str, channel: str) -> bool:
+        return await self._membership(org_id) is not None
+
+    def _sender_id(self):
+        return self.identity.user_id
 
     async def _heartbeat(self, content, ref):
         for org_id, channel in list(self.channels_joined):
@@ -472,7 +498,7 @@ class RealtimeConsumer(ObservedConsumer, AsyncJsonWebsocketConsumer):
             return
         if event["from_socket"] == self.channel_name and not event.get("echo"):
             return
-        if await self._membership(event["org_id"]) is None:
+        if not await self._may_receive(event["org_id"], event["channel"]):
             return
         await self.send_json(
             {

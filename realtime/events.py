@@ -52,15 +52,18 @@ def publish_change(
     owner_only: bool,
     project_id: UUID | str | None = None,
     data: dict | None = None,
+    end_user_id: UUID | str | None = None,
     using: str = "default",
 ) -> None:
     """``record`` is what subscribers receive; subscription filters test ``data`` when given
     (the record's own fields, without what the publisher added to ``record``), else ``record``.
-    ``owner_only`` is the row's own flag (its collection's access rule at write time).
+    ``owner_only`` is the row's own flag (its collection's access rule at write time);
+    ``end_user_id`` the end user a client app's row belongs to (client sockets decide with it).
     """
     event = _change_event(
         org_id=org_id, project_id=project_id, collection_id=collection_id, op=op,
         record=record, record_id=record_id, owner_id=owner_id, owner_only=owner_only, data=data,
+        end_user_id=end_user_id,
     )  # fmt: skip
     group = collection_group(org_id, collection_id)
 
@@ -116,7 +119,17 @@ def publish_changes(
 
 
 def _change_event(
-    *, org_id, project_id, collection_id, op, record, record_id, owner_id, owner_only, data
+    *,
+    org_id,
+    project_id,
+    collection_id,
+    op,
+    record,
+    record_id,
+    owner_id,
+    owner_only,
+    data,
+    end_user_id=None,
 ) -> dict:
     if op not in OPS:
         raise ValueError(f"op must be one of {sorted(OPS)}")
@@ -130,6 +143,7 @@ def _change_event(
         "id": _plain(record_id if record_id is not None else record.get("id")),
         "owner_id": int(owner_id) if owner_id is not None else None,
         "owner_only": owner_only,
+        "end_user_id": str(end_user_id) if end_user_id else None,
         "op": op,
         "record": _plain(record),
         "data_delta": _delta(record, data),

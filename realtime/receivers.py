@@ -29,6 +29,7 @@ def relay_record_change(
         collection_id=collection_id,
         record_id=record_id,
         owner_id=owner_id,
+        end_user_id=kwargs.get("end_user_id"),
         owner_only=owner_only,
         op=EVENT_NAMES[op],
         record={**data, "id": str(record_id)},

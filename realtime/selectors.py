@@ -8,6 +8,7 @@ from uuid import UUID
 
 from django.contrib.auth import get_user_model
 
+from access import selectors as access_selectors
 from datastore import selectors as data_selectors
 from tenants import selectors as tenant_selectors
 from tenants.context import TenantContext, tenant_context
@@ -63,3 +64,41 @@ def collection_for(*, membership, collection: str, project: str | None):
         if found is None or (in_project is not None and found.project_id != in_project.pk):
             return None
         return found
+
+
+# --- client apps: what a project's key (and end user) may see ----------------------------------
+def client_collection_for(*, client, collection: str):
+    """The record collection of the client's project named ``collection`` (a name, as in the
+    client data API's URLs, or an id), or None."""
+    with tenant_context(client.tenant_context()):
+        collection_id = _uuid(collection)
+        if collection_id is None:
+            return data_selectors.collection_get(
+                org_id=client.org_id, project_id=client.project_id, name=collection
+            )
+        found = data_selectors.collection_by_id(org_id=client.org_id, collection_id=collection_id)
+        if found is None or found.project_id != client.project_id:
+            return None
+        return found
+
+
+def client_rule(*, client, operation: str, collection_id=None, channel=None):
+    """The rule the data API applies to this caller for ``operation`` on a collection (or a
+    channel), read under the client's own row-level security; None: nobody."""
+    with tenant_context(client.tenant_context()):
+        return access_selectors.rule_for(
+            project_id=client.project_id,
+            operation=operation,
+            client_role=client.role,
+            resource_id=collection_id,
+            channel=channel,
+        )
+
+
+def channel_rules(*, client, channel: str) -> tuple[bool, dict]:
+    """(is the channel private, {operation: this caller's rule}) in one query. A channel is
+    private once any access rule names it."""
+    with tenant_context(client.tenant_context()):
+        rules = list(access_selectors.rule_list(project=client.project, channel=channel).order_by())
+    mine = {rule.operation: rule for rule in rules if rule.client_role == client.role}
+    return bool(rules), mine

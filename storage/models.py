@@ -45,6 +45,16 @@ class StoredObject(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
+    # A client app's object: the signed-in end user who uploaded it (the database fills it from
+    # the transaction's context and sets it NULL when the end user is deleted).
+    end_user = models.ForeignKey(
+        "endusers.EndUser",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

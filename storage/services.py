@@ -1,6 +1,11 @@
 """Buckets and objects: uploads are checked against the bucket's rules, hashed, and stored
 content-addressed per org (identical bytes are kept once); downloads are served with ETag,
 Range and cache headers, by signed URL or, for public buckets, by a plain URL.
+
+Developers write with their membership's permissions (``object_put``...); client apps with
+``client_object_put``... under the project's access rules for the bucket, which PostgreSQL's
+row-level security applies (storage migration 0003): a write the rules refuse changes no row
+and raises ``PermissionDenied``.
 """
 
 import hashlib
@@ -10,15 +15,18 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core import signing
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import DatabaseError, IntegrityError, transaction
+from django.utils import timezone
 
-from authn.audit import audit_org_write
+from authn.audit import audit_org_write, audit_record
 from authn.constants import AuditAction
 from platform_site.errors import unique_violation_is_invalid
+from storage import selectors
 from storage.models import Bucket, StoredObject
 from tenants import constants
+from tenants.context import TenantContext, tenant_context
 from tenants.permissions import require_org_perm
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-/ ]{0,499}$")
@@ -78,21 +86,7 @@ def bucket_delete(*, membership, bucket: Bucket) -> None:
 def object_put(*, membership, bucket: Bucket, key: str, upload) -> StoredObject:
     """Store ``upload`` (a Django UploadedFile) at ``key``, replacing what was there."""
     require_org_perm(membership, constants.WRITE_DATA)
-    _clean_key(key)
-    if upload.size > bucket.max_file_size:
-        raise ValidationError({"file": f"Larger than this bucket's {bucket.max_file_size} bytes."})
-    content_type = _clean_content_type(upload.content_type)
-    allowed = bucket.allowed_content_types
-    if allowed and not any(_type_matches(content_type, pattern) for pattern in allowed):
-        raise ValidationError({"file": f"Content type {content_type} is not allowed here."})
-    digest = hashlib.sha256()
-    for chunk in upload.chunks():
-        digest.update(chunk)
-    sha = digest.hexdigest()
-    blob = f"objects/{bucket.org_id}/{sha[:2]}/{sha}"
-    if not default_storage.exists(blob):
-        upload.seek(0)
-        default_storage.save(blob, upload)
+    content_type, sha, blob = _store_blob(bucket, key, upload)
     previous = StoredObject.objects.filter(bucket=bucket, key=key).first()
     obj, _ = StoredObject.objects.update_or_create(
         bucket=bucket,
@@ -115,6 +109,27 @@ def object_put(*, membership, bucket: Bucket, key: str, upload) -> StoredObject:
         metadata={"bucket": bucket.name, "key": key[:200], "size": obj.size},
     )
     return obj
+
+
+def _store_blob(bucket: Bucket, key: str, upload) -> tuple[str, str, str]:
+    """Check ``upload`` against the bucket's rules and keep its bytes content-addressed:
+    (content type, sha256, blob path)."""
+    _clean_key(key)
+    if upload.size > bucket.max_file_size:
+        raise ValidationError({"file": f"Larger than this bucket's {bucket.max_file_size} bytes."})
+    content_type = _clean_content_type(upload.content_type)
+    allowed = bucket.allowed_content_types
+    if allowed and not any(_type_matches(content_type, pattern) for pattern in allowed):
+        raise ValidationError({"file": f"Content type {content_type} is not allowed here."})
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    sha = digest.hexdigest()
+    blob = f"objects/{bucket.org_id}/{sha[:2]}/{sha}"
+    if not default_storage.exists(blob):
+        upload.seek(0)
+        default_storage.save(blob, upload)
+    return content_type, sha, blob
 
 
 def _clean_content_type(declared: str | None) -> str:
@@ -145,8 +160,15 @@ def object_delete(*, membership, obj: StoredObject) -> None:
     _drop_unreferenced({blob})
 
 
-def _drop_unreferenced(blobs: set[str]) -> None:
-    """Delete blobs no object of the org refers to any more (after the rows commit)."""
+def _drop_unreferenced(blobs: set[str], *, org_id=None) -> None:
+    """Delete blobs no object of the org refers to any more (after the rows commit).
+
+    A client app sees only the objects its rules show it, so for one (``org_id`` given) the
+    check looks at every object of the org."""
+    if org_id is not None:
+        with tenant_context(TenantContext(org_id=org_id)):
+            _drop_unreferenced(blobs)
+        return
     still_used = set(StoredObject.objects.filter(blob__in=blobs).values_list("blob", flat=True))
     for blob in blobs - still_used:
         transaction.on_commit(lambda b=blob: default_storage.delete(b))
@@ -163,13 +185,21 @@ def signed_token(*, membership, obj: StoredObject, expires_in: int) -> str:
     """A URL token that opens ``obj`` without an API token until it expires: a key handed out,
     so it is audited like a write."""
     require_org_perm(membership, constants.VIEW_DATA)
-    expires_in = max(1, min(int(expires_in), 7 * 24 * 3600))
+    expires_in = _signed_lifetime(expires_in)
     audit_org_write(
         membership=membership,
         action=AuditAction.OBJECT_URL_SIGN,
         target=obj,
         metadata={"key": obj.key[:200], "expires_in": expires_in},
     )
+    return _sign(obj, expires_in)
+
+
+def _signed_lifetime(expires_in: int) -> int:
+    return max(1, min(int(expires_in), 7 * 24 * 3600))
+
+
+def _sign(obj: StoredObject, expires_in: int) -> str:
     return signing.dumps(
         {"org": str(obj.org_id), "o": str(obj.pk), "exp": int(time.time()) + expires_in},
         salt=SIGNING_SALT,
@@ -191,3 +221,86 @@ def read_signed_token(token: str) -> SignedTarget:
 
 def public_cache_seconds() -> int:
     return settings.STORAGE_PUBLIC_CACHE_SECONDS
+
+
+# --- client apps: the access rules decide, in PostgreSQL ----------------------------------------
+RLS_REFUSED = "42501"  # insufficient_privilege: a policy's WITH CHECK, or the guard trigger
+
+
+def _refused(exc: DatabaseError) -> bool:
+    return getattr(exc.__cause__, "sqlstate", None) == RLS_REFUSED
+
+
+def _client_audit(client, action: str, obj: StoredObject, metadata: dict) -> None:
+    audit_record(
+        action=action,
+        org_id=client.org_id,
+        target_type=obj._meta.model_name,
+        target_id=obj.pk,
+        metadata={
+            **metadata,
+            "client_role": client.role,
+            "end_user_id": str(client.end_user_id) if client.end_user_id else None,
+        },
+    )
+
+
+@transaction.atomic
+def client_object_put(*, client, bucket: Bucket, key: str, upload) -> tuple[StoredObject, bool]:
+    """Store ``upload`` at ``key`` for a client app: an insert (the rules' "insert") or, over an
+    object the caller sees, an overwrite ("update"). (object, created)."""
+    previous = StoredObject.objects.filter(bucket=bucket, key=key).first()
+    operation = "insert" if previous is None else "update"
+    # Before any byte is stored: a caller no rule opens the bucket to keeps nothing here.
+    if not selectors.client_rule_opens(client=client, bucket=bucket, operation=operation):
+        raise PermissionDenied(f"The access rules do not allow '{operation}' on this bucket.")
+    content_type, sha, blob = _store_blob(bucket, key, upload)
+    fields = {"size": upload.size, "content_type": content_type, "sha256": sha, "blob": blob}
+    try:
+        with transaction.atomic():
+            if previous is None:
+                obj = StoredObject.objects.create(org_id=bucket.org_id, bucket=bucket, key=key,
+                                                  **fields)  # fmt: skip
+                obj.end_user_id = client.end_user_id  # what the trigger stored
+                created = True
+            else:
+                changed = StoredObject.objects.filter(pk=previous.pk).update(
+                    **fields, updated_at=timezone.now()
+                )
+                if not changed:
+                    raise PermissionDenied("The access rules do not let you overwrite this file.")
+                obj = StoredObject.objects.select_related("bucket").get(pk=previous.pk)
+                created = False
+    except IntegrityError:  # the key is taken by an object the caller's rules do not show
+        raise PermissionDenied("The access rules do not let you write this file.") from None
+    except DatabaseError as exc:
+        if not _refused(exc):
+            raise
+        raise PermissionDenied("The access rules do not let you write this file.") from None
+    if previous is not None and previous.blob != blob:
+        _drop_unreferenced({previous.blob}, org_id=bucket.org_id)
+    _client_audit(
+        client, AuditAction.OBJECT_PUT, obj,
+        {"bucket": bucket.name, "key": key[:200], "size": obj.size, "created": created},
+    )  # fmt: skip
+    return obj, created
+
+
+@transaction.atomic
+def client_object_delete(*, client, obj: StoredObject) -> None:
+    """Delete an object the caller sees, if its rules allow ("delete")."""
+    deleted, _ = StoredObject.objects.filter(pk=obj.pk).delete()
+    if not deleted:
+        raise PermissionDenied("The access rules do not let you delete this file.")
+    _client_audit(client, AuditAction.OBJECT_DELETE, obj, {"key": obj.key[:200]})
+    _drop_unreferenced({obj.blob}, org_id=obj.org_id)
+
+
+def client_signed_token(*, client, obj: StoredObject, expires_in: int) -> str:
+    """A signed URL of an object the caller's "select" rule shows it (the caller found ``obj``
+    under its row-level security), audited like the developers' ones."""
+    expires_in = _signed_lifetime(expires_in)
+    _client_audit(
+        client, AuditAction.OBJECT_URL_SIGN, obj, {"key": obj.key[:200], "expires_in": expires_in}
+    )
+    return _sign(obj, expires_in)

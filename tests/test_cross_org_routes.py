@@ -191,6 +191,15 @@ CLIENT_NOT_ID_SCOPED = {
 }
 
 
+# Websocket routes, and where the test that another project's key reaches nothing lives.
+WEBSOCKETS = {
+    "realtime/v1/websocket": "tests/realtime/test_membership.py (org membership per message)",
+    "client/v1/realtime/": "tests/access/test_matrix_files_realtime.py (other_key cells)",
+    "^p/(?P<ref>[a-z]{20})/client/v1/realtime/\\Z": "the same consumer; identify() checks ref",
+    "ws/studio/live/": "platform staff only (the Studio's session)",
+}
+
+
 def _client_routes(resolver, prefix=""):
     for entry in resolver.url_patterns:
         pattern = prefix + _as_text(entry.pattern)
@@ -236,7 +245,8 @@ def test_another_projects_resources_are_404_on_every_client_route(
     api_client, foreign_client_values, document_store
 ):
     values, keys, ref_b, project_b = foreign_client_values
-    routes = [r for r in all_client_routes() if "(?P<" in r]
+    # Files have their own walk below, with a bucket and an object of the other project.
+    routes = [r for r in all_client_routes() if "(?P<" in r and not r.startswith("storage/")]
     assert routes
     for route in routes:
         url = "/" + CLIENT_PREFIX + _fill(route, values)
@@ -300,3 +310,68 @@ def test_a_key_of_another_project_reaches_none_of_its_data(api_client, foreign_v
             assert str(foreign_values["end_user"]) not in text, (method, url)
             if "(?P<" in route:
                 assert response.status_code in (404, 405), (method, url, response.status_code)
+
+
+@pytest.fixture
+def foreign_files(other_org, other_user):
+    """Another org's project with a bucket and an object every caller of it may touch."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from access import services as access_services
+    from storage import services as storage_services
+
+    set_tenant_context(TenantContext(org_id=other_org.id, user_id=other_user.pk))
+    membership = other_org.memberships.select_related("org", "user").get(user=other_user)
+    project = services.project_create(membership=membership, name="secret-project")
+    bucket = storage_services.bucket_create(
+        membership=membership, project=project, name="secret-bucket"
+    )
+    storage_services.object_put(
+        membership=membership, bucket=bucket, key="secret/file.txt",
+        upload=SimpleUploadedFile("file.txt", b"secret bytes", content_type="text/plain"),
+    )  # fmt: skip
+    for operation in ("select", "insert", "update", "delete"):
+        access_services.rule_set(
+            membership=membership, project=project, resource_type="bucket",
+            resource_id=bucket.id, operation=operation, client_role="anon", kind="everyone",
+        )  # fmt: skip
+    set_tenant_context(TenantContext())
+    return {"bucket": "secret-bucket", "key": "secret/file.txt", "project": project}
+
+
+def test_every_websocket_route_is_explained():
+    from platform_site.routing import websocket_urlpatterns
+
+    assert sorted(str(p.pattern) for p in websocket_urlpatterns) == sorted(WEBSOCKETS)
+
+
+def test_another_projects_key_reaches_no_client_route(org, user, foreign_files):
+    from rest_framework.test import APIClient
+
+    from storage.models import StoredObject
+
+    set_tenant_context(TenantContext(org_id=org.id, user_id=user.pk))
+    membership = org.memberships.select_related("org", "user").get(user=user)
+    own = services.project_create(membership=membership, name="own-project")
+    keys = [
+        services.api_key_create(membership=membership, project=own, kind=kind)[1]
+        for kind in ("publishable", "secret")
+    ]
+    set_tenant_context(TenantContext())
+    client = APIClient()
+    routes = [r for r in all_client_routes() if r.startswith("storage/")]
+    assert routes
+    for route in routes:
+        url = "/" + CLIENT_PREFIX + _fill(route, foreign_files)
+        for key in keys:
+            for method in METHODS:
+                response = getattr(client, method)(url, {}, format="json", HTTP_APIKEY=key)
+                assert response.status_code in (404, 405), (method, url, response.status_code)
+                assert b"secret" not in response.content
+            # Naming the other project by its ref: the key is not one of that project's.
+            ref_url = f"/p/{foreign_files['project'].ref}{url}"
+            response = client.get(ref_url, HTTP_APIKEY=key)
+            assert response.status_code == 401, (ref_url, response.status_code)
+    set_tenant_context(TenantContext(platform_admin=True))
+    assert list(StoredObject.objects.values_list("key", flat=True)) == ["secret/file.txt"]
+    set_tenant_context(TenantContext())

@@ -1,12 +1,18 @@
 """Buckets and objects of a project, built on ``tenants.api.base.ProjectView``: the role's
-permission per HTTP method, then a service or a selector."""
+permission per HTTP method, then a service or a selector. Client apps' routes build on
+``endusers.api.base.ClientView``: the access rules decide, in PostgreSQL."""
 
+import tempfile
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
+from endusers.api.base import ClientView
 from storage import delivery, selectors, services
 from storage.api import serializers as s
 from tenants import constants
@@ -119,6 +125,127 @@ class SignView(StorageView):
         obj = found(selectors.object_get(bucket=self.bucket(), key=data["key"]))
         token = services.signed_token(
             membership=request.membership, obj=obj, expires_in=data["expires_in"]
+        )
+        url = delivery.object_url(request, reverse("storage-signed", args=[token]))
+        return Response({"url": url, "expires_in": data["expires_in"]})
+
+
+# --- client apps (``/client/v1/storage/<bucket>/...``) ------------------------------------------
+# A bucket of another project, or one that does not exist, is 404; an object the caller's
+# "select" rule does not show is 404 (it is not there for the caller); an operation the rules
+# refuse on a bucket or object the caller sees is 403.
+UPLOAD_CHUNK = 64 * 1024
+
+
+class ClientStorageView(ClientView):
+    api_errors = {**ClientView.api_errors}
+
+    def bucket(self):
+        return found(selectors.bucket_get(project=self.client.project, name=self.kwargs["bucket"]))
+
+    def refuse_unless(self, bucket, operation: str) -> None:
+        if not selectors.client_rule_opens(client=self.client, bucket=bucket, operation=operation):
+            raise PermissionDenied(f"The access rules do not allow '{operation}' on this bucket.")
+
+
+class ClientObjectListView(ClientStorageView):
+    @extend_schema(
+        operation_id="client_objects_list",
+        parameters=[OpenApiParameter("prefix", str, description="Only keys starting with this")],
+        responses=s.ObjectSerializer(many=True),
+    )
+    def get(self, request, bucket):
+        found_bucket = self.bucket()
+        self.refuse_unless(found_bucket, "select")
+        objects = selectors.object_list(
+            bucket=found_bucket, prefix=request.query_params.get("prefix", "")[:500]
+        )
+        return Response(s.ObjectSerializer(objects, many=True, context={"request": request}).data)
+
+
+def _raw_upload(request, bucket, key: str) -> UploadedFile:
+    """The request body as an uploaded file, read no further than the bucket's limit."""
+    declared = request.META.get("CONTENT_LENGTH") or ""
+    if declared.isdigit() and int(declared) > bucket.max_file_size:
+        raise ValidationError({"file": f"Larger than this bucket's {bucket.max_file_size} bytes."})
+    # Handed to the caller inside the UploadedFile, which closes it (``with``).
+    spool = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)  # noqa: SIM115
+    size = 0
+    while chunk := request.read(UPLOAD_CHUNK):
+        size += len(chunk)
+        if size > bucket.max_file_size:
+            raise ValidationError(
+                {"file": f"Larger than this bucket's {bucket.max_file_size} bytes."}
+            )
+        spool.write(chunk)
+    if size == 0:
+        raise ValidationError({"file": "The body is the file's bytes; it is empty."})
+    spool.seek(0)
+    return UploadedFile(spool, key.rsplit("/", 1)[-1], request.content_type, size)
+
+
+class ClientObjectView(ClientStorageView):
+    @extend_schema(
+        operation_id="client_object_get",
+        parameters=[
+            OpenApiParameter(name, str, OpenApiParameter.HEADER, required=False)
+            for name in ("Range", "If-Range", "If-None-Match", "If-Match")
+        ],
+        responses={
+            (200, "application/octet-stream"): bytes,
+            (206, "application/octet-stream"): bytes,
+            304: OpenApiResponse(description="Not modified (If-None-Match, If-Modified-Since)"),
+            416: OpenApiResponse(description="Range not satisfiable"),
+        },
+    )
+    def get(self, request, bucket, key):
+        found_bucket = self.bucket()
+        obj = selectors.object_get(bucket=found_bucket, key=key)
+        if obj is None:  # public buckets stay public for downloads, rules or not
+            obj = found(selectors.public_object(bucket=found_bucket, key=key))
+            max_age = services.public_cache_seconds()
+            return delivery.serve(request._request, obj, cache_control=f"public, max-age={max_age}")
+        return delivery.serve(request._request, obj, cache_control="private, no-cache")
+
+    @extend_schema(
+        operation_id="client_object_put",
+        request={"application/octet-stream": bytes},
+        responses={200: s.ObjectSerializer, 201: s.ObjectSerializer},
+    )
+    def put(self, request, bucket, key):
+        found_bucket = self.bucket()
+        with _raw_upload(request._request, found_bucket, key) as upload:
+            obj, created = services.client_object_put(
+                client=self.client, bucket=found_bucket, key=key, upload=upload
+            )
+        obj.bucket = found_bucket
+        return Response(
+            s.ObjectSerializer(obj, context={"request": request}).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+    @extend_schema(operation_id="client_object_delete", responses={204: None})
+    def delete(self, request, bucket, key):
+        obj = found(selectors.object_get(bucket=self.bucket(), key=key))
+        services.client_object_delete(client=self.client, obj=obj)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ClientSignInputSerializer(serializers.Serializer):
+    expires_in = serializers.IntegerField(min_value=1, max_value=7 * 24 * 3600, default=3600)
+
+
+class ClientSignView(ClientStorageView):
+    @extend_schema(
+        operation_id="client_object_sign",
+        request=ClientSignInputSerializer,
+        responses=s.SignedUrlSerializer,
+    )
+    def post(self, request, bucket, key):
+        data = valid(ClientSignInputSerializer, request.data)
+        obj = found(selectors.object_get(bucket=self.bucket(), key=key))
+        token = services.client_signed_token(
+            client=self.client, obj=obj, expires_in=data["expires_in"]
         )
         url = delivery.object_url(request, reverse("storage-signed", args=[token]))
         return Response({"url": url, "expires_in": data["expires_in"]})

@@ -31,7 +31,7 @@ def _consumer_class(app):
 def test_every_websocket_route_is_observed():
     classes = {_consumer_class(route.callback).__name__: _consumer_class(route.callback)
                for route in websocket_urlpatterns}  # fmt: skip
-    assert set(classes) == {"RealtimeConsumer", "StudioLiveConsumer"}
+    assert set(classes) == {"RealtimeConsumer", "ClientRealtimeConsumer", "StudioLiveConsumer"}
     assert all(issubclass(c, ObservedConsumer) for c in classes.values())
 
 
