@@ -401,9 +401,10 @@ def function_run(
 
 
 def record_functions_queue(
-    *, org_id, project_id, collection: str, event: str, payload: dict, request_id: str
+    *, org_id, project_id, collection: str, event: str, payloads: list[dict], request_id: str
 ) -> int:
-    """After a record write committed: one Celery task per function listening to it."""
+    """After record writes committed (one, or a bulk create's): one Celery task per function
+    listening to them and per record, the listeners looked up once."""
     from functions.tasks import run_function
 
     with tenant_context(TenantContext(org_id=org_id)):
@@ -411,10 +412,11 @@ def record_functions_queue(
             project_id=project_id, collection=collection, event=event
         )
     for function in targets:
-        run_function.delay(
-            str(function.pk), str(org_id), Trigger.RECORD, payload, request_id=request_id
-        )
-    return len(targets)
+        for payload in payloads:
+            run_function.delay(
+                str(function.pk), str(org_id), Trigger.RECORD, payload, request_id=request_id
+            )
+    return len(targets) * len(payloads)
 
 
 def function_run_by_id(
