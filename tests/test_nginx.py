@@ -20,19 +20,36 @@ from tests.tokens import access_token
 
 
 def _locations(site: str) -> dict[str, str]:
-    """location prefix -> the upstream it proxies to."""
-    found = re.findall(r"location\s+(\S+)\s*\{[^}]*?proxy_pass\s+http://(\w+);", site)
+    """location prefix (or ``~ regex``) -> the upstream it proxies to."""
+    found = re.findall(r"location\s+((?:~\s+)?\S+)\s*\{[^}]*?proxy_pass\s+http://(\w+);", site)
     return dict(found)
+
+
+def _upstream(locations: dict[str, str], path: str) -> str:
+    """What nginx picks for ``path``: a matching regex location, else the longest prefix."""
+    for location, upstream in locations.items():
+        if location.startswith("~") and re.match(location[1:].strip().strip('"'), path):
+            return upstream
+    prefix = max((p for p in locations if not p.startswith("~") and path.startswith(p)), key=len)
+    return locations[prefix]
+
+
+def _sample_path(pattern: str) -> str:
+    """A request path a websocket route's pattern matches (a regex route's groups filled)."""
+    text = re.sub(r"\(\?P<\w+>\[a-z\]\{(\d+)\}\)", lambda m: "a" * int(m[1]), pattern)
+    return "/" + text.removeprefix("^").removesuffix("\\Z")
 
 
 def test_every_websocket_route_goes_to_uvicorn_and_the_rest_to_gunicorn():
     locations = _locations(devstack.NGINX_SITE.read_text())
     assert locations["/"] == "platform_http"
     for route in websocket_urlpatterns:
-        path = "/" + str(route.pattern)
-        prefix = max((p for p in locations if path.startswith(p)), key=len)
-        assert locations[prefix] == "platform_ws", path
-    ws_prefixes = [p for p, upstream in locations.items() if upstream == "platform_ws"]
+        path = _sample_path(str(route.pattern))
+        assert "(" not in path, path
+        assert _upstream(locations, path) == "platform_ws", path
+    ws_prefixes = [
+        p for p, upstream in locations.items() if upstream == "platform_ws" and p[0] != "~"
+    ]
     # No HTTP route of the URL conf is under a websocket prefix (it would reach uvicorn).
     from django.urls import get_resolver
 
