@@ -1,7 +1,10 @@
 """Project API keys and end users' tokens on the client routes, kept apart from developers'."""
 
+import socket
+
 import pytest
 
+from cache.breaker import redis_breaker
 from endusers.services.sessions import end_user_session_start
 from tenants import services
 from tenants.context import TenantContext, set_tenant_context
@@ -101,3 +104,24 @@ def test_end_user_tokens_and_developer_tokens_stay_on_their_side(
     response = api_client.get(WHO, HTTP_APIKEY=keys["pk"], HTTP_AUTHORIZATION=f"Bearer {developer}")
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "invalid_token"
+
+
+def test_revoked_key_is_refused_with_redis_down(api_client, keys, membership_a, settings):
+    """Keys are read in PostgreSQL on every request: no cache can keep a revoked one alive."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    dead = {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{port}/0"}
+    settings.CACHES = {**settings.CACHES, "default": dead, "dead": dead}
+    settings.AUTHN_SESSION_CACHE_ALIAS = "dead"
+    settings.LATENCY_SAMPLE_RATE = 0.0
+    try:
+        assert api_client.get(WHO, HTTP_APIKEY=keys["sk"]).status_code == 200
+        as_member(membership_a)
+        services.api_key_revoke(membership=membership_a, key=keys["sk_row"])
+        set_tenant_context(TenantContext())
+        response = api_client.get(WHO, HTTP_APIKEY=keys["sk"])
+        assert response.status_code == 401
+        assert response.json()["error"]["code"] == "invalid_api_key"
+    finally:
+        redis_breaker.close()
