@@ -104,6 +104,8 @@ class MeView(APIView):
         user = request.user
         state = selectors.account_state(user=user)
         memberships = tenant_selectors.membership_list_for_user(user=user)
+        # A Studio (cookie) session carries no token: no active org and role then.
+        claims = request.auth if request.auth is not None else {}
         return s.MeOutput(
             {
                 "id": user.pk,
@@ -111,8 +113,8 @@ class MeView(APIView):
                 "first_name": user.first_name,
                 "last_name": user.last_name,
                 "email_verified": bool(state and state.email_verified_at),
-                "active_org": request.auth.get("org"),
-                "role": request.auth.get("role"),
+                "active_org": claims.get("org"),
+                "role": claims.get("role"),
                 "memberships": memberships,
             }
         ).data

@@ -191,3 +191,12 @@ def test_deactivated_user_is_locked_out_at_once(client_for, user, db):
 def test_auth_endpoints_ignore_bad_bearer_on_public_routes(api_client, user):
     api_client.credentials(HTTP_AUTHORIZATION="Bearer garbage")
     assert login(api_client, user.email).status_code == 200
+
+
+def test_me_with_a_studio_session_cookie(client, user):
+    """A cookie session (the Studio's) carries no token: the answer has no active org."""
+    client.force_login(user)
+    response = client.get("/api/v1/auth/me/")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["email"] == user.email and body["active_org"] is None and body["role"] is None
