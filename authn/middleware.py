@@ -15,9 +15,10 @@ from authn.services.session_check import AuthFailed, authenticate_access_token
 INVALID = "Invalid or expired token."
 
 
-def _bearer(request) -> str | None:
-    header = request.META.get("HTTP_AUTHORIZATION", "")
-    scheme, _, token = header.partition(" ")
+def bearer_token(meta) -> str | None:
+    """The bearer credential of ``request.META`` (or headers in that form): None without the
+    Bearer scheme, "" when the scheme carries nothing."""
+    scheme, _, token = meta.get("HTTP_AUTHORIZATION", "").partition(" ")
     if scheme.lower() != "bearer":
         return None
     return token.strip() or ""
@@ -36,7 +37,7 @@ class TokenAuthenticationMiddleware:
         try:
             # On client-app routes a bearer is a project key or an end user's token
             # (endusers.middleware), never a developer's.
-            raw = None if getattr(request, "client_route", False) else _bearer(request)
+            raw = None if getattr(request, "client_route", False) else bearer_token(request.META)
             if raw is not None:
                 self._authenticate(request, raw)
             return self.get_response(request)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 from access.constants import SERVICE_ROLE, ClientRole
+from authn.middleware import bearer_token
 from authn.services.session_check import session_is_live
 from endusers import tokens
 from tenants import selectors as tenant_selectors
@@ -75,18 +76,11 @@ def is_client_path(path: str) -> bool:
     return path.startswith(CLIENT_PREFIXES)
 
 
-def _bearer(meta) -> str | None:
-    scheme, _, value = meta.get("HTTP_AUTHORIZATION", "").partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    return value.strip() or None
-
-
 def identify(meta, *, ref: str | None = None) -> ClientIdentity:
     """The client identity of a request's headers (``request.META`` or a websocket scope's
     headers in the same form), or ``ClientAuthFailed``."""
     raw_key = (meta.get("HTTP_APIKEY") or "").strip() or None
-    bearer = _bearer(meta)
+    bearer = bearer_token(meta) or None
     if raw_key is None and bearer is not None and bearer.startswith(KEY_PREFIXES):
         raw_key, bearer = bearer, None
     if raw_key is None:
