@@ -65,7 +65,13 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-install: system-deps $(VENV)/.installed functions/runtime/node_modules/.package-lock.json
+install: system-deps $(VENV)/.installed functions/runtime/node_modules/.package-lock.json \
+	node_modules/.package-lock.json
+
+# The client SDK the Supabase-compatible API is tested with (tests/compat/js), as locked.
+node_modules/.package-lock.json: package-lock.json | system-deps
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 # The pinned Deno that runs tenants' functions (npm package `deno`; the binary ships inside
 # @deno/linux-x64-glibc), exactly as the lock file has it; again only when the lock changes.

@@ -21,7 +21,15 @@ from tenants import selectors as tenant_selectors
 from tenants.context import TenantContext
 from tenants.models import ProjectKey
 
-CLIENT_PREFIXES = ("/client/v1/",)
+CLIENT_PREFIXES = (
+    "/client/v1/",
+    # Supabase's paths (compat): the same identity, other wire formats.
+    "/auth/v1/",
+    "/rest/v1/",
+    "/storage/v1/object/",
+    "/storage/v1/bucket",
+    "/functions/v1/",
+)
 # "/p/<ref>/<rest>": the same routes with the project named in the path.
 REF_PATH = re.compile(r"\A/p/(?P<ref>[a-z]{20})(?P<rest>/.*)\Z")
 KEY_PREFIXES = ("sb_publishable_", "sb_secret_")

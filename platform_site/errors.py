@@ -24,6 +24,8 @@ from rest_framework import exceptions, status
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler
 
+from compat import errors as compat_errors
+
 logger = structlog.get_logger(__name__)
 
 
@@ -40,9 +42,15 @@ def error_body(status_code: int, code: str, message: str, details=None, request=
 
 
 def error_response(request, status_code: int, code: str, message: str, details=None, **kw):
-    response = JsonResponse(
-        error_body(status_code, code, message, details, request), status=status_code
-    )
+    """The error shape of the request's API family: the platform's own, or one of Supabase's
+    (``compat.errors``) on its paths."""
+    family = compat_errors.family_of(request.path) if request is not None else None
+    if family is not None:
+        response = compat_errors.family_response(family, status_code, code, message)
+    else:
+        response = JsonResponse(
+            error_body(status_code, code, message, details, request), status=status_code
+        )
     for header, value in kw.get("headers", {}).items():
         response[header] = value
     return response
@@ -100,7 +108,10 @@ def _default_code(exc: exceptions.APIException) -> str:
 
 def is_api_request(request) -> bool:
     return request.path.startswith(
-        ("/api/", "/health/", "/metrics", "/storage/", "/client/", "/p/")
+        (
+            "/api/", "/health/", "/metrics", "/storage/", "/client/", "/p/",
+            "/auth/v1/", "/rest/v1/", "/functions/v1/", "/realtime/v1/",
+        )  # fmt: skip
     )
 
 

@@ -32,6 +32,7 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("client/v1/", include((client_v1, "client"), namespace="client")),
     path("storage/v1/", include("storage.urls")),
+    path("", include("compat.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("", include("observability.urls")),

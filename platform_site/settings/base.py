@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "outbound",
     "endusers",
     "access",
+    "compat",
     "django_structlog",
     "django_prometheus",
 ]

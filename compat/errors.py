@@ -1,0 +1,51 @@
+"""Each Supabase API family answers errors in its own shape, as its clients parse them.
+
+``platform_site.errors.error_response`` asks ``family_of(path)`` first, so a refusal made before
+any view runs (no API key, a 404 of the URL resolver) is already in the family's shape:
+
+- GoTrue (``/auth/v1/``): ``{"code": <status>, "error_code": "...", "msg": "..."}``
+- PostgREST (``/rest/v1/``): ``{"code": "...", "message": "...", "details": ..., "hint": ...}``
+- Storage (``/storage/v1/`` but the platform's own delivery URLs): ``{"statusCode": "<status>",
+  "error": "...", "message": "..."}``
+"""
+
+from django.http import JsonResponse
+
+# Where the platform's signed and public delivery URLs live (storage.urls): its own shape.
+PLATFORM_STORAGE = ("/storage/v1/o/", "/storage/v1/public/")
+
+
+def family_of(path: str) -> str | None:
+    if path.startswith("/auth/v1/"):
+        return "gotrue"
+    if path.startswith("/rest/v1/"):
+        return "postgrest"
+    if path.startswith("/storage/v1/") and not path.startswith(PLATFORM_STORAGE):
+        return "storage"
+    return None
+
+
+def gotrue_body(status: int, code: str, message: str) -> dict:
+    return {"code": status, "error_code": code, "msg": message}
+
+
+def postgrest_body(code: str, message: str, details=None, hint=None) -> dict:
+    return {"code": code, "message": message, "details": details, "hint": hint}
+
+
+def storage_body(status: int, code: str, message: str) -> dict:
+    return {"statusCode": str(status), "error": code, "message": message}
+
+
+# A refusal before the view (bad key, unknown URL) in PostgREST's codes.
+POSTGREST_CODES = {401: "PGRST301", 403: "42501", 404: "PGRST125", 405: "PGRST117"}
+
+
+def family_response(family: str, status: int, code: str, message: str) -> JsonResponse:
+    if family == "gotrue":
+        body = gotrue_body(status, code, message)
+    elif family == "postgrest":
+        body = postgrest_body(POSTGREST_CODES.get(status, code), message, hint=code)
+    else:
+        body = storage_body(status, code, message)
+    return JsonResponse(body, status=status)
