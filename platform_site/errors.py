@@ -106,13 +106,12 @@ def _default_code(exc: exceptions.APIException) -> str:
     return code if isinstance(code, str) else "error"
 
 
+API_PREFIXES = ("/api/", "/health/", "/metrics", "/storage/", "/client/", "/p/")
+API_PREFIXES += ("/auth/v1/", "/rest/v1/", "/functions/v1/", "/realtime/v1/")  # Supabase's
+
+
 def is_api_request(request) -> bool:
-    return request.path.startswith(
-        (
-            "/api/", "/health/", "/metrics", "/storage/", "/client/", "/p/",
-            "/auth/v1/", "/rest/v1/", "/functions/v1/", "/realtime/v1/",
-        )  # fmt: skip
-    )
+    return request.path.startswith(API_PREFIXES)
 
 
 # The code of an error that only has a status (Django's own 404/405/500 responses, for one).
