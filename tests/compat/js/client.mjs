@@ -22,3 +22,27 @@ export function email(prefix = "user") {
 }
 
 export const password = "correct horse battery staple 1";
+
+// A signed-in end user without /auth/v1 (the platform's own sign-up route), for scenarios
+// about data, realtime, storage and functions: supabase-js's `accessToken` option carries
+// the end user's token on every call, as with a third-party auth provider.
+export async function signedIn(prefix = "user") {
+  const platform = process.env.PLATFORM_URL;
+  const address = email(prefix);
+  const response = await fetch(`${platform}/client/v1/auth/signup/`, {
+    method: "POST",
+    headers: { apikey: publishableKey, "content-type": "application/json" },
+    body: JSON.stringify({ email: address, password }),
+  });
+  const body = await response.json();
+  if (response.status !== 201 || !body.session) {
+    throw new Error(`sign-up failed: ${response.status} ${JSON.stringify(body)}`);
+  }
+  const token = body.session.access_token;
+  return {
+    email: address,
+    user: body.user,
+    token,
+    client: client(publishableKey, { accessToken: async () => token }),
+  };
+}
