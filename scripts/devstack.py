@@ -480,8 +480,40 @@ def throwaway_services(prefix: str):
         shutil.rmtree(base, ignore_errors=True)
 
 
+# What a test worker's servers are to it (tests/shard.py applies them in each worker).
+SHARD_KEYS = (
+    "DATABASE_URL",
+    "DATABASE_APP_USER",
+    "DATABASE_APP_PASSWORD",
+    "REDIS_URL",
+    "PLATFORM_VAR_DIR",
+)
+
+
+def test_workers(pytest_args: list[str]) -> int:
+    """Parallel workers for the whole suite (``PLATFORM_TEST_WORKERS``, default: one per
+    core, at most 2); one when the arguments name what to run."""
+    if os.environ.get("PLATFORM_TEST_WORKERS"):
+        return max(1, int(os.environ["PLATFORM_TEST_WORKERS"]))
+    if any(not arg.startswith("-") for arg in pytest_args):
+        return 1
+    return max(1, min(2, os.cpu_count() or 1))
+
+
 def cmd_test(pytest_args: list[str]) -> int:
-    with throwaway_services("platform-test-") as env:
+    workers = test_workers(pytest_args)
+    with contextlib.ExitStack() as services:
+        shards = [
+            services.enter_context(throwaway_services(f"platform-test-{n}-"))
+            for n in range(workers)
+        ]
+        env = dict(shards[0])
+        if workers > 1:
+            # pytest-xdist: whole files to each worker as it frees up; each its own servers.
+            for n, shard in enumerate(shards):
+                env[f"PLATFORM_TEST_SHARD_gw{n}"] = json.dumps({k: shard[k] for k in SHARD_KEYS})
+            pytest_args = ["-n", str(workers), "--dist", "loadfile", "-p", "tests.shard",
+                           *pytest_args]  # fmt: skip
         code = subprocess.call([PYTHON, "-m", "pytest", *pytest_args], env=env, cwd=ROOT)
     if code == 5:
         log("pytest collected no tests: that is a failure, not a pass.")

@@ -70,6 +70,21 @@ def pytest_runtest_setup(item):
         _handler.current_test = item.nodeid
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A test whose log leaked a secret fails at its teardown, with the lines: a report is
+    what reaches the terminal from a pytest-xdist worker as well."""
+    report = yield
+    if call.when == "teardown" and _handler is not None and report.passed:
+        found = [f for f in _handler.findings if f[0] == item.nodeid]
+        if found:
+            report.outcome = "failed"
+            report.longrepr = "secrets found in log output:\n" + "\n".join(
+                f"{finding}: {line}" for _, finding, line in found[:20]
+            )
+    return report
+
+
 def pytest_sessionfinish(session, exitstatus):
     if _handler is not None and _handler.findings and session.exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
