@@ -381,3 +381,22 @@ def test_end_user_rows_are_the_only_store(app, project_a):
     set_tenant_context(TenantContext(platform_admin=True))
     assert EndUser.objects.filter(project=project_a, email="quinn@example.com").count() == 1
     set_tenant_context(TenantContext())
+
+
+# Today's counts (tests/test_query_counts.py explains what a test's savepoints add): the key
+# in its own block, then the request's transaction with the client context. GET /user: the end
+# user. The refresh grant: the token row, the session with its end user, the rotation and its
+# audit row, in the service-role block.
+BUDGET_USER = 11
+BUDGET_REFRESH = 23
+
+
+def test_user_and_refresh_cost_a_fixed_number_of_statements(app, django_assert_max_num_queries):
+    session = app.signup("rae@example.com").json()
+    assert app.call("get", "user", token=session["access_token"]).status_code == 200
+    with django_assert_max_num_queries(BUDGET_USER):
+        assert app.call("get", "user", token=session["access_token"]).status_code == 200
+    grant = {"refresh_token": session["refresh_token"]}
+    with django_assert_max_num_queries(BUDGET_REFRESH):
+        response = app.call("post", "token?grant_type=refresh_token", grant)
+    assert response.status_code == 200
