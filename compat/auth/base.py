@@ -23,6 +23,11 @@ from endusers.services.passwords import INVALID_RESET
 from platform_site.errors import api_exception_handler
 
 EXPIRED_LINK = "Email link is invalid or has expired"
+# GoTrue's two answers for a taken email: at sign-up, and on a change of address.
+EMAIL_TAKEN = {
+    "user_already_exists": "User already registered",
+    "email_exists": "A user with this email address has already been registered",
+}
 
 
 class GoTrueError(exceptions.APIException):
@@ -48,20 +53,17 @@ def _flat(detail) -> str:
 def from_validation(exc: DjangoValidationError, *, email_taken: str) -> exceptions.APIException:
     """A service's field errors as GoTrue names them: a rejected password is a weak one, a
     taken email an existing user, a bad mailed token an expired link."""
-    detail = as_serializer_error(exc)
-    messages = [str(m) for m in detail.get("password", [])] if isinstance(detail, dict) else []
-    if messages:
-        return GoTrueError(
-            422, "weak_password", " ".join(messages), weak_password={"reasons": messages}
-        )
-    if [str(m) for m in detail.get("email", [])] == [accounts.EMAIL_TAKEN]:
-        message = (
-            "User already registered"
-            if email_taken == "user_already_exists"
-            else ("A user with this email address has already been registered")
-        )
-        return GoTrueError(422, email_taken, message)
-    if [str(m) for m in detail.get("token", [])] in ([INVALID_LINK], [INVALID_RESET]):
+    detail = as_serializer_error(exc)  # always {field: [messages]}
+
+    def messages(field: str) -> list[str]:
+        return [str(m) for m in detail.get(field, [])]
+
+    if reasons := messages("password"):
+        message = " ".join(reasons)
+        return GoTrueError(422, "weak_password", message, weak_password={"reasons": reasons})
+    if messages("email") == [accounts.EMAIL_TAKEN]:
+        return GoTrueError(422, email_taken, EMAIL_TAKEN[email_taken])
+    if messages("token") in ([INVALID_LINK], [INVALID_RESET]):
         return GoTrueError(403, "otp_expired", EXPIRED_LINK)
     return GoTrueError(400, "validation_failed", _flat(detail))
 

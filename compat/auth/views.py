@@ -255,9 +255,8 @@ class AdminUserDetailView(AdminView):
 
     def put(self, request, end_user):
         target = self.target()
-        refused = (
-            sorted(set(request.data) & set(ADMIN_REFUSED)) if isinstance(request.data, dict) else []
-        )
+        body = request.data if isinstance(request.data, dict) else {}
+        refused = sorted(set(body) & set(ADMIN_REFUSED))
         if refused:
             raise GoTrueError(
                 400, "validation_failed", f"{refused[0]}: not changeable through auth.admin here"
