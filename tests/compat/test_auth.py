@@ -375,7 +375,7 @@ def _allow_anonymous(ref: str) -> None:
 def test_supabase_js_auth(demo, form):
     _allow_anonymous(demo.ref)
     output = demo.node("auth.test.mjs", form)
-    assert re.search(r"\bpass 6\b", output), output[-3000:]  # every scenario ran
+    assert re.search(r"\bpass 7\b", output), output[-3000:]  # every scenario ran
 
 
 def test_end_user_rows_are_the_only_store(app, project_a):

@@ -85,6 +85,37 @@ test("sign up, sign in, get the user, refresh, update, sign out: with their even
   );
 });
 
+test("a stored session past its expiry is refreshed by auth-js on its own", async () => {
+  const { session } = await signedUp();
+  const key = "auth-test";
+  const expired = { ...session, expires_at: Math.floor(Date.now() / 1000) - 1 };
+  const stored = new Map([[key, JSON.stringify(expired)]]);
+  const storage = {
+    getItem: (name) => stored.get(name) ?? null,
+    setItem: (name, value) => stored.set(name, value),
+    removeItem: (name) => stored.delete(name),
+  };
+  const supabase = client(publishableKey, {
+    auth: {
+      persistSession: true,
+      autoRefreshToken: true,
+      detectSessionInUrl: false,
+      storage,
+      storageKey: key,
+    },
+  });
+  const events = [];
+  supabase.auth.onAuthStateChange((event) => events.push(event));
+  const { data, error } = await supabase.auth.getSession();
+  await supabase.auth.stopAutoRefresh();
+  assert.equal(error, null);
+  assert.notEqual(data.session.refresh_token, session.refresh_token);
+  assert.ok(data.session.expires_at > Date.now() / 1000);
+  assert.equal(JSON.parse(stored.get(key)).refresh_token, data.session.refresh_token);
+  assert.ok(events.includes("TOKEN_REFRESHED"), events.join());
+  assert.equal((await userStatus(data.session.access_token)).status, 200);
+});
+
 test("global sign-out ends every session of the user; others keeps the caller's", async () => {
   const { address, supabase: first } = await signedUp();
   const second = recorded();
