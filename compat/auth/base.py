@@ -89,12 +89,9 @@ def gotrue_exception_handler(exc, context):
         return None  # a 500: Django's handler answers in GoTrue's shape (compat.errors)
     error = response.data["error"]
     status_code, code = compat_errors.gotrue_code(response.status_code, error["code"])
-    message = error["message"]
-    if isinstance(exc, exceptions.ValidationError | exceptions.ParseError):
-        message = _flat(exc.detail)
     response.status_code = status_code
     response.data = compat_errors.gotrue_body(
-        status_code, code, message, **getattr(exc, "extra", {})
+        status_code, code, error["message"], **getattr(exc, "extra", {})
     )
     return response
 
@@ -109,9 +106,6 @@ class GoTrueView(ClientView):
 
     def get_exception_handler(self):
         return gotrue_exception_handler
-
-    def get_authenticate_header(self, request):
-        return 'Bearer realm="client"'  # a 401, as the client middleware answers
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
