@@ -25,8 +25,40 @@ def family_of(path: str) -> str | None:
     return None
 
 
-def gotrue_body(status: int, code: str, message: str) -> dict:
-    return {"code": status, "error_code": code, "msg": message}
+# GoTrue answers every response with the API version it speaks; auth-js reads error codes
+# (``error_code``) from any response that carries it.
+GOTRUE_API_VERSION_HEADER = "X-Supabase-Api-Version"
+GOTRUE_API_VERSION = "2024-01-01"
+# The platform's codes (the client identity's refusals, DRF's defaults, the bare-status
+# handlers) as GoTrue names them: code -> (status, or None to keep it; GoTrue's code).
+GOTRUE_CODES = {
+    "api_key_required": (None, "no_authorization"),
+    "invalid_token": (403, "bad_jwt"),
+    "session_ended": (403, "session_not_found"),
+    "not_authenticated": (None, "no_authorization"),
+    "invalid": (None, "validation_failed"),
+    "parse_error": (None, "bad_json"),
+    "unsupported_media_type": (None, "bad_json"),
+    "throttled": (None, "over_request_rate_limit"),
+    "server_error": (None, "unexpected_failure"),
+    "bad_request": (None, "validation_failed"),
+}
+
+
+def gotrue_code(status: int, code: str) -> tuple[int, str]:
+    new_status, new_code = GOTRUE_CODES.get(code, (None, code))
+    return new_status or status, new_code
+
+
+def gotrue_body(status: int, code: str, message: str, **extra) -> dict:
+    return {"code": status, "error_code": code, "msg": message, **extra}
+
+
+def gotrue_response(status: int, code: str, message: str, **extra) -> JsonResponse:
+    status, code = gotrue_code(status, code)
+    response = JsonResponse(gotrue_body(status, code, message, **extra), status=status)
+    response[GOTRUE_API_VERSION_HEADER] = GOTRUE_API_VERSION
+    return response
 
 
 def postgrest_body(code: str, message: str, details=None, hint=None) -> dict:
@@ -43,7 +75,7 @@ POSTGREST_CODES = {401: "PGRST301", 403: "42501", 404: "PGRST125", 405: "PGRST11
 
 def family_response(family: str, status: int, code: str, message: str) -> JsonResponse:
     if family == "gotrue":
-        body = gotrue_body(status, code, message)
+        return gotrue_response(status, code, message)
     elif family == "postgrest":
         body = postgrest_body(POSTGREST_CODES.get(status, code), message, hint=code)
     else:

@@ -121,7 +121,9 @@ def identify(meta, *, ref: str | None = None) -> ClientIdentity:
     if not session_is_live(
         session_id=claims.session_id, user_id=str(claims.end_user_id), project_id=project.id
     ):
-        raise ClientAuthFailed("invalid_token", "Invalid or expired access token for this project.")
+        # A genuine token of an ended session (signed out, revoked, banned): its own code, so
+        # a client can tell "sign in again" from a forged token (GoTrue: session_not_found).
+        raise ClientAuthFailed("session_ended", "This session has ended: sign in again.")
     return ClientIdentity(
         project=project,
         key=key,

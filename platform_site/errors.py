@@ -44,7 +44,8 @@ def error_body(status_code: int, code: str, message: str, details=None, request=
 def error_response(request, status_code: int, code: str, message: str, details=None, **kw):
     """The error shape of the request's API family: the platform's own, or one of Supabase's
     (``compat.errors``) on its paths."""
-    family = compat_errors.family_of(request.path) if request is not None else None
+    # path_info: under /p/<ref>/ the client middleware has already taken the prefix off.
+    family = compat_errors.family_of(request.path_info) if request is not None else None
     if family is not None:
         response = compat_errors.family_response(family, status_code, code, message)
     else:

@@ -145,11 +145,16 @@ def end_user_signin(*, project, email: str, password: str) -> SignIn:
 
 
 @transaction.atomic
-def end_user_anonymous_signin(*, project) -> ClientSession:
+def end_user_anonymous_signin(*, project, user_metadata: dict | None = None) -> ClientSession:
     """A real end user without email or password, upgradable later (``end_user_update_self``)."""
     if not selectors.auth_settings_for(project=project).anonymous_sign_in:
         raise AnonymousSignInDisabled
-    end_user = EndUser(org_id=project.org_id, project=project, is_anonymous=True)
+    end_user = EndUser(
+        org_id=project.org_id,
+        project=project,
+        is_anonymous=True,
+        user_metadata=_metadata(user_metadata or {}, "user_metadata"),
+    )
     with acting_for(project):
         end_user.save(force_insert=True)
         audit_record(

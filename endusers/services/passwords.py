@@ -1,8 +1,10 @@
 """End users' passwords: hashing (authn's hashers and validators), recovery by mailed link.
 
 A reset token is signed per project (``django.core.signing``, as authn's verification links)
-and carries a fingerprint of the current password hash, so it works once: the reset changes
-the hash and every earlier link stops matching. It expires after ``PASSWORD_RESET_TIMEOUT``.
+and carries a fingerprint of the current password hash and last sign-in (as Django's own
+reset tokens), so it works once: the reset changes the hash, a sign-in through the link
+(``end_user_password_recovery_signin``) the sign-in time, and every earlier link stops
+matching. It expires after ``PASSWORD_RESET_TIMEOUT``.
 """
 
 from django.conf import settings
@@ -19,7 +21,13 @@ from authn.constants import AuditAction, RevokeReason
 from authn.services.accounts import normalize_email, validate_new_password
 from endusers import selectors
 from endusers.models import EndUser
-from endusers.services.sessions import acting_for, end_user_sessions_revoke_all
+from endusers.services.sessions import (
+    ClientSession,
+    acting_for,
+    end_user_session_start,
+    end_user_sessions_revoke_all,
+    is_banned,
+)
 
 INVALID_RESET = "This reset link is invalid or has expired."
 
@@ -49,7 +57,9 @@ def _salt(project) -> str:
 
 
 def _fingerprint(end_user: EndUser) -> str:
-    return salted_hmac("endusers.password-reset", end_user.password or "-").hexdigest()[:20]
+    signed_in = end_user.last_sign_in_at.isoformat() if end_user.last_sign_in_at else "-"
+    value = f"{end_user.password or '-'}|{signed_in}"
+    return salted_hmac("endusers.password-reset", value).hexdigest()[:20]
 
 
 @transaction.atomic
@@ -72,25 +82,53 @@ def end_user_password_recover(*, project, email: str) -> None:
     emails.send_password_reset(email=end_user.email, uid="", token=token, site_url=site_url)
 
 
-@transaction.atomic
-def end_user_password_reset(*, project, token: str, password: str) -> EndUser:
-    """Set the new password; every session of the end user is revoked. Following the link
-    proves the address, so it counts as confirmed."""
+def _reset_target(*, project, token: str) -> EndUser:
+    """The end user a reset link names, row-locked, in the caller's ``acting_for`` block."""
     try:
         data = signing.loads(token, salt=_salt(project), max_age=settings.PASSWORD_RESET_TIMEOUT)
     except signing.BadSignature:
         raise ValidationError({"token": INVALID_RESET}) from None
     if not isinstance(data, dict) or not isinstance(data.get("f"), str):
         raise ValidationError({"token": INVALID_RESET})
+    end_user = (
+        EndUser.objects.select_for_update()
+        .filter(project_id=project.id, pk=data.get("u"))
+        .exclude(email="")
+        .first()
+    )
+    if end_user is None or not constant_time_compare(_fingerprint(end_user), data["f"]):
+        raise ValidationError({"token": INVALID_RESET})
+    return end_user
+
+
+@transaction.atomic
+def end_user_password_recovery_signin(*, project, token: str) -> ClientSession:
+    """Sign in through a reset link instead of setting the password with it (GoTrue's
+    recovery flow: the app then sets the new password as the signed-in end user, which
+    revokes the other sessions). The sign-in changes the fingerprint: the link works once."""
     with acting_for(project):
-        end_user = (
-            EndUser.objects.select_for_update()
-            .filter(project_id=project.id, pk=data.get("u"))
-            .exclude(email="")
-            .first()
-        )
-        if end_user is None or not constant_time_compare(_fingerprint(end_user), data["f"]):
+        end_user = _reset_target(project=project, token=token)
+        if is_banned(end_user):
             raise ValidationError({"token": INVALID_RESET})
+        if end_user.email_confirmed_at is None:
+            end_user.email_confirmed_at = timezone.now()
+            end_user.save(update_fields=["email_confirmed_at", "updated_at"])
+        audit_record(
+            action=AuditAction.END_USER_SIGNIN_OK,
+            org_id=project.org_id,
+            target_type="enduser",
+            target_id=end_user.pk,
+            metadata={"method": "recovery_link"},
+        )
+    return end_user_session_start(project=project, end_user=end_user)
+
+
+@transaction.atomic
+def end_user_password_reset(*, project, token: str, password: str) -> EndUser:
+    """Set the new password; every session of the end user is revoked. Following the link
+    proves the address, so it counts as confirmed."""
+    with acting_for(project):
+        end_user = _reset_target(project=project, token=token)
         password_set(end_user, password)
         end_user.email_confirmed_at = end_user.email_confirmed_at or timezone.now()
         end_user.save(update_fields=["password", "email_confirmed_at", "updated_at"])
