@@ -388,3 +388,19 @@ def test_another_projects_key_reaches_nothing_on_any_route(world):
             if "(?P<bucket>" in route:
                 assert response.status_code in (400, 403, 404, 405), (method, url)
     assert stored_keys() == ["a.txt"]
+
+
+@pytest.mark.django_db
+def test_downloads_and_uploads_cost_what_the_client_routes_cost(
+    world, django_assert_max_num_queries
+):
+    """The same statements as ``/client/v1/storage/`` (12 and 19 here, savepoints included):
+    key, session, context, the bucket, the object, the rule; for uploads the audit row."""
+    client, alice = world["client"], world["headers"]["alice"]
+    with django_assert_max_num_queries(12):
+        assert client.get("/storage/v1/object/docs/a.txt", **alice).status_code == 200
+    with django_assert_max_num_queries(19):
+        response = client.generic(
+            "POST", "/storage/v1/object/docs/n.txt", b"x", content_type="text/plain", **alice
+        )
+        assert response.status_code == 200

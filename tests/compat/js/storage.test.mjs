@@ -94,6 +94,12 @@ test("a signed URL opens without any key, a tampered one does not", async () => 
   assert.equal(response.status, 200);
   assert.equal(await response.text(), "signed");
   assert.match(response.headers.get("etag"), /^"[0-9a-f]{64}"$/);
+  const { signedUrl: attached } = ok(
+    await docs.createSignedUrl(`${folder}/signed file.txt`, 60, { download: "saved.txt" }),
+  );
+  const saved = await fetch(attached);
+  assert.equal(saved.status, 200);
+  assert.match(saved.headers.get("content-disposition"), /^attachment; filename="saved.txt"/);
   const tampered = await fetch(signedUrl.replace(/token=./, "token=x"));
   assert.equal(tampered.status, 400);
   assert.equal((await tampered.json()).statusCode, "400");
