@@ -246,6 +246,26 @@ def read_signed_token(token: str) -> SignedTarget:
     return SignedTarget(data["org"], data["o"], int(data["exp"]))
 
 
+class BadToken(Exception):
+    """A forged or garbled token, or one whose object is gone."""
+
+
+def signed_object(token: str):
+    """The object a signed token opens, and the Cache-Control to serve it with; raises
+    ``SignatureExpired`` or ``BadToken``."""
+    try:
+        target = read_signed_token(token)
+    except (signing.BadSignature, KeyError, TypeError, ValueError) as exc:
+        raise BadToken from exc
+    with tenant_context(TenantContext(org_id=target.org_id)):
+        obj = selectors.object_by_id(object_id=target.object_id)
+    if obj is None:
+        raise BadToken
+    # A browser may keep it a minute, never past the URL's expiry.
+    max_age = max(0, min(60, target.expires_at - int(time.time())))
+    return obj, f"private, max-age={max_age}"
+
+
 def public_cache_seconds() -> int:
     return settings.STORAGE_PUBLIC_CACHE_SECONDS
 

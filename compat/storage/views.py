@@ -26,7 +26,6 @@ from platform_site.errors import api_exception_handler
 from platform_site.parsers import JSONBodyParser
 from storage import delivery, selectors, services
 from storage.api.uploads import form_upload, raw_upload
-from storage.views import BadToken, signed_object
 from tenants.api.base import valid
 from tenants.context import tenant_context
 
@@ -96,7 +95,7 @@ class StorageView(ClientView):
         services.FileTooLarge: lambda exc: PayloadTooLarge(exc.messages[0]),
         services.SignatureExpired: lambda exc: InvalidSignature("This URL has expired."),
         signing.BadSignature: lambda exc: InvalidSignature(),
-        BadToken: lambda exc: InvalidSignature(),
+        services.BadToken: lambda exc: InvalidSignature(),
     }
 
     def get_exception_handler(self):
@@ -340,7 +339,7 @@ class SignView(StorageView):
         return Response({"signedURL": f"/object/sign/{_object_path(found, key)}?token={token}"})
 
     def get(self, request, bucket, key):
-        obj, cache_control = signed_object(request.query_params.get("token", ""))
+        obj, cache_control = services.signed_object(request.query_params.get("token", ""))
         if obj.bucket.name != bucket or obj.key != key:
             raise InvalidSignature("This URL was signed for another object.")
         return _serve(request, obj, cache_control)
@@ -382,7 +381,7 @@ class UploadSignView(StorageView):
         try:
             grant = services.read_upload_token(request.query_params.get("token", ""))
         except (KeyError, TypeError, ValueError) as exc:
-            raise BadToken from exc
+            raise services.BadToken from exc
         if grant.key != key:
             raise InvalidSignature("This URL was signed for another object.")
         with tenant_context(grant.tenant_context()):
