@@ -3,7 +3,9 @@
 Runs before the developer token middleware: on client paths a bearer token is a key or an
 end user's token, never a developer's (that middleware leaves client paths alone). A
 ``/p/<ref>/...`` path is served by the same routes as the path without it, with the key
-required to be one of that project's.
+required to be one of that project's (the ref stays on the request as ``client_ref``). The
+keyless paths (``identity.KEYLESS``: signed and public storage URLs) go on without a client
+when no key is sent.
 """
 
 from django.contrib.auth.models import AnonymousUser

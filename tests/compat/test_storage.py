@@ -264,6 +264,18 @@ def test_wrong_key_kinds_and_roles_are_refused(world, caller, method, path, body
 def test_keys_in_the_wrong_place_are_401(world):
     client = world["client"]
     assert_storage_error(client.post("/storage/v1/object/list/docs", {}, format="json"), 401)
+    # Only the signed and public URLs themselves are keyless, not what makes or changes them.
+    for method, path in [
+        ("post", "/storage/v1/object/sign/docs/a.txt"),
+        ("post", "/storage/v1/object/upload/sign/docs/a.txt"),
+        ("delete", "/storage/v1/object/sign/docs/a.txt"),
+        ("put", "/storage/v1/object/docs/a.txt"),
+        ("delete", "/storage/v1/object/docs"),
+        ("get", "/storage/v1/object/docs/a.txt"),
+    ]:
+        assert_storage_error(getattr(client, method)(path, {}, format="json"), 401)
+    public = assert_storage_error(client.get("/storage/v1/object/public/docs/a.txt"), 404)
+    assert "/p/<ref>" in public["message"]
     developer = {"HTTP_AUTHORIZATION": "Bearer not-a-key"}
     assert_storage_error(client.get("/storage/v1/bucket", **developer), 401)
     secret = {**world["headers"]["secret"], "HTTP_ORIGIN": "https://app.example"}
