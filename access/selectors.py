@@ -1,9 +1,9 @@
 """Reads of access rules. Row-level security scopes them: developers see their org's, a
 client-app transaction its own project's."""
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
-from access.constants import ResourceType
+from access.constants import ResourceType, RuleKind
 from access.models import AccessRule
 
 
@@ -47,3 +47,14 @@ def rules_of_resource(*, project_id, resource_id, client_role: str) -> dict[str,
         project_id=project_id, resource_id=resource_id, client_role=client_role
     )
     return {rule.operation: rule for rule in rules}
+
+
+def resources_opened(*, project_id, operation: str, client_role: str, app_roles=()) -> QuerySet:
+    """The ids of the resources whose rule for ``operation`` may allow a caller of
+    ``client_role`` holding ``app_roles`` something (everyone, owner, or one of its app roles),
+    as a subquery (``resource_id``)."""
+    return AccessRule.objects.filter(
+        Q(kind__in=(RuleKind.EVERYONE, RuleKind.OWNER)) | Q(kind=RuleKind.ROLE,
+                                                             app_role__in=list(app_roles)),
+        project_id=project_id, operation=operation, client_role=client_role,
+    ).values("resource_id")  # fmt: skip

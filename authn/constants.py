@@ -53,8 +53,11 @@ class AuditAction(models.TextChoices):
     JOB_RUN = "job_run_requested"
     # Files
     BUCKET_CREATE = "bucket_create"
+    BUCKET_UPDATE = "bucket_update"
     BUCKET_DELETE = "bucket_delete"
     OBJECT_PUT = "object_put"
+    OBJECT_MOVE = "object_move"
+    OBJECT_COPY = "object_copy"
     OBJECT_DELETE = "object_delete"
     OBJECT_URL_SIGN = "object_url_sign"
     # Alerting

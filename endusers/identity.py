@@ -30,6 +30,14 @@ CLIENT_PREFIXES = (
     "/storage/v1/bucket",
     "/functions/v1/",
 )
+# Where the URL's own token (a signed URL) or the bucket's public flag is what authorizes a
+# request, so no key is required (compat.storage checks the token or the flag); a key sent
+# anyway is checked as everywhere.
+KEYLESS = {
+    "GET": ("/storage/v1/object/sign/", "/storage/v1/object/public/"),
+    "HEAD": ("/storage/v1/object/sign/", "/storage/v1/object/public/"),
+    "PUT": ("/storage/v1/object/upload/sign/",),
+}
 # "/p/<ref>/<rest>": the same routes with the project named in the path.
 REF_PATH = re.compile(r"\A/p/(?P<ref>[a-z]{20})(?P<rest>/.*)\Z")
 KEY_PREFIXES = ("sb_publishable_", "sb_secret_")
@@ -82,6 +90,10 @@ def split_ref(path: str) -> tuple[str | None, str]:
 
 def is_client_path(path: str) -> bool:
     return path.startswith(CLIENT_PREFIXES)
+
+
+def is_keyless(method: str, path: str) -> bool:
+    return path.startswith(KEYLESS.get(method, ()))
 
 
 def identify(meta, *, ref: str | None = None) -> ClientIdentity:

@@ -1,9 +1,6 @@
 """Object URLs that need no API token: signed URLs (any bucket, until they expire) and plain
 URLs of public buckets. Each sets the tenant context of the object's org itself."""
 
-import time
-
-from django.core import signing
 from django.http import Http404
 from django.views.decorators.http import require_GET
 
@@ -17,18 +14,12 @@ from tenants.middleware import tenant_exempt
 @require_GET
 def signed(request, token: str):
     try:
-        target = services.read_signed_token(token)
+        obj, cache_control = services.signed_object(token)
     except services.SignatureExpired:
         return error_response(request, 403, "url_expired", "This signed URL has expired.")
-    except (signing.BadSignature, KeyError, TypeError, ValueError) as exc:
+    except services.BadToken as exc:
         raise Http404 from exc
-    with tenant_context(TenantContext(org_id=target.org_id)):
-        obj = selectors.object_by_id(object_id=target.object_id)
-        if obj is None:
-            raise Http404
-        # A browser may keep it a minute, never past the URL's expiry.
-        max_age = max(0, min(60, target.expires_at - int(time.time())))
-        return delivery.serve(request, obj, cache_control=f"private, max-age={max_age}")
+    return delivery.serve(request, obj, cache_control=cache_control)
 
 
 @tenant_exempt

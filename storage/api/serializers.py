@@ -15,8 +15,13 @@ class BucketSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at"]
 
 
+BUCKET_NAME = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+CONTENT_TYPE_RULE = r"^[\w.+-]+/(\*|[\w.+-]+)$"  # type/subtype or type/*
+MAX_FILE_SIZE = 5 * 1024**3
+
+
 class BucketInputSerializer(serializers.Serializer):
-    name = serializers.RegexField(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+    name = serializers.RegexField(BUCKET_NAME)
     public = serializers.BooleanField(required=False, default=False)
     inline_delivery = serializers.BooleanField(
         required=False,
@@ -24,9 +29,9 @@ class BucketInputSerializer(serializers.Serializer):
         help_text="Let HTML, SVG and other active types display in the browser instead of "
         "downloading; only on STORAGE_DELIVERY_ORIGIN, and always sandboxed.",
     )
-    max_file_size = serializers.IntegerField(required=False, min_value=1, max_value=5 * 1024**3)
+    max_file_size = serializers.IntegerField(required=False, min_value=1, max_value=MAX_FILE_SIZE)
     allowed_content_types = serializers.ListField(
-        child=serializers.RegexField(r"^[\w.+-]+/(\*|[\w.+-]+)$"), required=False, max_length=50
+        child=serializers.RegexField(CONTENT_TYPE_RULE), required=False, max_length=50
     )
 
 

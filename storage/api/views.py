@@ -2,10 +2,7 @@
 permission per HTTP method, then a service or a selector. Client apps' routes build on
 ``endusers.api.base.ClientView``: the access rules decide, in PostgreSQL."""
 
-import tempfile
-
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.uploadedfile import UploadedFile
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -15,6 +12,7 @@ from rest_framework.response import Response
 from endusers.api.base import ClientView
 from storage import delivery, selectors, services
 from storage.api import serializers as s
+from storage.api.uploads import raw_upload
 from tenants import constants
 from tenants.api.base import ProjectView, found, valid
 
@@ -134,7 +132,6 @@ class SignView(StorageView):
 # A bucket of another project, or one that does not exist, is 404; an object the caller's
 # "select" rule does not show is 404 (it is not there for the caller); an operation the rules
 # refuse on a bucket or object the caller sees is 403.
-UPLOAD_CHUNK = 64 * 1024
 
 
 class ClientStorageView(ClientView):
@@ -161,27 +158,6 @@ class ClientObjectListView(ClientStorageView):
             bucket=found_bucket, prefix=request.query_params.get("prefix", "")[:500]
         )
         return Response(s.ObjectSerializer(objects, many=True, context={"request": request}).data)
-
-
-def _raw_upload(request, bucket, key: str) -> UploadedFile:
-    """The request body as an uploaded file, read no further than the bucket's limit."""
-    declared = request.META.get("CONTENT_LENGTH") or ""
-    if declared.isdigit() and int(declared) > bucket.max_file_size:
-        raise ValidationError({"file": f"Larger than this bucket's {bucket.max_file_size} bytes."})
-    # Handed to the caller inside the UploadedFile, which closes it (``with``).
-    spool = tempfile.SpooledTemporaryFile(max_size=1024 * 1024)  # noqa: SIM115
-    size = 0
-    while chunk := request.read(UPLOAD_CHUNK):
-        size += len(chunk)
-        if size > bucket.max_file_size:
-            raise ValidationError(
-                {"file": f"Larger than this bucket's {bucket.max_file_size} bytes."}
-            )
-        spool.write(chunk)
-    if size == 0:
-        raise ValidationError({"file": "The body is the file's bytes; it is empty."})
-    spool.seek(0)
-    return UploadedFile(spool, key.rsplit("/", 1)[-1], request.content_type, size)
 
 
 class ClientObjectView(ClientStorageView):
@@ -214,7 +190,7 @@ class ClientObjectView(ClientStorageView):
     )
     def put(self, request, bucket, key):
         found_bucket = self.bucket()
-        with _raw_upload(request._request, found_bucket, key) as upload:
+        with raw_upload(request._request, found_bucket, key) as upload:
             obj, created = services.client_object_put(
                 client=self.client, bucket=found_bucket, key=key, upload=upload
             )
