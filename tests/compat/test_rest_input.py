@@ -394,3 +394,33 @@ def test_a_read_is_one_statement_whatever_the_rows_and_a_count_one_more(app):
     assert len(counted) == 2 and "COUNT(*)" in counted[1]
     # A window that ends before the rows do knows the count without asking.
     assert len(statements("/rest/v1/todos?n=gte.0&limit=50", prefer="count=exact")) == 1
+
+
+@pytest.mark.django_db
+def test_a_single_object_write_of_several_rows_is_refused_and_undone(app):
+    alice = app["alice"]
+    refused = alice.post(
+        "/rest/v1/todos",
+        [{"n": 1}, {"n": 2}],
+        prefer="return=representation",
+        accept="application/vnd.pgrst.object+json",
+    )
+    error(refused, 406, "PGRST116")
+    assert alice.get("/rest/v1/todos").json() == []
+    one = alice.post(
+        "/rest/v1/todos?select=n",
+        {"n": 3},
+        prefer="return=representation",
+        accept="application/vnd.pgrst.object+json",
+    )
+    assert one.status_code == 201 and one.json() == {"n": 3}
+
+
+@pytest.mark.django_db
+def test_a_closed_schema_names_every_column(app, membership_a, project_a, make_collection):  # noqa: F811
+    closed = {"type": "object", "properties": {"a": {}}, "additionalProperties": False}
+    make_collection(membership_a, project_a, "closed", json_schema=closed)
+    response = app["secret"].get("/rest/v1/closed?select=a,b")
+    body = error(response, 400, "42703")
+    assert body["message"] == "column closed.b does not exist"
+    assert app["secret"].get("/rest/v1/closed?select=a,id&a=is.null").json() == []
