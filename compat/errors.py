@@ -38,7 +38,13 @@ def storage_body(status: int, code: str, message: str) -> dict:
 
 
 # A refusal before the view (bad key, unknown URL) in PostgREST's codes.
-POSTGREST_CODES = {401: "PGRST301", 403: "42501", 404: "PGRST125", 405: "PGRST117"}
+POSTGREST_CODES = {
+    400: "PGRST100",
+    401: "PGRST301",
+    403: "42501",
+    404: "PGRST125",
+    405: "PGRST117",
+}
 
 
 def family_response(family: str, status: int, code: str, message: str) -> JsonResponse:

@@ -33,6 +33,7 @@ from rest_framework.response import Response
 
 from compat.errors import POSTGREST_CODES, postgrest_body
 from compat.rest.grammar import GrammarError
+from datastore.filters import FilterError
 
 # SQLSTATEs a client's request can cause, answered as PostgREST answers them.
 DATABASE_ERRORS = {"23505": 409, "23514": 400, "42P10": 400, "42601": 400, "21000": 400}
@@ -55,6 +56,8 @@ def postgrest_exception_handler(exc, context):
 def as_postgrest_error(exc, context) -> GrammarError | None:
     if isinstance(exc, GrammarError):
         return exc
+    if isinstance(exc, FilterError):  # a condition the grammar let through but SQL cannot take
+        return GrammarError(str(exc))
     if isinstance(exc, DjangoValidationError):
         return GrammarError(
             f'new row for relation "{_table(context)}" violates check constraint "json_schema"',
