@@ -150,7 +150,9 @@ class TableView(PostgrestView):
                 status=406,
                 details=f"{profile[:60]!r} was asked for.",
             )
-        self.single = self._wants_object(request.headers.get("Accept", ""))
+        accept = request.headers.get("Accept", "")
+        self.single = self._wants_object(accept)
+        self.strip_nulls = "nulls=stripped" in accept.replace(" ", "")
         self.prefer = grammar.parse_prefer(request.headers.get("Prefer"))
 
     @staticmethod
@@ -246,7 +248,10 @@ class TableView(PostgrestView):
         return f"{offset}-{offset + n - 1}/{of}"
 
     def _body(self, rows: list[dict]):
-        """The rows, or the one row ``.single()`` asked for (406 PGRST116 otherwise)."""
+        """The rows, or the one row ``.single()`` asked for (406 PGRST116 otherwise); without
+        their null fields when the client asks (``nulls=stripped``)."""
+        if self.strip_nulls:
+            rows = [{k: v for k, v in row.items() if v is not None} for row in rows]
         if not self.single:
             return rows
         if len(rows) != 1:

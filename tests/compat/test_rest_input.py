@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from compat.rest import grammar
 from datastore import filters
 from datastore.filters import AllOf, AnyOf, Condition, Not
+from datastore.signals import record_changed, records_created
 from endusers.services.sessions import end_user_session_start
 from tenants import services as tenant_services
 from tenants.context import TenantContext, set_tenant_context
@@ -286,6 +287,11 @@ def test_upsert_and_anon_reads_only_published(app):
         prefer="return=representation",
     ).json()
     assert [r["score"] for r in made] == [None, None]  # declared, so a column
+    stripped = alice.get(
+        "/rest/v1/posts?select=title,score&limit=1&order=stars",
+        accept="application/vnd.pgrst.array+json;nulls=stripped",
+    )
+    assert stripped.json() == [{"title": "draft"}]
     assert [r["title"] for r in anon.get("/rest/v1/posts").json()] == ["out"]
     assert anon.get("/rest/v1/posts?stars=gte.3&select=title").json() == [{"title": "out"}]
     error(anon.post("/rest/v1/posts", {"title": "x"}), 401, "42501")
@@ -429,3 +435,33 @@ def test_a_closed_schema_names_every_column(app, membership_a, project_a, make_c
     body = error(response, 400, "42703")
     assert body["message"] == "column closed.b does not exist"
     assert app["secret"].get("/rest/v1/closed?select=a,id&a=is.null").json() == []
+
+
+@pytest.mark.django_db
+def test_writes_announce_after_commit_with_the_end_user(app, django_capture_on_commit_callbacks):
+    created, changed = [], []
+
+    def on_created(sender, **payload):
+        created.append(payload)
+
+    def on_changed(sender, **payload):
+        changed.append(payload)
+
+    records_created.connect(on_created, dispatch_uid="test-rest-created")
+    record_changed.connect(on_changed, dispatch_uid="test-rest-changed")
+    alice_id = app["users"]["alice"][0].id
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            app["alice"].post("/rest/v1/todos", [{"n": 1}, {"n": 2}])
+        with django_capture_on_commit_callbacks(execute=True):
+            app["alice"].patch("/rest/v1/todos?n=eq.1", {"done": True})
+        with django_capture_on_commit_callbacks(execute=True):
+            app["alice"].delete("/rest/v1/todos?n=gte.0")
+    finally:
+        records_created.disconnect(dispatch_uid="test-rest-created")
+        record_changed.disconnect(dispatch_uid="test-rest-changed")
+    assert len(created) == 1 and created[0]["end_user_id"] == alice_id
+    assert [data for _, data in created[0]["records"]] == [{"n": 1}, {"n": 2}]
+    assert [(e["op"], e["data"]) for e in changed[:1]] == [("update", {"n": 1, "done": True})]
+    assert sorted(e["op"] for e in changed) == ["delete", "delete", "update"]
+    assert {e["end_user_id"] for e in changed} == {alice_id}
