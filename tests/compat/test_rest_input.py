@@ -15,6 +15,7 @@ from datastore import filters
 from datastore.filters import AllOf, AnyOf, Condition, Not
 from datastore.signals import record_changed, records_created
 from endusers.services.sessions import end_user_session_start
+from realtime import events as realtime_events
 from tenants import services as tenant_services
 from tenants.context import TenantContext, set_tenant_context
 from tests.access.conftest import make_end_user, set_rule, todos  # noqa: F401
@@ -465,3 +466,18 @@ def test_writes_announce_after_commit_with_the_end_user(app, django_capture_on_c
     assert [(e["op"], e["data"]) for e in changed[:1]] == [("update", {"n": 1, "done": True})]
     assert sorted(e["op"] for e in changed) == ["delete", "delete", "update"]
     assert {e["end_user_id"] for e in changed} == {alice_id}
+
+
+@pytest.mark.django_db
+def test_a_bulk_insert_reaches_realtime_with_its_end_user(
+    app, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Client sockets decide an owner rule with the event's end user (realtime.client)."""
+    sent = []
+    monkeypatch.setattr(
+        realtime_events, "redis_call", lambda call, group, batch: sent.extend(batch)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        app["alice"].post("/rest/v1/todos", [{"n": 1}, {"n": 2}])
+    alice_id = str(app["users"]["alice"][0].id)
+    assert [(e["op"], e["end_user_id"]) for e in sent] == [("insert", alice_id)] * 2
