@@ -16,6 +16,9 @@ PLATFORM_STORAGE = ("/storage/v1/o/", "/storage/v1/public/")
 
 
 def family_of(path: str) -> str | None:
+    from endusers.identity import split_ref  # imported late: identity needs this module's users
+
+    _, path = split_ref(path)  # /p/<ref>/<path> is the same family as <path>
     if path.startswith("/auth/v1/"):
         return "gotrue"
     if path.startswith("/rest/v1/"):

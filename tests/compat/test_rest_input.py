@@ -23,7 +23,9 @@ from tests.datastore.conftest import (  # noqa: F401 (fixtures used here)
     as_member,
     make_collection,
     membership_a,
+    membership_b,
     project_a,
+    project_b,
 )
 
 SHAPE = {"code", "message", "details", "hint"}
@@ -378,6 +380,27 @@ def test_wrong_keys_and_tokens_are_401_in_postgrest_shape(app, client):
         404,
         "PGRST125",
     )
+
+
+@pytest.mark.django_db
+def test_wrong_kinds_of_key_are_401(app, client, membership_b, project_b, project_a):  # noqa: F811
+    secret = app["secret"].headers["HTTP_APIKEY"]
+    from_browser = client.get("/rest/v1/todos", HTTP_APIKEY=secret, HTTP_ORIGIN="https://app.test")
+    error(from_browser, 401, "PGRST301")
+    as_member(membership_b)
+    _, other = tenant_services.api_key_create(
+        membership=membership_b, project=project_b, kind="publishable"
+    )
+    set_tenant_context(TenantContext())
+    error(client.get(f"/p/{project_a.ref}/rest/v1/todos", HTTP_APIKEY=other), 401, "PGRST301")
+    # Another project's end-user token with this project's key.
+    alice_token = app["alice"].headers["HTTP_AUTHORIZATION"]
+    foreign = client.get("/rest/v1/todos", HTTP_APIKEY=other, HTTP_AUTHORIZATION=alice_token)
+    error(foreign, 401, "PGRST301")
+    ok = client.get(f"/p/{project_a.ref}/rest/v1/todos", **app["alice"].headers)
+    assert ok.status_code == 200 and ok.json() == []
+    unknown = client.get(f"/p/{project_a.ref}/rest/v1/bad-name", **app["alice"].headers)
+    error(unknown, 404, "PGRST125")
 
 
 @pytest.mark.django_db
