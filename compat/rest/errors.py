@@ -2,12 +2,12 @@
 PostgREST's HTTP status and code: its own ``PGRST...`` codes for the requests it refuses, and
 PostgreSQL's SQLSTATE for what the database refuses (as PostgREST forwards them):
 
-=======  ======  ==============================================================
-status   code    when
-=======  ======  ==============================================================
+=======  ========  ============================================================
+status   code      when
+=======  ========  ============================================================
 400      PGRST100  a query string it cannot parse (filter, order, select, limit)
 400      PGRST102  a body that is not JSON, or not a row or a list of rows
-400      PGRST200  ``select`` embeds another collection
+400      PGRST200  ``select`` embeds another collection; PGRST123 an aggregate
 400      22P02     a value of the wrong type for the field (``age=eq.abc``)
 400      23514     a row the collection's JSON Schema refuses
 400      21000     an update or delete without a filter
@@ -21,7 +21,7 @@ status   code    when
                    PGRST116 ``.single()`` with zero or several rows
 409      23505     an insert of an id that exists
 416      PGRST103  a range beyond the rows
-=======  ======  ==============================================================
+=======  ========  ============================================================
 """
 
 from django.core.exceptions import ObjectDoesNotExist

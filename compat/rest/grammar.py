@@ -574,6 +574,8 @@ def parse_select(text: str | None, schema: Schema) -> tuple[SelectItem, ...]:
             continue
         if "(" in item or item.startswith("..."):
             name = re.split(r"[(!:]", item.removeprefix("..."), maxsplit=1)[0]
+            if re.search(r"(?:\A|[.:])(?:count|sum|avg|min|max)\(\)", item):
+                raise GrammarError("Use of aggregate functions is not allowed", code="PGRST123")
             raise GrammarError(
                 f"Could not find a relationship between '{schema.table}' and '{name[:60]}' "
                 "in the schema cache",

@@ -238,7 +238,7 @@ class TableView(PostgrestView):
         planned = count(**kwargs, planned=True)
         if method == "estimated" and planned <= grammar.MAX_ROWS:
             return count(**kwargs)
-        return planned
+        return max(planned, query.offset + len(rows))  # an estimate, never below what was read
 
     @staticmethod
     def _range(offset: int, n: int, total: int | None) -> str:

@@ -211,6 +211,8 @@ def test_prefer():
         ("a->b=eq.{bad", "22P02"),
         ("body=fts(klingon).x", "42704"),
         ("select=author(name)", "PGRST200"),
+        ("select=count()", "PGRST123"),
+        ("select=n.sum()", "PGRST123"),
         ("select=n::text", "PGRST100"),
         ("a=eq(any).x", "PGRST100"),
     ],
@@ -258,6 +260,12 @@ def test_crud_typing_and_ownership(app):
     assert listed["Content-Range"] == "0-2/3"
     page = alice.get("/rest/v1/todos?order=n.asc&limit=1&offset=1", prefer="count=exact")
     assert page.status_code == 206 and page["Content-Range"] == "1-1/3"
+    estimated = alice.get("/rest/v1/todos?limit=1", prefer="count=estimated")
+    assert estimated["Content-Range"] == "0-0/3"  # few rows: counted exactly
+    planned = alice.get("/rest/v1/todos?limit=1&offset=1", prefer="count=planned")
+    assert planned.status_code in (200, 206), planned.content
+    first, total = planned["Content-Range"].split("/")
+    assert first == "1-1" and int(total) >= 2  # the planner's estimate, at least what was read
     assert alice.get(f"/rest/v1/todos?user_id=eq.{alice_id}&select=n").json() == [
         {"n": 1},
         {"n": 2},
