@@ -325,52 +325,54 @@ def test_upsert_and_anon_reads_only_published(app):
     error(alice.get("/rest/v1/posts?stars=eq.many"), 400, "22P02")
 
 
+# (method, path, body, headers, status, code); one fixture for all of them (subtests).
+BAD_INPUT = [
+    ("get", "/rest/v1/nope", None, {}, 404, "PGRST205"),
+    ("get", "/rest/v1/rpc/do_it", None, {}, 404, "PGRST202"),
+    ("get", "/rest/v1/todos?n=wat.1", None, {}, 400, "PGRST100"),
+    ("get", "/rest/v1/todos?or=(n.eq.1,", None, {}, 400, "PGRST100"),
+    ("get", "/rest/v1/todos?select=owner(*)", None, {}, 400, "PGRST200"),
+    ("get", "/rest/v1/todos?id=eq.12", None, {}, 400, "22P02"),
+    ("get", "/rest/v1/todos", None, {"accept_profile": "private"}, 406, "PGRST106"),
+    ("get", "/rest/v1/todos", None, {"accept": "text/csv"}, 406, "PGRST107"),
+    ("get", "/rest/v1/todos", None, {"range": "5-2"}, 416, "PGRST103"),
+    ("get", "/rest/v1/todos?offset=10", None, {"prefer": "count=exact"}, 416, "PGRST103"),
+    ("post", "/rest/v1/todos", "{not json", {}, 400, "PGRST102"),
+    ("post", "/rest/v1/todos", [1, 2], {}, 400, "PGRST102"),
+    ("post", "/rest/v1/todos", {"created_at": "x"}, {}, 400, "428C9"),
+    ("post", "/rest/v1/todos", {"id": "x"}, {}, 400, "22P02"),
+    ("post", "/rest/v1/todos", {"user_id": "8b1f2d4e-0000-4000-8000-000000000001"}, {},
+     403, "42501"),
+    ("post", "/rest/v1/todos?on_conflict=title", {"a": 1},
+     {"prefer": "resolution=merge-duplicates"}, 400, "42P10"),
+    ("post", "/rest/v1/todos", [{"id": "8b1f2d4e-0000-4000-8000-000000000001"}] * 2,
+     {"prefer": "resolution=merge-duplicates"}, 400, "21000"),
+    ("patch", "/rest/v1/todos", {"a": 1}, {}, 400, "21000"),
+    ("patch", "/rest/v1/todos?n=eq.1", {"id": "8b1f2d4e-0000-4000-8000-000000000001"}, {},
+     400, "428C9"),
+    ("patch", "/rest/v1/todos?n=eq.1", [{"a": 1}], {}, 400, "PGRST102"),
+    ("delete", "/rest/v1/todos", None, {}, 400, "21000"),
+    ("put", "/rest/v1/todos", {"a": 1}, {}, 405, "PGRST117"),
+    ("get", "/rest/v1/todos?title=eq.a%00b", None, {}, 400, "PGRST100"),
+    ("patch", "/rest/v1/todos?n=eq.1&limit=1", {"a": 1}, {}, 400, "PGRST100"),
+    ("post", "/rest/v1/todos", {"a": "x\u0000"}, {}, 400, "PGRST102"),
+    ("get", "/rest/v1/todos?body=fts.a %26 | b", None, {}, 400, "42601"),
+]  # fmt: skip
+
+
 @pytest.mark.django_db
-@pytest.mark.parametrize(
-    "method, path, body, headers, status, code",
-    [
-        ("get", "/rest/v1/nope", None, {}, 404, "PGRST205"),
-        ("get", "/rest/v1/rpc/do_it", None, {}, 404, "PGRST202"),
-        ("get", "/rest/v1/todos?n=wat.1", None, {}, 400, "PGRST100"),
-        ("get", "/rest/v1/todos?or=(n.eq.1,", None, {}, 400, "PGRST100"),
-        ("get", "/rest/v1/todos?select=owner(*)", None, {}, 400, "PGRST200"),
-        ("get", "/rest/v1/todos?id=eq.12", None, {}, 400, "22P02"),
-        ("get", "/rest/v1/todos", None, {"accept_profile": "private"}, 406, "PGRST106"),
-        ("get", "/rest/v1/todos", None, {"accept": "text/csv"}, 406, "PGRST107"),
-        ("get", "/rest/v1/todos", None, {"range": "5-2"}, 416, "PGRST103"),
-        ("get", "/rest/v1/todos?offset=10", None, {"prefer": "count=exact"}, 416, "PGRST103"),
-        ("post", "/rest/v1/todos", "{not json", {}, 400, "PGRST102"),
-        ("post", "/rest/v1/todos", [1, 2], {}, 400, "PGRST102"),
-        ("post", "/rest/v1/todos", {"created_at": "x"}, {}, 400, "428C9"),
-        ("post", "/rest/v1/todos", {"id": "x"}, {}, 400, "22P02"),
-        ("post", "/rest/v1/todos", {"user_id": "8b1f2d4e-0000-4000-8000-000000000001"}, {},
-         403, "42501"),
-        ("post", "/rest/v1/todos?on_conflict=title", {"a": 1},
-         {"prefer": "resolution=merge-duplicates"}, 400, "42P10"),
-        ("post", "/rest/v1/todos", [{"id": "8b1f2d4e-0000-4000-8000-000000000001"}] * 2,
-         {"prefer": "resolution=merge-duplicates"}, 400, "21000"),
-        ("patch", "/rest/v1/todos", {"a": 1}, {}, 400, "21000"),
-        ("patch", "/rest/v1/todos?n=eq.1", {"id": "8b1f2d4e-0000-4000-8000-000000000001"}, {},
-         400, "428C9"),
-        ("patch", "/rest/v1/todos?n=eq.1", [{"a": 1}], {}, 400, "PGRST102"),
-        ("delete", "/rest/v1/todos", None, {}, 400, "21000"),
-        ("put", "/rest/v1/todos", {"a": 1}, {}, 405, "PGRST117"),
-        ("get", "/rest/v1/todos?title=eq.a%00b", None, {}, 400, "PGRST100"),
-        ("patch", "/rest/v1/todos?n=eq.1&limit=1", {"a": 1}, {}, 400, "PGRST100"),
-        ("post", "/rest/v1/todos", {"a": "x\u0000"}, {}, 400, "PGRST102"),
-        ("get", "/rest/v1/todos?body=fts.a %26 | b", None, {}, 400, "42601"),
-    ],
-)  # fmt: skip
-def test_bad_input_gets_postgrest_errors(app, method, path, body, headers, status, code):
+def test_bad_input_gets_postgrest_errors(app, subtests):
     caller = app["alice"]
-    if isinstance(body, str):
-        extra = {f"HTTP_{k.upper()}": v for k, v in headers.items()}
-        response = getattr(caller.http, method)(
-            path, data=body, content_type="application/json", **caller.headers, **extra
-        )
-    else:
-        response = caller.call(method, path, body, **headers)
-    error(response, status, code)
+    for method, path, body, headers, status, code in BAD_INPUT:
+        with subtests.test(msg=f"{method} {path} {body!r:.60} {headers}"):
+            if isinstance(body, str):
+                extra = {f"HTTP_{k.upper()}": v for k, v in headers.items()}
+                response = getattr(caller.http, method)(
+                    path, data=body, content_type="application/json", **caller.headers, **extra
+                )
+            else:
+                response = caller.call(method, path, body, **headers)
+            error(response, status, code)
 
 
 @pytest.mark.django_db
