@@ -29,7 +29,7 @@ from endusers.api.base import ClientView
 EXCLUDED = extend_schema(exclude=True)
 OBJECT = "application/vnd.pgrst.object+json"
 JSON_TYPES = ("*/*", "application/*", "application/json", "application/vnd.pgrst.array+json")
-SINGLE_MESSAGE = "JSON object requested, multiple (or no) rows returned"
+SINGLE_MESSAGE = "Cannot coerce the result to a single JSON object"
 
 
 class AnyRenderer(DefaultContentNegotiation):
