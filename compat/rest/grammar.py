@@ -421,23 +421,29 @@ def _comparison(target: Field, op: str, text: str, schema: Schema) -> Expression
         value = json_value(text)
         if op not in ("eq", "neq") and not _orderable(value):
             raise no_operator(op, "jsonb")
-        return _condition(target, op, value)
+        return _not_null(target, op, _condition(target, op, value))
     kind = schema.type_of(target.path)
     if kind is not None:
         value = typed(text, kind)
         if op not in ("eq", "neq") and (kind in ("array", "object", "boolean")):
             raise no_operator(op, kind)
-        return _condition(target, op, value)
+        return _not_null(target, op, _condition(target, op, value))
     values = tuple(candidates(text))
     if op == "eq":
         return (
             _condition(target, "in", values) if len(values) > 1 else _condition(target, "eq", text)
         )
     if op == "neq":
-        # A JSON null is not "another value", as NULL is not in SQL.
-        return AllOf((_condition(target, "neq", None), Not(_condition(target, "in", values))))
+        return _not_null(target, op, Not(_condition(target, "in", values)))
     ordered = [v for v in values if not isinstance(v, bool)]
     return AnyOf(tuple(_condition(target, op, v) for v in ordered))
+
+
+def _not_null(target: Field, op: str, expression: Expression) -> Expression:
+    """``neq``: a JSON null is not "another value", as NULL is not in SQL."""
+    if op != "neq":
+        return expression
+    return AllOf((_condition(target, "neq", None), expression))
 
 
 def _is(target: Field, text: str) -> Expression:

@@ -141,6 +141,9 @@ def test_the_json_schema_types_a_value():
     assert parse("tags=cs.{a,b}", SCHEMA_OF_POSTS).where == Condition(
         ("tags",), "contains", ["a", "b"]
     )
+    assert parse("stars=neq.3", SCHEMA_OF_POSTS).where == AllOf(
+        (Condition(("stars",), "neq", None), Condition(("stars",), "neq", 3))
+    )
     with pytest.raises(grammar.GrammarError) as bad:
         parse("stars=eq.abc", SCHEMA_OF_POSTS)
     assert bad.value.code == "22P02"
@@ -514,3 +517,17 @@ def test_a_bulk_insert_reaches_realtime_with_its_end_user(
         app["alice"].post("/rest/v1/todos", [{"n": 1}, {"n": 2}])
     alice_id = str(app["users"]["alice"][0].id)
     assert [(e["op"], e["end_user_id"]) for e in sent] == [("insert", alice_id)] * 2
+
+
+@pytest.mark.django_db
+def test_null_is_neither_equal_nor_unequal(app):
+    alice = app["alice"]
+    made = alice.post("/rest/v1/todos", [{"t": "a"}, {"t": None}, {}])
+    assert made.status_code == 201, made.content
+    assert alice.get("/rest/v1/todos?t=neq.b&select=t").json() == [{"t": "a"}]
+    assert len(alice.get("/rest/v1/todos?t=is.null").json()) == 2
+    posts = [{"title": "a", "score": 1}, {"title": "b", "score": None}, {"title": "c"}]
+    assert alice.post("/rest/v1/posts", posts).status_code == 201
+    assert alice.get("/rest/v1/posts?score=neq.2&select=title").json() == [{"title": "a"}]
+    assert len(alice.get("/rest/v1/posts?score=is.null").json()) == 2
+    assert len(alice.get("/rest/v1/posts?score=not.is.null").json()) == 1
