@@ -16,6 +16,9 @@ PLATFORM_STORAGE = ("/storage/v1/o/", "/storage/v1/public/")
 
 
 def family_of(path: str) -> str | None:
+    from endusers.identity import split_ref  # imported late: identity needs this module's users
+
+    _, path = split_ref(path)  # /p/<ref>/<path> is the same family as <path>
     if path.startswith("/auth/v1/"):
         return "gotrue"
     if path.startswith("/rest/v1/"):
@@ -70,7 +73,13 @@ def storage_body(status: int, code: str, message: str) -> dict:
 
 
 # A refusal before the view (bad key, unknown URL) in PostgREST's codes.
-POSTGREST_CODES = {401: "PGRST301", 403: "42501", 404: "PGRST125", 405: "PGRST117"}
+POSTGREST_CODES = {
+    400: "PGRST100",
+    401: "PGRST301",
+    403: "42501",
+    404: "PGRST125",
+    405: "PGRST117",
+}
 
 
 def family_response(family: str, status: int, code: str, message: str) -> JsonResponse:

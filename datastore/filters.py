@@ -27,6 +27,18 @@ search      the value is a string; the field is a string holding every word of i
 A missing field matches nothing except ``exists:false``. Order keys are a path, or
 ``$created_at`` / ``$updated_at``. Anything else is a :class:`FilterError` (HTTP 400).
 Values always travel as bound parameters, never as SQL text.
+
+The same model compiles PostgREST's grammar (``compat.rest.grammar``), which needs more than
+this text grammar offers; those parts are built as objects, never parsed from ``filter=``:
+
+* a :class:`Condition` on a record column (``column``: ``id``, ``created_at``,
+  ``updated_at``, ``end_user_id``) or on a field's text (``as_text``: ``data #>> path``);
+* the operators ``like`` / ``ilike`` (a SQL pattern on the field's text), ``contained``
+  (``<@``: the field is an array or object inside the value), ``fts`` (value ``(config,
+  function, query)``: ``to_tsvector(config, field) @@ function(config, query)``), and
+  ``contains`` with an array or object value (``@>``);
+* :class:`AllOf`, :class:`AnyOf` and :class:`Not` over conditions (SQL ``AND``/``OR``/``NOT``,
+  with SQL's NULL logic: a missing field makes a comparison NULL, and ``NOT`` keeps it so).
 """
 
 import base64
@@ -54,6 +66,15 @@ from platform_site import parsers
 
 OPERATORS = ("eq", "neq", "lt", "lte", "gt", "gte", "in", "contains", "exists", "search")
 COLUMN_KEYS = {"$created_at": "created_at", "$updated_at": "updated_at"}
+# Record columns a condition may name (PostgREST's layer), with their SQL types.
+COLUMN_TYPES = {
+    "id": "uuid",
+    "created_at": "timestamptz",
+    "updated_at": "timestamptz",
+    "end_user_id": "uuid",
+}
+TSQUERY_FUNCTIONS = ("to_tsquery", "plainto_tsquery", "phraseto_tsquery", "websearch_to_tsquery")
+_LIKE = {"like": "LIKE", "ilike": "ILIKE"}
 _PATH_RE = re.compile(rf"{FIELD_SEGMENT_PATTERN}(?:\.{FIELD_SEGMENT_PATTERN})*\Z")
 _COMPARE = {"lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
 DATA = '"datastore_record"."data"'
@@ -100,16 +121,54 @@ def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), allow_nan=False)
 
 
+class Expression:
+    """A condition, or a combination of them, that compiles to a SQL boolean."""
+
+    def sql(self) -> tuple[str, list]:
+        raise NotImplementedError
+
+    def expression(self) -> RawSQL:
+        sql, params = self.sql()
+        # SQL text from fixed templates; paths and values are bound parameters.
+        return RawSQL(sql, params, output_field=BooleanField())  # noqa: S611
+
+
 @dataclass(frozen=True)
-class Condition:
+class Condition(Expression):
     path: tuple[str, ...]
     op: str
     value: Any
+    column: str | None = None  # a record column (COLUMN_TYPES) instead of a data path
+    as_text: bool = False  # compare the field's text (``#>>``) with a string value
 
     def sql(self) -> tuple[str, list]:
+        if self.column is not None:
+            return self._column_sql()
+        if self.as_text:
+            return self._text_sql()
         path = list(self.path)
         field = f"({DATA} #> %s)"
         op, value = self.op, self.value
+        if op in _LIKE:
+            return (
+                f"(jsonb_typeof({field}) = 'string' AND ({DATA} #>> %s) {_LIKE[op]} %s)",
+                [path, path, value],
+            )
+        if op == "contained":
+            kind = "array" if isinstance(value, list) else "object"
+            return (
+                f"(jsonb_typeof({field}) = '{kind}' AND {field} <@ %s::jsonb)",
+                [path, path, dumps(value)],
+            )
+        if op == "fts":
+            config, function, query = value
+            if function not in TSQUERY_FUNCTIONS:
+                raise FilterError(f"{function} is not a text search function.")
+            return (
+                f"(jsonb_typeof({field}) = 'string' AND to_tsvector(%s::regconfig, "
+                f"{DATA} #>> %s) @@ {function}(%s::regconfig, %s))",
+                [path, config, path, config, query],
+            )
         if op == "eq":
             return f"{field} = %s::jsonb", [path, dumps(value)]
         if op == "neq":
@@ -129,8 +188,9 @@ class Condition:
         if op == "in":
             return f"{field} = ANY(%s::jsonb[])", [path, [dumps(v) for v in value]]
         if op == "contains":
-            # data @> {"a": {"b": [v]}}: the GIN index answers it.
-            nested: Any = [value]
+            # data @> {"a": {"b": [v]}}: the GIN index answers it. An array or an object
+            # value (PostgREST's cs) is contained as it is.
+            nested: Any = value if isinstance(value, dict | list) else [value]
             for part in reversed(path):
                 nested = {part: nested}
             return f"{DATA} @> %s::jsonb", [dumps(nested)]
@@ -154,6 +214,8 @@ class Condition:
         or a type mismatch filters the root out instead of raising, as a NULL does in SQL.
         """
         op, value = self.op, self.value
+        if self.column is not None or self.as_text or op not in OPERATORS:
+            raise FilterError(f"{op} on this field cannot be an access rule condition.")
         if op == "search" or (op != "in" and isinstance(value, dict | list)):
             raise FilterError(f"{op} with this value cannot be an access rule condition.")
         field = "@" + "".join(f'."{part}"' for part in self.path)  # parts match a name pattern
@@ -182,10 +244,71 @@ class Condition:
             predicate = f"{field}.type() == ${var}_t && {field} {symbol} ${var}"
         return f"exists($ ? ({predicate}))", names
 
-    def expression(self) -> RawSQL:
-        sql, params = self.sql()
-        # SQL text from fixed templates; paths and values are bound parameters.
-        return RawSQL(sql, params, output_field=BooleanField())  # noqa: S611
+    def _column_sql(self) -> tuple[str, list]:
+        column = f'"datastore_record"."{self.column}"'
+        kind = COLUMN_TYPES[self.column]
+        op, value = self.op, self.value
+        if op == "exists":
+            return f"{column} IS {'NOT ' if value else ''}NULL", []
+        if op in _LIKE:
+            return f"({column}::text {_LIKE[op]} %s)", [value]
+        if op == "in":
+            return f"{column} = ANY(%s::{kind}[])", [list(value)]
+        symbol = {"eq": "=", "neq": "<>", **_COMPARE}.get(op)
+        if symbol is None:
+            raise FilterError(f"{op} does not apply to the column {self.column}.")
+        return f"{column} {symbol} %s::{kind}", [value]
+
+    def _text_sql(self) -> tuple[str, list]:
+        field = f'({DATA} #>> %s) COLLATE "C"'
+        path = list(self.path)
+        op, value = self.op, self.value
+        if op == "exists":
+            return f"({DATA} #>> %s) IS {'NOT ' if value else ''}NULL", [path]
+        if op in _LIKE:
+            return f"(({DATA} #>> %s) {_LIKE[op]} %s)", [path, value]
+        if op == "in":
+            return f"({DATA} #>> %s) = ANY(%s::text[])", [path, list(value)]
+        symbol = {"eq": "=", "neq": "<>", **_COMPARE}.get(op)
+        if symbol is None:
+            raise FilterError(f"{op} does not apply to a field's text.")
+        return f"{field} {symbol} %s", [path, value]
+
+
+@dataclass(frozen=True)
+class AllOf(Expression):
+    parts: tuple[Expression, ...]
+
+    def sql(self) -> tuple[str, list]:
+        return _joined(self.parts, "AND", "TRUE")
+
+
+@dataclass(frozen=True)
+class AnyOf(Expression):
+    parts: tuple[Expression, ...]
+
+    def sql(self) -> tuple[str, list]:
+        return _joined(self.parts, "OR", "FALSE")
+
+
+@dataclass(frozen=True)
+class Not(Expression):
+    part: Expression
+
+    def sql(self) -> tuple[str, list]:
+        sql, params = self.part.sql()
+        return f"(NOT {sql})", params
+
+
+def _joined(parts, word: str, empty: str) -> tuple[str, list]:
+    if not parts:
+        return empty, []
+    texts, params = [], []
+    for part in parts:
+        sql, args = part.sql()
+        texts.append(sql)
+        params += args
+    return "(" + f" {word} ".join(texts) + ")", params
 
 
 def _json_type(value: Any) -> str:
@@ -247,6 +370,10 @@ class OrderKey:
     column: str | None  # a record column, or None for a data path
     path: tuple[str, ...]
     descending: bool
+    # PostgREST's order: nulls first or last (None: last ascending, first descending, as in
+    # PostgreSQL), and a field's text (``->>``) rather than its JSON value.
+    nulls_first: bool | None = None
+    as_text: bool = False
 
     @property
     def text(self) -> str:
@@ -256,6 +383,8 @@ class OrderKey:
     def expression(self) -> tuple[str, list]:
         if self.column:
             return f'"datastore_record"."{self.column}"', []
+        if self.as_text:
+            return f'({DATA} #>> %s) COLLATE "C"', [list(self.path)]
         return f"({DATA} #> %s)", [list(self.path)]
 
 

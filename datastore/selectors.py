@@ -4,6 +4,7 @@ Row-level security scopes every query (org, and owner for owner-only collections
 explicit filters help the planner and say what is meant.
 """
 
+import json
 from uuid import UUID
 
 from django.db import connections
@@ -104,6 +105,50 @@ def record_list(
             present, value = filters.value_at(last.data, order.path)
             next_cursor = filters.encode_cursor(order, value, last.pk, present=present)
     return page, next_cursor, count
+
+
+def record_matching(
+    *, collection: Collection, where: filters.Expression | None = None, client=None
+) -> QuerySet[Record]:
+    """The collection's records that satisfy ``where`` (any combination of conditions)."""
+    queryset = record_queryset(collection=collection, client=client)
+    if where is not None:
+        queryset = queryset.filter(where.expression())
+    return queryset
+
+
+def record_rows(
+    *,
+    collection: Collection,
+    where: filters.Expression | None,
+    order: tuple[filters.OrderKey, ...],
+    offset: int,
+    limit: int,
+    client=None,
+) -> list[Record]:
+    """One window of matching records in one statement, by several keys (each with its own
+    nulls placement), ties broken by id so that consecutive windows neither skip nor repeat."""
+    queryset = record_matching(collection=collection, where=where, client=client)
+    keys = []
+    for key in order:
+        expr, params = key.expression()
+        raw = RawSQL(expr, params, output_field=TextField())  # noqa: S611 (fixed template)
+        nulls_first = key.descending if key.nulls_first is None else key.nulls_first
+        nulls = {"nulls_first": True} if nulls_first else {"nulls_last": True}
+        keys.append(raw.desc(**nulls) if key.descending else raw.asc(**nulls))
+    return list(queryset.order_by(*keys, "id")[offset : offset + limit])
+
+
+def record_count(
+    *, collection: Collection, where: filters.Expression | None, planned: bool = False, client=None
+) -> int:
+    """How many records match: COUNT(*) under the caller's policies, or the planner's
+    estimate of it (``planned``: EXPLAIN, which reads no row)."""
+    queryset = record_matching(collection=collection, where=where, client=client)
+    if not planned:
+        return queryset.count()
+    plan = json.loads(queryset.explain(format="json"))
+    return int(plan[0]["Plan"]["Plan Rows"])
 
 
 def pool_stats(alias: str = "default") -> dict:

@@ -14,13 +14,16 @@ from uuid import UUID
 import structlog
 from django.core.exceptions import ValidationError
 from django.db import connections, transaction
+from django.db.models import F
+from django.db.models.expressions import RawSQL
+from django.utils import timezone
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from psycopg import sql
 
 from authn.audit import audit_org_write
 from authn.constants import AuditAction
-from datastore import documents, filters
+from datastore import documents, filters, selectors
 from datastore.constants import MAX_BULK, MAX_INDEXES, NAME_PATTERN, Access, Store
 from datastore.exceptions import RuleRefused, VersionMismatch
 from datastore.merge_patch import merge_patch
@@ -243,13 +246,16 @@ def _announce(record: Record, op: str, data: dict) -> None:
     transaction.on_commit(lambda: record_changed.send(sender=Record, **payload))
 
 
-def _announce_created(collection: Collection, owner_id: int, records: list[Record]) -> None:
+def _announce_created(
+    collection: Collection, owner_id: int | None, records: list[Record], end_user_id=None
+) -> None:
     """``_announce`` for a bulk create: one ``records_created`` for all its records."""
     payload = {
         "org_id": collection.org_id,
         "project_id": collection.project_id,
         "collection_id": collection.pk,
         "owner_id": owner_id,
+        "end_user_id": end_user_id,
         "owner_only": collection.access == Access.OWNER,
         "records": [(record.pk, record.data) for record in records],
         "request_id": structlog.contextvars.get_contextvars().get("request_id") or "",
@@ -295,26 +301,42 @@ def record_create(*, membership=None, client=None, collection: Collection, data:
 
 
 @transaction.atomic
-def record_bulk_create(*, membership, collection: Collection, items: list) -> list[Record]:
-    _writable(membership, None, collection)
+def record_bulk_create(
+    *,
+    membership=None,
+    client=None,
+    collection: Collection,
+    items: list,
+    ids: list[UUID | None] | None = None,
+) -> list[Record]:
+    """Several records in one INSERT, for a developer or a client app (as ``record_create``).
+    ``ids``: the records' ids where the caller chose them (a taken id is a unique violation,
+    whoever's row holds it)."""
+    _writable(membership, client, collection)
     if not isinstance(items, list) or not 0 < len(items) <= MAX_BULK:
         raise ValidationError({"items": f"A list of 1 to {MAX_BULK} records."})
+    if ids is not None and len(ids) != len(items):
+        raise TypeError("ids and items differ in length.")
     for index, data in enumerate(items):
         _validate_data(collection, data, prefix=f"items[{index}]")
+    owner_id = membership.user_id if membership is not None else None
+    end_user_id = _end_user_of(client)
     records = Record.objects.bulk_create(
         [
             Record(
                 org_id=collection.org_id,
                 project_id=collection.project_id,
                 collection=collection,
-                owner_id=membership.user_id,
+                owner_id=owner_id,
+                end_user_id=end_user_id,
                 owner_only=collection.access == Access.OWNER,
                 data=data,
+                **({"id": ids[index]} if ids is not None and ids[index] is not None else {}),
             )
-            for data in items
+            for index, data in enumerate(items)
         ]
     )
-    _announce_created(collection, membership.user_id, records)
+    _announce_created(collection, owner_id, records, end_user_id)
     return records
 
 
@@ -396,3 +418,99 @@ def record_delete(
     if deleted == 0:
         raise RuleRefused()
     _announce(record, "delete", record.data)
+
+
+# --- writes by filter (PostgREST's PATCH, DELETE and upsert: compat.rest) ---------------------
+def _set_fields(collection: Collection, record: Record, fields: dict, now) -> None:
+    """Set the top-level ``fields`` of a record's data (a null stores null, unlike a merge
+    patch), validated as a whole."""
+    record.data = {**record.data, **fields}
+    _validate_data(collection, record.data)
+    record.version += 1
+    record.updated_at = now
+
+
+@transaction.atomic
+def record_update_matching(
+    *, client, collection: Collection, where: filters.Expression, fields: dict
+) -> list[Record]:
+    """Set ``fields`` on every record matching ``where`` that the caller may change, in one
+    UPDATE; rows the update policy does not let the caller change are left out, as the policy
+    leaves them out of ``FOR UPDATE`` (its check still refuses a change it forbids: 42501)."""
+    _writable(None, client, collection)
+    if not isinstance(fields, dict):
+        raise ValidationError({"data": "A JSON object."})
+    rows = list(
+        selectors.record_matching(collection=collection, where=where, client=client)
+        .select_for_update()
+        .order_by("id")
+    )
+    if not rows:
+        return []
+    now = timezone.now()
+    for row in rows:
+        _set_fields(collection, row, fields, now)
+    Record.objects.filter(collection=collection, pk__in=[row.pk for row in rows]).update(
+        # Top-level keys replace: the same result as _set_fields on each (locked) row.
+        data=RawSQL('"datastore_record"."data" || %s::jsonb', [filters.dumps(fields)]),  # noqa: S611
+        version=F("version") + 1,
+        updated_at=now,
+    )
+    for row in rows:
+        _announce(row, "update", row.data)
+    return rows
+
+
+@transaction.atomic
+def record_delete_matching(*, client, collection: Collection, where: filters.Expression) -> list:
+    """Delete every record matching ``where`` that the delete policy lets the caller delete,
+    in one statement that returns them."""
+    _writable(None, client, collection)
+    matching = selectors.record_matching(collection=collection, where=where, client=client)
+    select_sql, params = matching.values("pk").query.sql_with_params()
+    table = Record._meta.db_table
+    rows = list(
+        Record.objects.raw(
+            f"DELETE FROM {table} WHERE id IN ({select_sql}) RETURNING *",  # noqa: S611
+            params,
+        )
+    )
+    for row in rows:
+        _announce(row, "delete", row.data)
+    return rows
+
+
+@transaction.atomic
+def record_upsert(
+    *, client, collection: Collection, items: list[tuple[UUID | None, dict]], merge: bool
+) -> list[Record]:
+    """Create each item, or, when its id is a record the caller may change, set its fields on
+    it (``merge``) or leave that record alone (not returned). The ids are distinct."""
+    _writable(None, client, collection)
+    ids = [record_id for record_id, _ in items if record_id is not None]
+    existing = {
+        row.pk: row
+        for row in Record.objects.select_for_update().filter(collection=collection, pk__in=ids)
+    }
+    now = timezone.now()
+    updated, new = [], []
+    for record_id, data in items:
+        row = existing.get(record_id) if record_id is not None else None
+        if row is None:
+            new.append((record_id, data))
+        elif merge:
+            _set_fields(collection, row, data, now)
+            updated.append(row)
+    if updated:
+        Record.objects.bulk_update(updated, ["data", "version", "updated_at"])
+        for row in updated:
+            _announce(row, "update", row.data)
+    created = []
+    if new:
+        created = record_bulk_create(
+            client=client,
+            collection=collection,
+            items=[data for _, data in new],
+            ids=[record_id for record_id, _ in new],
+        )
+    return updated + created

@@ -84,6 +84,7 @@ def publish_changes(
     owner_id: int | str | None,
     owner_only: bool,
     project_id: UUID | str | None = None,
+    end_user_id: UUID | str | None = None,
     using: str = "default",
 ) -> None:
     """``publish_change`` for several rows of one collection, owner and access flag (a bulk
@@ -100,6 +101,7 @@ def publish_changes(
             owner_id=owner_id,
             owner_only=owner_only,
             data=data,
+            end_user_id=end_user_id,
         )  # fmt: skip
         for record, data in changes
     ]

@@ -46,6 +46,7 @@ def relay_created_records(
         collection_id=collection_id,
         owner_id=owner_id,
         owner_only=owner_only,
+        end_user_id=kwargs.get("end_user_id"),
         op=EVENT_NAMES["create"],
         changes=[({**data, "id": str(record_id)}, data) for record_id, data in records],
     )
