@@ -5,7 +5,8 @@ makes one, and echoes it. ``RequestContextMiddleware`` runs after authentication
 tenant middleware: it binds org, user and route to every log line of the request, writes the
 API access log (headers masked, bodies off unless ``LOG_HTTP_BODIES``) and observes the
 per-route latency histogram and, for API requests, the platform-wide one in Redis
-(``observability.latency``).
+(``observability.latency``); a client app's request goes to its project's request log
+(``observability.request_log``).
 """
 
 import re
@@ -17,7 +18,7 @@ from django.conf import settings
 from django.dispatch import receiver
 from django_structlog import signals as structlog_signals
 
-from observability import latency, metrics, tracing
+from observability import latency, metrics, request_log, tracing
 from observability.redaction import MASK, mask_value
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -63,6 +64,7 @@ class RequestContextMiddleware:
         route = route_of(request)
         started = getattr(request, "obs_started", None)
         is_api = request.path.startswith("/api/")
+        seconds = None
         if started is not None:
             seconds = time.perf_counter() - started
             metrics.observe_request(
@@ -70,6 +72,8 @@ class RequestContextMiddleware:
             )
             if is_api:
                 latency.record(seconds)  # the platform-wide p99 (shared histogram in Redis)
+        if getattr(request, "client", None) is not None:
+            request_log.record(request, response, seconds)  # the project's Logs page
         if is_api:
             self._access_log(request, response)
         return response
