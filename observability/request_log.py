@@ -1,10 +1,10 @@
 """Client-app requests per project: the Studio's Logs page and its request counts.
 
 A client request (one with ``request.client``, i.e. a project's key) adds one compact entry to
-this process's buffer: a list append under a lock, no round trip on the request path. The
-buffer reaches Redis in one pipeline every ``REQUEST_LOG_FLUSH_SECONDS`` (from a daemon
-thread), as soon as ``REQUEST_LOG_FLUSH_ENTRIES`` wait, at exit, and before this process reads
-the log. Per project the pipeline appends to a stream (``XADD ... MAXLEN ~``: the last
+this process's buffer: a list append under a lock, no round trip on the request path. A
+daemon thread sends the buffer to Redis in one pipeline every ``REQUEST_LOG_FLUSH_SECONDS``,
+or as soon as ``REQUEST_LOG_FLUSH_ENTRIES`` wait; so do the exit and a read of the log. Per
+project the pipeline appends to a stream (``XADD ... MAXLEN ~``: the last
 ``REQUEST_LOG_LENGTH`` requests, and ``XTRIM MINID``: none older than
 ``REQUEST_LOG_RETENTION_HOURS``) and adds to the project's counter of the hour (kept 25 h,
 the Studio's "requests, last 24 h" tile). Redis down: a flush drops what it carried.
@@ -48,6 +48,7 @@ class _Buffer:
         self.lock = threading.Lock()
         self.entries: list[tuple[str, float, dict]] = []
         self.flusher_pid: int | None = None
+        self.full = threading.Event()  # wakes the flusher before its interval
 
     def add(self, project_id: str, at: float, entry: dict) -> bool:
         with self.lock:
@@ -71,9 +72,10 @@ def _after_fork_in_child() -> None:
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def _flush_forever() -> None:
+def _flush_forever(buffer: _Buffer) -> None:
     while True:
-        time.sleep(_setting("REQUEST_LOG_FLUSH_SECONDS", 1.0))
+        buffer.full.wait(_setting("REQUEST_LOG_FLUSH_SECONDS", 1.0))
+        buffer.full.clear()
         _flush_quietly()
 
 
@@ -85,12 +87,14 @@ def _ensure_flusher(buffer: _Buffer) -> None:
         if buffer.flusher_pid == pid:
             return
         buffer.flusher_pid = pid
-    threading.Thread(target=_flush_forever, name="request-log-flush", daemon=True).start()
+    threading.Thread(
+        target=_flush_forever, args=(buffer,), name="request-log-flush", daemon=True
+    ).start()
 
 
 def record(request, response, seconds: float | None) -> None:
     """Buffer one client request of ``request.client``'s project. Never raises, never waits
-    for Redis unless ``REQUEST_LOG_FLUSH_ENTRIES`` are waiting."""
+    for Redis: a full buffer wakes the flusher thread."""
     client = getattr(request, "client", None)
     if client is None:
         return
@@ -106,10 +110,9 @@ def record(request, response, seconds: float | None) -> None:
         "request_id": getattr(request, "request_id", ""),
     }
     buffer = _buffer
-    full = buffer.add(str(client.project_id), time.time(), entry)
+    if buffer.add(str(client.project_id), time.time(), entry):
+        buffer.full.set()
     _ensure_flusher(buffer)
-    if full:
-        flush()
 
 
 def flush() -> bool:

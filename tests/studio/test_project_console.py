@@ -117,12 +117,14 @@ def test_logs_list_the_projects_requests_filter_them_and_link_an_error(
 
 
 def test_test_as_runs_the_list_query_under_the_rules_and_follows_a_rule_change(
-    client, user, membership_a, project_a, todos, make_end_user
+    api_client, client, user, membership_a, project_a, todos, make_end_user, keys
 ):
     alice = make_end_user(project_a, "alice@example.com")
     as_member(membership_a)
     for title in ("milk", "eggs"):
-        data_services.record_create(membership=membership_a, collection=todos, data={"t": title})
+        data_services.record_create(
+            membership=membership_a, collection=todos, data={"t": title, "done": False}
+        )
     set_tenant_context(TenantContext())
     client.force_login(user)
     url = base(project_a) + f"rules/collection/{todos.id}/"
@@ -136,10 +138,16 @@ def test_test_as_runs_the_list_query_under_the_rules_and_follows_a_rule_change(
     data = {f"{op}-{role}-kind": "nobody" for op in ("select", "insert", "update", "delete")
             for role in ("anon", "authenticated")}  # fmt: skip
     data["select-anon-kind"] = "everyone"
+    data["select-anon-conditions"] = "done:eq:false"
     assert client.post(url, data).status_code == 303
     opened = run(who="anon")
+    listed = api_client.get(
+        "/client/v1/collections/todos/records/", HTTP_APIKEY=keys["publishable"]
+    )
+    assert len(listed.json()["results"]) == 2  # what the API answers anon
     assert 'id="test-count">2<' in opened and "milk" in opened
     assert 'id="test-count">1<' in run(who="anon", query='filter=t:eq:"eggs"')
+    assert 'id="test-count">2<' in run(who="anon", query='filter=t:in:["milk","eggs"]')
     assert 'id="test-count">0<' in run(who=str(alice.id))  # authenticated: still nobody
     assert "errorlist" in run(who="anon", query="filter=t:nope:1")
     assert "errorlist" in run(who="00000000-0000-0000-0000-000000000000")
