@@ -31,6 +31,7 @@ class ClientIdentityMiddleware:
         try:
             request.client = identify(request.META, ref=ref)
         except ClientAuthFailed as exc:
+            request.client_refused_project = exc.project
             return error_response(
                 request,
                 401,

@@ -5,8 +5,8 @@ makes one, and echoes it. ``RequestContextMiddleware`` runs after authentication
 tenant middleware: it binds org, user and route to every log line of the request, writes the
 API access log (headers masked, bodies off unless ``LOG_HTTP_BODIES``) and observes the
 per-route latency histogram and, for API requests, the platform-wide one in Redis
-(``observability.latency``); a client app's request goes to its project's request log
-(``observability.request_log``).
+(``observability.latency``). ``RequestIdMiddleware`` also hands a client app's request to its
+project's request log (``observability.request_log``).
 """
 
 import re
@@ -35,7 +35,8 @@ def clean_request_id(value: str | None) -> str:
 
 
 class RequestIdMiddleware:
-    """Runs first, so django-structlog and everything after it see the validated id."""
+    """Runs first, so django-structlog and everything after it see the validated id; and
+    last, so it hands every client request, refused ones included, to the request log."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -47,6 +48,10 @@ class RequestIdMiddleware:
         request.request_id = request_id
         response = self.get_response(request)
         response[REQUEST_ID_HEADER] = request_id
+        # Here, outermost, a client request refused before the view is seen too.
+        if getattr(request, "client", None) or getattr(request, "client_refused_project", None):
+            seconds = time.perf_counter() - request.obs_started
+            request_log.record(request, response, seconds)  # the project's Logs page
         return response
 
 
@@ -64,7 +69,6 @@ class RequestContextMiddleware:
         route = route_of(request)
         started = getattr(request, "obs_started", None)
         is_api = request.path.startswith("/api/")
-        seconds = None
         if started is not None:
             seconds = time.perf_counter() - started
             metrics.observe_request(
@@ -72,8 +76,6 @@ class RequestContextMiddleware:
             )
             if is_api:
                 latency.record(seconds)  # the platform-wide p99 (shared histogram in Redis)
-        if getattr(request, "client", None) is not None:
-            request_log.record(request, response, seconds)  # the project's Logs page
         if is_api:
             self._access_log(request, response)
         return response

@@ -18,6 +18,7 @@ import atexit
 import os
 import threading
 import time
+from dataclasses import dataclass
 
 import structlog
 from django.conf import settings
@@ -92,12 +93,23 @@ def _ensure_flusher(buffer: _Buffer) -> None:
     ).start()
 
 
+@dataclass(frozen=True)
+class _Refused:
+    project_id: object
+    role: str = "refused"
+    end_user_id: None = None
+
+
 def record(request, response, seconds: float | None) -> None:
-    """Buffer one client request of ``request.client``'s project. Never raises, never waits
+    """Buffer one client request of ``request.client``'s project (or of the project whose
+    key came with a refused token). Never raises, never waits
     for Redis: a full buffer wakes the flusher thread."""
     client = getattr(request, "client", None)
-    if client is None:
+    refused = getattr(request, "client_refused_project", None)
+    if client is None and refused is None:
         return
+    if client is None:  # a valid key with a token refused (expired, revoked, banned)
+        client = _Refused(project_id=refused.id)
     match = getattr(request, "resolver_match", None)
     entry = {
         "method": request.method,

@@ -9,6 +9,7 @@ change goes through the owning app's service, which checks the permission again,
 one transaction and records the audit row.
 """
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,7 +26,7 @@ from django.utils.cache import add_never_cache_headers
 
 from access import selectors as access_selectors
 from access import services as access_services
-from access.constants import ClientRole, Operation, ResourceType
+from access.constants import CHANNEL_OPERATIONS, ClientRole, Operation, ResourceType
 from access.policies import describe_rule
 from cache.breaker import RedisUnavailable
 from datastore import filters
@@ -64,6 +65,7 @@ from tenants.permissions import has_org_perm
 END_USERS_PAGE = 50
 RULE_RESOURCES = {ResourceType.COLLECTION: collection_list, ResourceType.BUCKET: bucket_list}
 RULE_ROLES = (ClientRole.ANON, ClientRole.AUTHENTICATED)
+CHANNEL_NAME = re.compile(r"[A-Za-z0-9_:.\-]{1,120}")
 
 
 @dataclass(frozen=True)
@@ -328,11 +330,20 @@ def auth_settings(request, org, project):
 # --- Rules -----------------------------------------------------------------------------------
 def rules(request, org, project):
     page = _page(request, org, project, read=VIEW_PROJECT, write=CHANGE_ACCESS_RULES)
+    channel = request.GET.get("channel", "").strip()
+    if channel:  # "open a channel's rules": the service checks the name when one is saved
+        if not CHANNEL_NAME.fullmatch(channel):
+            messages.error(request, "A channel name: letters, digits and _ : - . (max 120).")
+        else:
+            return HttpResponseRedirect(_url("studio-project-channel-rules", page, channel))
     counts: dict = {}
-    for rule in access_selectors.rule_list(project=page.project).exclude(
-        resource_type=ResourceType.CHANNEL
-    ):
-        counts[rule.resource_id] = counts.get(rule.resource_id, 0) + (rule.kind != "nobody")
+    channels: dict = {}
+    for rule in access_selectors.rule_list(project=page.project):
+        allowing = rule.kind != "nobody"
+        if rule.resource_type == ResourceType.CHANNEL:
+            channels[rule.channel] = channels.get(rule.channel, 0) + allowing
+        else:
+            counts[rule.resource_id] = counts.get(rule.resource_id, 0) + allowing
     resources = [
         {
             "type": resource_type,
@@ -344,7 +355,14 @@ def rules(request, org, project):
         }
         for resource_type, select in RULE_RESOURCES.items()
     ]
-    return _render(request, "studio/project/rules.html", page, "Rules", resources=resources)
+    return _render(
+        request,
+        "studio/project/rules.html",
+        page,
+        "Rules",
+        resources=resources,
+        channels=sorted(channels.items()),
+    )
 
 
 NO_RULE = "false (no rule: nobody)"
@@ -367,49 +385,12 @@ def resource_rules(request, org, project, resource_type, resource_id):
     resource = RULE_RESOURCES[resource_type](project=page.project).filter(pk=resource_id).first()
     if resource is None:
         raise Http404(f"No such {resource_type}.")
-    operations = Operation.values
-    existing = {
-        (r.operation, r.client_role): r
-        for r in access_selectors.rule_list(
-            project=page.project, resource_type=resource_type, resource_id=resource.pk
-        )
-    }
-    initial = {}
-    for (operation, role), rule in existing.items():
-        state = _cell_state(rule)
-        prefix = f"{operation}-{role}"
-        initial.update(
-            {
-                f"{prefix}-kind": state["kind"],
-                f"{prefix}-app_role": state["app_role"],
-                f"{prefix}-conditions": "\n".join(state["conditions"]),
-            }
-        )
-    form = RulesForm(_posted(request), initial=initial, operations=operations, roles=RULE_ROLES)
-    if request.method == "POST" and form.is_valid():
-        saved = _save_rules(page, resource_type, resource, form, existing)
-        if saved is not None:
-            messages.success(request, f"{saved} rule(s) saved.")
-            return HttpResponseRedirect(
-                _url("studio-project-resource-rules", page, resource_type, resource.pk),
-                status=303,
-            )
-    rows = [
-        {
-            "operation": operation,
-            "cells": [
-                {
-                    "role": role,
-                    "kind": form[f"{operation}-{role}-kind"],
-                    "app_role": form[f"{operation}-{role}-app_role"],
-                    "conditions": form[f"{operation}-{role}-conditions"],
-                    "policy": _policy(existing.get((operation, role))),
-                }
-                for role in RULE_ROLES
-            ],
-        }
-        for operation in operations
-    ]
+    url = _url("studio-project-resource-rules", page, resource_type, resource.pk)
+    done, rows, form = _rules_form(
+        request, page, resource_type, {"resource_id": resource.pk}, Operation.values, url
+    )
+    if done is not None:
+        return done
     test_form, tested = None, None
     # Running as an end user reads what that end user may: only for those who may change
     # the rules, whom RLS already shows every row (``PRIVILEGED_ROLES``).
@@ -487,11 +468,79 @@ def _test_as(page: ProjectPage, collection, form) -> dict | None:
     return result
 
 
+def channel_rules(request, org, project, channel):
+    """A private realtime channel's rules (channels are named, not stored: a channel has
+    rules once one is saved)."""
+    page = _page(request, org, project, read=VIEW_PROJECT, write=CHANGE_ACCESS_RULES)
+    url = _url("studio-project-channel-rules", page, channel)
+    done, rows, form = _rules_form(
+        request, page, ResourceType.CHANNEL, {"channel": channel}, CHANNEL_OPERATIONS, url
+    )
+    if done is not None:
+        return done
+    return _render(
+        request,
+        "studio/project/resource_rules.html",
+        page,
+        f"Rules of channel {channel}",
+        form=form,
+        rows=rows,
+        roles=RULE_ROLES,
+        resource={"name": channel},
+        resource_type=ResourceType.CHANNEL,
+    )
+
+
+def _rules_form(request, page, resource_type, target: dict, operations, url):
+    """The rules form of one resource (``target``: its ``resource_id`` or ``channel``):
+    (a redirect once saved, or None; the table's rows; the form)."""
+    existing = {
+        (r.operation, r.client_role): r
+        for r in access_selectors.rule_list(
+            project=page.project, resource_type=resource_type, **target
+        )
+    }
+    initial = {}
+    for (operation, role), rule in existing.items():
+        state = _cell_state(rule)
+        prefix = f"{operation}-{role}"
+        initial.update(
+            {
+                f"{prefix}-kind": state["kind"],
+                f"{prefix}-app_role": state["app_role"],
+                f"{prefix}-conditions": "\n".join(state["conditions"]),
+            }
+        )
+    form = RulesForm(_posted(request), initial=initial, operations=operations, roles=RULE_ROLES)
+    if request.method == "POST" and form.is_valid():
+        saved = _save_rules(page, resource_type, target, form, existing)
+        if saved is not None:
+            messages.success(request, f"{saved} rule(s) saved.")
+            return HttpResponseRedirect(url, status=303), [], form
+    rows = [
+        {
+            "operation": operation,
+            "cells": [
+                {
+                    "role": role,
+                    "kind": form[f"{operation}-{role}-kind"],
+                    "app_role": form[f"{operation}-{role}-app_role"],
+                    "conditions": form[f"{operation}-{role}-conditions"],
+                    "policy": _policy(existing.get((operation, role))),
+                }
+                for role in RULE_ROLES
+            ],
+        }
+        for operation in operations
+    ]
+    return None, rows, form
+
+
 class _Rollback(Exception):
     pass
 
 
-def _save_rules(page, resource_type, resource, form, existing) -> int | None:
+def _save_rules(page, resource_type, target: dict, form, existing) -> int | None:
     """Every changed cell through ``rule_set``, all or none: the number saved, or None with
     the errors on the form."""
     saved = 0
@@ -507,9 +556,9 @@ def _save_rules(page, resource_type, resource, form, existing) -> int | None:
                             membership=page.membership,
                             project=page.project,
                             resource_type=resource_type,
-                            resource_id=resource.pk,
                             operation=operation,
                             client_role=role,
+                            **target,
                             **wanted,
                         )
                     saved += 1

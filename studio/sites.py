@@ -85,6 +85,11 @@ class StudioAdminSite(admin.AdminSite):
                 projects.resource_rules,
                 "studio-project-resource-rules",
             ),
+            (
+                "rules/channel/<str:channel>/",
+                projects.channel_rules,
+                "studio-project-channel-rules",
+            ),
             ("logs/", projects.logs, "studio-project-logs"),
         ]
         return [path(prefix + route, self.admin_view(v), name=name) for route, v, name in pages]

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from access.selectors import rule_list
 from datastore import services as data_services
 from endusers.models import EndUser
 from observability import request_log
@@ -85,6 +86,13 @@ def test_logs_list_the_projects_requests_filter_them_and_link_an_error(
         HTTP_X_REQUEST_ID="req-missing-1",
     )
     assert missing.status_code == 404
+    refused = api_client.get(
+        WHO,
+        HTTP_APIKEY=keys["publishable"],
+        HTTP_AUTHORIZATION="Bearer not-a-token",
+        HTTP_X_REQUEST_ID="req-refused-1",
+    )
+    assert refused.status_code == 401  # a valid key, a refused token: the project's log too
     # A 5xx recorded in the error groups (none can be provoked through a client route here).
     request_log.record(*_fake_request(project_a, status=500, request_id="req-boom-1"), 0.01)
     observability_services.error_record(
@@ -96,13 +104,15 @@ def test_logs_list_the_projects_requests_filter_them_and_link_an_error(
     client.force_login(user)
     url = base(project_a) + "logs/"
     body = client.get(url).content.decode()
-    for request_id in ("req-ok-1", "req-missing-1", "req-boom-1"):
+    for request_id in ("req-ok-1", "req-missing-1", "req-refused-1", "req-boom-1"):
         assert request_id in body
     assert "req-other-1" not in body
     assert re.search(r'<span class="error-group">[^<]*RuntimeError<', body)  # staff: a link
 
     only_4xx = client.get(url, {"status": "4xx"}).content.decode()
-    assert "req-missing-1" in only_4xx and "req-ok-1" not in only_4xx
+    assert "req-missing-1" in only_4xx and "req-refused-1" in only_4xx
+    assert "req-ok-1" not in only_4xx
+    assert "req-missing-1" not in client.get(url, {"status": "401"}).content.decode()
     by_id = client.get(url, {"request_id": "req-ok-1"}).content.decode()
     assert "req-ok-1" in by_id and "req-missing-1" not in by_id
     by_route = client.get(url, {"route": "collections"}).content.decode()
@@ -171,3 +181,31 @@ def test_app_roles_are_saved_through_the_service_and_bad_names_refused(
     with tenant_context(PLATFORM):
         alice.refresh_from_db()
     assert alice.app_metadata["roles"] == ["editor", "billing"]
+
+
+def test_channel_rules_use_the_same_form_and_are_listed(client, user, project_a):
+    client.force_login(user)
+    root = base(project_a) + "rules/"
+    opened = client.get(root, {"channel": "room:lobby"})
+    assert opened.status_code == 302 and opened["Location"] == root + "channel/room:lobby/"
+    bad = client.get(root, {"channel": "no spaces/here"}, follow=True)
+    assert "A channel name" in bad.content.decode()
+    url = root + "channel/room:lobby/"
+    page = client.get(url).content.decode()
+    assert page.count("no rule: nobody") == 4  # read and send x 2 roles
+    form = {f"{op}-{role}-kind": "nobody" for op in ("select", "insert")
+            for role in ("anon", "authenticated")}  # fmt: skip
+    form.update({"select-authenticated-kind": "role", "select-authenticated-app_role": "member"})
+    assert client.post(url, form).status_code == 303
+    with tenant_context(PLATFORM):
+        (rule,) = rule_list(project=project_a, channel="room:lobby")
+    assert (rule.operation, rule.client_role, rule.app_role) == (
+        "select",
+        "authenticated",
+        "member",
+    )
+    listed = client.get(root).content.decode()
+    assert "room:lobby" in listed and "1 rule allowing access" in listed
+    form["insert-anon-kind"] = "owner"  # not a kind a channel rule may have
+    refused = client.post(url, form)
+    assert refused.status_code == 200 and "errorlist" in refused.content.decode()
