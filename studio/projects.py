@@ -9,6 +9,7 @@ change goes through the owning app's service, which checks the permission again,
 one transaction and records the audit row.
 """
 
+import json
 import re
 import uuid
 from dataclasses import dataclass
@@ -458,7 +459,10 @@ def _test_as(page: ProjectPage, collection, form) -> dict | None:
                     collection=target, query=query, client=identity
                 )
                 result["records"] = [
-                    {"id": r.pk, "data": filters.select_fields(r.data, query.fields)}
+                    {
+                        "id": r.pk,
+                        "data": json.dumps(filters.select_fields(r.data, query.fields)),
+                    }
                     for r in records
                 ]
                 result["count"] = count
