@@ -37,6 +37,7 @@ from datastore.selectors import collection_list
 from endusers import selectors as enduser_selectors
 from endusers.identity import ClientIdentity
 from endusers.services import accounts as enduser_admin
+from storage import selectors as storage_selectors
 from storage.selectors import bucket_list
 from studio import selectors as studio_selectors
 from studio.forms import (
@@ -395,14 +396,14 @@ def resource_rules(request, org, project, resource_type, resource_id):
     test_form, tested = None, None
     # Running as an end user reads what that end user may: only for those who may change
     # the rules, whom RLS already shows every row (``PRIVILEGED_ROLES``).
-    if (
-        page.can_write
-        and resource_type == ResourceType.COLLECTION
-        and resource.store == Store.RECORDS
-    ):
+    testable = resource_type == ResourceType.BUCKET or resource.store == Store.RECORDS
+    if page.can_write and testable:
         test_form = TestAsForm(request.GET if "who" in request.GET else None)
+        if resource_type == ResourceType.BUCKET:
+            test_form.fields["query"].label = "Key prefix"
+            test_form.fields["query"].help_text = "The storage API's list: keys starting with"
         if test_form.is_valid():
-            tested = _test_as(page, resource, test_form)
+            tested = _test_as(page, resource_type, resource, test_form)
     return _render(
         request,
         "studio/project/resource_rules.html",
@@ -419,11 +420,11 @@ def resource_rules(request, org, project, resource_type, resource_id):
     )
 
 
-def _test_as(page: ProjectPage, collection, form) -> dict | None:
-    """The data API's list query of ``collection`` as a client app would run it (anon, or an
-    end user of the project with its app roles): the same selectors, under the client's RLS
-    context in a savepoint that is rolled back, so nothing it does stays. None with the
-    errors on the form."""
+def _test_as(page: ProjectPage, resource_type: str, resource, form) -> dict | None:
+    """The data API's list query of a collection, or the storage API's list of a bucket, as
+    a client app would run it (anon, or an end user of the project with its app roles): the
+    same selectors, under the client's RLS context in a savepoint that is rolled back, so
+    nothing it does stays. None with the errors on the form."""
     who = form.cleaned_data["who"]
     end_user = None
     if who != ClientRole.ANON:
@@ -436,11 +437,13 @@ def _test_as(page: ProjectPage, collection, form) -> dict | None:
         if end_user is None:
             form.add_error("who", "anon, or one of the project's end users.")
             return None
-    try:
-        query = filters.parse_list_query(QueryDict(form.cleaned_data["query"]))
-    except filters.FilterError as exc:
-        form.add_error("query", str(exc))
-        return None
+    query = None
+    if resource_type == ResourceType.COLLECTION:
+        try:
+            query = filters.parse_list_query(QueryDict(form.cleaned_data["query"]))
+        except filters.FilterError as exc:
+            form.add_error("query", str(exc))
+            return None
     identity = ClientIdentity(
         project=page.project,
         key=None,
@@ -451,9 +454,10 @@ def _test_as(page: ProjectPage, collection, form) -> dict | None:
     result: dict = {"who": end_user.email if end_user else "anon", "records": []}
     try:
         with tenant_context(identity.tenant_context()):
-            target = datastore_selectors.collection_for_client(
-                client=identity, name=collection.name
-            )
+            if query is None:
+                result.update(_bucket_as(identity, resource, form.cleaned_data["query"]))
+                raise _Rollback
+            target = datastore_selectors.collection_for_client(client=identity, name=resource.name)
             if target is not None:
                 records, _, count = datastore_selectors.record_list(
                     collection=target, query=query, client=identity
@@ -470,6 +474,18 @@ def _test_as(page: ProjectPage, collection, form) -> dict | None:
     except _Rollback:
         pass
     return result
+
+
+def _bucket_as(identity, bucket, prefix: str) -> dict:
+    """What ``GET /client/v1/storage/<bucket>/`` answers the client: 404 for a bucket it
+    cannot see, 403 when the select rule refuses, else the objects it sees."""
+    found = storage_selectors.bucket_get(project=identity.project, name=bucket.name)
+    if found is None:
+        return {"refused": "404: the bucket is not there for this caller."}
+    if not storage_selectors.client_rule_opens(client=identity, bucket=found, operation="select"):
+        return {"refused": "403: the access rules do not allow listing this bucket."}
+    objects = storage_selectors.object_list(bucket=found, prefix=prefix[:500])[:100]
+    return {"records": [{"id": o.key, "data": f"{o.size} bytes"} for o in objects]}
 
 
 def channel_rules(request, org, project, channel):

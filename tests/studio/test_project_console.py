@@ -6,12 +6,14 @@ import re
 from types import SimpleNamespace
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from access.selectors import rule_list
 from datastore import services as data_services
 from endusers.models import EndUser
 from observability import request_log
 from observability import services as observability_services
+from storage import services as storage_services
 from tenants import services
 from tenants.context import TenantContext, set_tenant_context, tenant_context
 from tests.datastore.conftest import as_member
@@ -209,3 +211,28 @@ def test_channel_rules_use_the_same_form_and_are_listed(client, user, project_a)
     form["insert-anon-kind"] = "owner"  # not a kind a channel rule may have
     refused = client.post(url, form)
     assert refused.status_code == 200 and "errorlist" in refused.content.decode()
+
+
+def test_test_as_on_a_bucket_lists_what_the_storage_api_shows(
+    client, user, membership_a, project_a, make_end_user
+):
+    as_member(membership_a)
+    bucket = storage_services.bucket_create(membership=membership_a, project=project_a, name="pics")
+    for key in ("cats/a.txt", "dogs/b.txt"):
+        storage_services.object_put(
+            membership=membership_a,
+            bucket=bucket,
+            key=key,
+            upload=SimpleUploadedFile(key.split("/")[1], b"hello", content_type="text/plain"),
+        )
+    set_tenant_context(TenantContext())
+    client.force_login(user)
+    url = base(project_a) + f"rules/bucket/{bucket.id}/"
+    refused = client.get(url, {"who": "anon"}).content.decode()
+    assert 'id="test-refused">403' in refused  # no select rule: listing refused
+    form = {f"{op}-{role}-kind": "nobody" for op in ("select", "insert", "update", "delete")
+            for role in ("anon", "authenticated")}  # fmt: skip
+    form["select-anon-kind"] = "everyone"
+    assert client.post(url, form).status_code == 303
+    listed = client.get(url, {"who": "anon", "query": "cats/"}).content.decode()
+    assert 'id="test-count">1<' in listed and "cats/a.txt" in listed
