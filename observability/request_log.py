@@ -33,10 +33,6 @@ _COUNT_TTL_SECONDS = 25 * 3600
 FIELDS = ("method", "path", "route", "status", "ms", "role", "end_user", "request_id")
 
 
-def _setting(name: str, default):
-    return type(default)(getattr(settings, name, default))
-
-
 def stream_key(project_id) -> str:
     return f"{STREAM_PREFIX}{project_id}"
 
@@ -55,7 +51,7 @@ class _Buffer:
     def add(self, project_id: str, at: float, entry: str) -> bool:
         with self.lock:
             self.entries.append((project_id, at, entry))
-            return len(self.entries) >= _setting("REQUEST_LOG_FLUSH_ENTRIES", 200)
+            return len(self.entries) >= settings.REQUEST_LOG_FLUSH_ENTRIES
 
     def take(self) -> list[tuple[str, float, str]]:
         with self.lock:
@@ -76,7 +72,7 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 
 def _flush_forever(buffer: _Buffer) -> None:
     while True:
-        buffer.full.wait(_setting("REQUEST_LOG_FLUSH_SECONDS", 1.0))
+        buffer.full.wait(settings.REQUEST_LOG_FLUSH_SECONDS)
         buffer.full.clear()
         _flush_quietly()
 
@@ -138,8 +134,8 @@ def flush() -> bool:
     entries = _buffer.take()
     if not entries:
         return True
-    length = _setting("REQUEST_LOG_LENGTH", 2000)
-    oldest_ms = int((time.time() - _setting("REQUEST_LOG_RETENTION_HOURS", 72) * 3600) * 1000)
+    length = settings.REQUEST_LOG_LENGTH
+    oldest_ms = int((time.time() - settings.REQUEST_LOG_RETENTION_HOURS * 3600) * 1000)
     counts: dict[tuple[str, int], int] = {}
     try:
         pipe = get_redis().pipeline(transaction=False)
@@ -172,7 +168,7 @@ def entries(*, project_id, limit: int | None = None) -> list[dict]:
     """The project's logged requests, newest first (this process's buffer flushed first),
     each with ``at`` (epoch seconds) and ``id``. Raises ``RedisUnavailable``."""
     flush()
-    count = limit or _setting("REQUEST_LOG_LENGTH", 2000)
+    count = limit or settings.REQUEST_LOG_LENGTH
     raw = redis_call(get_redis().xrevrange, stream_key(project_id), count=count)
     out = []
     for entry_id, fields in raw:
