@@ -122,6 +122,7 @@ def test_a_key_made_in_the_studio_is_shown_once_works_and_revoke_refuses_it(
     assert "no-store" in created["Cache-Control"]
     body = created.content.decode()
     raw = re.search(r'value="(sb_publishable_[^"]+)"', body).group(1)
+    assert f'createClient("http://testserver", "{raw}")' in body  # the snippet, this once
     assert api_client.get(WHO, HTTP_APIKEY=raw).json()["role"] == "anon"
     listing = client.get(base(project_a) + "keys/").content.decode()
     with tenant_context(PLATFORM):
