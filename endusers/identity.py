@@ -74,10 +74,11 @@ class ClientIdentity:
 class ClientAuthFailed(Exception):
     """Refused with 401: ``code`` and a message that says what to send instead."""
 
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: str, message: str, project=None):
         super().__init__(message)
         self.code = code
         self.message = message
+        self.project = project  # the key's project, when the key was valid (its request log)
 
 
 def split_ref(path: str) -> tuple[str | None, str]:
@@ -128,14 +129,14 @@ def identify(meta, *, ref: str | None = None) -> ClientIdentity:
         claims = tokens.decode(bearer, project=project)
     except tokens.InvalidToken:
         raise ClientAuthFailed(
-            "invalid_token", "Invalid or expired access token for this project."
+            "invalid_token", "Invalid or expired access token for this project.", project
         ) from None
     if not session_is_live(
         session_id=claims.session_id, user_id=str(claims.end_user_id), project_id=project.id
     ):
         # A genuine token of an ended session (signed out, revoked, banned): its own code, so
         # a client can tell "sign in again" from a forged token (GoTrue: session_not_found).
-        raise ClientAuthFailed("session_ended", "This session has ended: sign in again.")
+        raise ClientAuthFailed("session_ended", "This session has ended: sign in again.", project)
     return ClientIdentity(
         project=project,
         key=key,

@@ -40,6 +40,7 @@ class ClientIdentityMiddleware:
         try:
             request.client = identify(request.META, ref=ref)
         except ClientAuthFailed as exc:
+            request.client_refused_project = exc.project
             if exc.code == "api_key_required" and is_keyless(request.method, request.path_info):
                 return self.get_response(request)  # no client: the view checks the token
             return error_response(

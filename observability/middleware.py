@@ -5,7 +5,8 @@ makes one, and echoes it. ``RequestContextMiddleware`` runs after authentication
 tenant middleware: it binds org, user and route to every log line of the request, writes the
 API access log (headers masked, bodies off unless ``LOG_HTTP_BODIES``) and observes the
 per-route latency histogram and, for API requests, the platform-wide one in Redis
-(``observability.latency``).
+(``observability.latency``). ``RequestIdMiddleware`` also hands a client app's request to its
+project's request log (``observability.request_log``).
 """
 
 import re
@@ -17,7 +18,7 @@ from django.conf import settings
 from django.dispatch import receiver
 from django_structlog import signals as structlog_signals
 
-from observability import latency, metrics, tracing
+from observability import latency, metrics, request_log, tracing
 from observability.redaction import MASK, mask_value
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -34,7 +35,8 @@ def clean_request_id(value: str | None) -> str:
 
 
 class RequestIdMiddleware:
-    """Runs first, so django-structlog and everything after it see the validated id."""
+    """Runs first, so django-structlog and everything after it see the validated id; and
+    last, so it hands every client request, refused ones included, to the request log."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -46,6 +48,10 @@ class RequestIdMiddleware:
         request.request_id = request_id
         response = self.get_response(request)
         response[REQUEST_ID_HEADER] = request_id
+        # Here, outermost, a client request refused before the view is seen too.
+        if getattr(request, "client", None) or getattr(request, "client_refused_project", None):
+            seconds = time.perf_counter() - request.obs_started
+            request_log.record(request, response, seconds)  # the project's Logs page
         return response
 
 

@@ -51,3 +51,18 @@ def alerts_recent_platform(*, limit: int = 100) -> list[Alert]:
 
     with tenant_context(TenantContext(platform_admin=True)):
         return list(Alert.objects.select_related("rule")[:limit])
+
+
+def error_groups_by_request(*, org_id, request_ids) -> dict[str, ErrorGroup]:
+    """The error group of each of the org's requests that recorded an error (request id ->
+    group), for the Studio's request log."""
+    from observability.models import ErrorOccurrence
+
+    if not request_ids:
+        return {}
+    occurrences = (
+        ErrorOccurrence.objects.using(ERRORS_DB)
+        .filter(org_id=org_id, request_id__in=list(request_ids))
+        .select_related("group")
+    )
+    return {o.request_id: o.group for o in occurrences}

@@ -1,11 +1,13 @@
 """The Studio's forms: the login (who may log in, the API login's abuse limits and audit
 trail) and the forms of a project's pages (keys, end users, sign-up settings, access rules)."""
 
+import re
+
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
 
-from access.constants import RuleKind
+from access.constants import APP_ROLE_PATTERN, RuleKind
 from authn import ratelimit, request_meta
 from authn.services import accounts, sessions
 from endusers.constants import SignupMode
@@ -123,3 +125,44 @@ class RulesForm(forms.Form):
                 line.strip() for line in data[f"{prefix}-conditions"].splitlines() if line.strip()
             ],
         }
+
+
+class AppRolesForm(forms.Form):
+    """An end user's ``app_metadata.roles``: names separated by commas or spaces (the rest of
+    ``app_metadata`` is kept); ``endusers.services`` checks the names."""
+
+    roles = forms.CharField(required=False, max_length=500, label="App roles")
+
+    def clean_roles(self) -> list[str]:
+        names = [name for name in self.cleaned_data["roles"].replace(",", " ").split() if name]
+        bad = [name for name in names if not re.fullmatch(APP_ROLE_PATTERN, name)]
+        if bad:
+            raise ValidationError(
+                f"Not a role name: {', '.join(bad)} (lowercase letters, digits, underscores)."
+            )
+        return names
+
+
+class LogFilterForm(forms.Form):
+    status = forms.RegexField(
+        regex=r"^([1-5][0-9][0-9]|[1-5]xx)$",
+        required=False,
+        max_length=3,
+        label="Status",
+        help_text="404, or a class: 4xx",
+    )
+    route = forms.CharField(required=False, max_length=200, label="Route or path")
+    end_user = forms.UUIDField(required=False, label="End user id")
+    request_id = forms.CharField(required=False, max_length=128, label="Request id")
+
+
+class TestAsForm(forms.Form):
+    """Who a rules test runs as, and the data API list query it runs (its filter grammar)."""
+
+    who = forms.CharField(max_length=40, initial="anon", label="Test as")
+    query = forms.CharField(
+        required=False,
+        max_length=500,
+        label="Query",
+        help_text="The data API's list parameters, e.g. filter=done:eq:false&limit=5",
+    )

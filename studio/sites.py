@@ -72,6 +72,7 @@ class StudioAdminSite(admin.AdminSite):
     def _project_urls(self):
         prefix = "o/<str:org>/p/<uuid:project>/"
         pages = [
+            ("", projects.home, "studio-project-home"),
             ("keys/", projects.keys, "studio-project-keys"),
             ("keys/<uuid:key>/revoke/", projects.key_revoke, "studio-project-key-revoke"),
             ("keys/<uuid:key>/rotate/", projects.key_rotate, "studio-project-key-rotate"),
@@ -84,6 +85,12 @@ class StudioAdminSite(admin.AdminSite):
                 projects.resource_rules,
                 "studio-project-resource-rules",
             ),
+            (
+                "rules/channel/<str:channel>/",
+                projects.channel_rules,
+                "studio-project-channel-rules",
+            ),
+            ("logs/", projects.logs, "studio-project-logs"),
         ]
         return [path(prefix + route, self.admin_view(v), name=name) for route, v, name in pages]
 

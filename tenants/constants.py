@@ -34,13 +34,15 @@ MANAGE_ALERTS = "manage_alerts"  # alert channels, acknowledging alerts
 # A collection's access rule (for members) and the client-app access rules of collections,
 # buckets and channels: only roles that RLS lets see every row (``PRIVILEGED_ROLES``) hold it.
 CHANGE_ACCESS_RULES = "change_access_rules"
-USE_STUDIO = "use_studio"  # the Studio's pages for this org (members, projects, data browser)
+USE_STUDIO = "use_studio"  # the Studio's pages for this org (members, projects, consoles)
 MANAGE_API_KEYS = "manage_api_keys"  # a project's publishable and secret keys
 VIEW_END_USERS = "view_end_users"  # a project's end users and their sessions
 # Ban, confirm, revoke sessions, edit app_metadata; the project's sign-up settings.
 MANAGE_END_USERS = "manage_end_users"
 
-_VIEWER = {VIEW_ORG, VIEW_MEMBERS, VIEW_PROJECT, VIEW_DATA, VIEW_ALERTS, VIEW_END_USERS}
+# Every member may open the Studio; each page asks for its own read and write permissions,
+# so a viewer reads what it may and changes nothing.
+_VIEWER = {VIEW_ORG, VIEW_MEMBERS, VIEW_PROJECT, VIEW_DATA, VIEW_ALERTS, VIEW_END_USERS, USE_STUDIO}
 _DEVELOPER = _VIEWER | {
     ADD_PROJECT,
     CHANGE_PROJECT,
@@ -58,7 +60,6 @@ _ADMIN = _DEVELOPER | {
     DELETE_PROJECT,
     MANAGE_ALERTS,
     CHANGE_ACCESS_RULES,
-    USE_STUDIO,
     MANAGE_API_KEYS,
 }
 _OWNER = _ADMIN | {DELETE_ORG, MANAGE_OWNERS}

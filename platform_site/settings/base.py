@@ -404,6 +404,13 @@ LATENCY_SAMPLE_RATE = env.float("LATENCY_SAMPLE_RATE", default=1.0)
 # as this many are waiting (observability.latency.flush).
 LATENCY_FLUSH_SECONDS = env.float("LATENCY_FLUSH_SECONDS", default=1.0)
 LATENCY_FLUSH_SAMPLES = env.int("LATENCY_FLUSH_SAMPLES", default=500)
+# Each project's client requests for the Studio's Logs page (observability.request_log): the
+# last this many, none older than these hours, sent to Redis from each process this often or
+# as soon as this many wait.
+REQUEST_LOG_LENGTH = env.int("REQUEST_LOG_LENGTH", default=2000)
+REQUEST_LOG_RETENTION_HOURS = env.int("REQUEST_LOG_RETENTION_HOURS", default=72)
+REQUEST_LOG_FLUSH_SECONDS = env.float("REQUEST_LOG_FLUSH_SECONDS", default=1.0)
+REQUEST_LOG_FLUSH_ENTRIES = env.int("REQUEST_LOG_FLUSH_ENTRIES", default=200)
 
 # --- Studio -----------------------------------------------------------------------------------
 STUDIO_LIVE_INTERVAL_SECONDS = env.float("STUDIO_LIVE_INTERVAL_SECONDS", default=5.0)

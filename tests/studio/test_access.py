@@ -1,4 +1,5 @@
-"""Who may reach the Studio: staff everywhere; org owners/admins only their orgs; nobody else."""
+"""Who may reach the Studio: staff everywhere; an org's members (a role with ``USE_STUDIO``:
+all of them by default) only their orgs; nobody else."""
 
 import pytest
 from django.conf import settings
@@ -57,7 +58,17 @@ def test_url_walk_finds_the_studio_pages():
     assert len(urls) > 20
 
 
-def test_anonymous_and_plain_members_reach_no_studio_page(client, org_admin_setup):
+@pytest.fixture
+def no_studio_for_developers(monkeypatch):
+    """A role without ``USE_STUDIO`` (every role has it by default)."""
+    monkeypatch.setitem(
+        ROLE_PERMISSIONS, Role.DEVELOPER, ROLE_PERMISSIONS[Role.DEVELOPER] - {USE_STUDIO}
+    )
+
+
+def test_anonymous_and_plain_members_reach_no_studio_page(
+    client, org_admin_setup, no_studio_for_developers
+):
     for who in (None, org_admin_setup["member"]):
         if who is not None:
             client.force_login(who)
@@ -70,7 +81,7 @@ def test_anonymous_and_plain_members_reach_no_studio_page(client, org_admin_setu
                 assert "/studio/login/" in response["Location"], url
 
 
-def test_plain_member_cannot_log_in(client, org_admin_setup, org, user):
+def test_plain_member_cannot_log_in(client, org_admin_setup, org, user, no_studio_for_developers):
     member = org_admin_setup["member"]
     response = client.post(
         "/studio/login/", {"username": member.username, "password": "correct horse battery"}
@@ -135,11 +146,9 @@ def test_staff_sees_every_org(client, org_admin_setup, other_org):
 
 def test_studio_org_access_follows_the_permission_map(client, org_admin_setup, monkeypatch):
     """Who reaches an org's Studio pages is ``USE_STUDIO`` in ``ROLE_PERMISSIONS``, nothing else:
-    granting it to developers lets one in, taking it from admins shuts them out."""
+    a developer (who holds it by default) is let in, taking it from admins shuts them out."""
     org_admin, member = org_admin_setup["org_admin"], org_admin_setup["member"]
-    developer_perms = ROLE_PERMISSIONS[Role.DEVELOPER] | {USE_STUDIO}
     admin_perms = ROLE_PERMISSIONS[Role.ADMIN] - {USE_STUDIO}
-    monkeypatch.setitem(ROLE_PERMISSIONS, Role.DEVELOPER, developer_perms)
     monkeypatch.setitem(ROLE_PERMISSIONS, Role.ADMIN, admin_perms)
 
     client.force_login(member)

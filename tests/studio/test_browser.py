@@ -131,6 +131,24 @@ def test_redis_dashboard_is_live_and_shows_the_breaker_opening(
     x_min, x_max = page.evaluate("window.studioLive.xRange()")
     now = time.time()
     assert now - 60 <= x_max <= now + 5 and abs(x_max - x_min - 3600) < 1
+    # Every point inside the plotted hour: the newest sample is taken while the frame is
+    # built, and used to land after the frame's time, past the right edge of the plot.
+    for _ in range(3):
+        seen = frame_count(page)
+        page.wait_for_function(
+            f"Number(document.getElementById('frame-count').textContent) > {seen}", timeout=12000
+        )
+        times = page.evaluate("window.studioLive.series()[0]")
+        x_min, x_max = page.evaluate("window.studioLive.xRange()")
+        assert times and all(x_min <= t <= x_max for t in times), (times[-3:], x_max)
+    # The chart keeps to its card when the window narrows.
+    page.set_viewport_size({"width": 800, "height": 900})
+    page.wait_for_timeout(200)
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 1
+    page.set_viewport_size({"width": 1280, "height": 900})
     # The latency card: this server process's cache calls (the seeded requests' session reads).
     assert int(page.text_content('[data-field="redis.latency.samples"]')) >= 120
     assert float(page.text_content('[data-field="redis.latency.p50"]')) > 0

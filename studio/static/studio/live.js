@@ -91,7 +91,10 @@
     if (!target || typeof uPlot === "undefined") return;
     var history = (frame.redis && frame.redis.history) || [];
     series = [history.map(function (p) { return p.at; }), history.map(function (p) { return p.hit_rate; })];
-    hour = { min: frame.at - 3600, max: frame.at };
+    // The hour ends at the frame, or at the newest sample if that is later (a sample's time
+    // is rounded to 0.1 s): the newest point is never drawn past the plot's right edge.
+    var latest = series[0].length ? Math.max(frame.at, series[0][series[0].length - 1]) : frame.at;
+    hour = { min: latest - 3600, max: latest };
     if (!chart) {
       chart = new uPlot({
         width: target.clientWidth || 600, height: 180,
@@ -107,6 +110,12 @@
     }
     chart.setScale("x", { min: hour.min, max: hour.max });
   }
+
+  // The chart follows its card's width (a window resized, or the page opened narrow).
+  window.addEventListener("resize", function () {
+    var target = document.getElementById("hit-rate-chart");
+    if (chart && target) chart.setSize({ width: target.clientWidth || 600, height: 180 });
+  });
 
   // For the browser tests: what the chart was given and the range it draws.
   window.studioLive = {
