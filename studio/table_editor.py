@@ -196,9 +196,13 @@ def _schema_types(collection) -> dict[str, set]:
 
 
 def columns(collection, rows: list[Row]) -> list[str]:
-    """The JSON Schema's properties (in jsonb's order of keys), then the other top-level
-    fields seen on the page."""
-    names = list(_schema_types(collection))
+    """The JSON Schema's required properties (in its order), its other properties, then the
+    other top-level fields seen on the page. (Stored as jsonb, the properties object keeps no
+    order of its own; the ``required`` array does.)"""
+    properties = list(_schema_types(collection))
+    required = (collection.json_schema or {}).get("required") or []
+    names = [name for name in required if name in properties]
+    names.extend(name for name in properties if name not in names)
     for row in rows:
         names.extend(key for key in row.data if key not in names)
     return names[:MAX_COLUMNS]

@@ -306,3 +306,16 @@ def test_documents_are_edited_likewise(client, user, membership_a, project_a, fa
     as_member(membership_a)
     assert repository.get(doc["id"])["data"] == {"text": "hello", "stars": 5}
     assert repository.count(None) == 2
+
+
+def test_columns_put_the_required_properties_first_then_the_fields_seen():
+    from types import SimpleNamespace
+
+    from studio.table_editor import Row, columns
+
+    schema = {"properties": {"done": {}, "title": {}, "n": {}}, "required": ["title", "n"]}
+    rows = [Row("1", {"title": "a", "extra": 1}, 1, None), Row("2", {"more": 2}, 1, None)]
+    assert columns(SimpleNamespace(json_schema=schema), rows) == [
+        "title", "n", "done", "extra", "more",
+    ]  # fmt: skip
+    assert columns(SimpleNamespace(json_schema=None), rows) == ["title", "extra", "more"]
