@@ -144,7 +144,7 @@ def _upload(request, page: ProjectPage, found):
         messages.error(request, "Choose a file to upload.")
         return HttpResponseRedirect(back, status=303)
     for upload in uploads:
-        key = prefix + (request.POST.get("name", "").strip() or upload.name)
+        key = prefix + upload.name
         try:
             services.object_put(membership=page.membership, bucket=found, key=key, upload=upload)
         except ValidationError as exc:

@@ -93,7 +93,8 @@ class Rows:
         text = (params.get("query") or "").strip()
         query = json.loads(text) if text else None
         sort = documents.parse_sort(params.get("order"))
-        skip = int(params.get("skip") or 0) if (params.get("skip") or "0").isdigit() else 0
+        skip_text = params.get("skip", "")
+        skip = int(skip_text) if skip_text.isdigit() else 0
         found = self.documents.find(query, sort=sort, limit=PAGE, skip=skip)
         rows = [Row(d["id"], d["data"], d["version"], d["updated_at"]) for d in found]
         more = len(found) == PAGE
@@ -229,6 +230,13 @@ def parse_cell(collection, field: str, text: str):
         return text
 
 
+def top_level_field(name: str) -> str:
+    """A column's name: one segment of the data API's path grammar (a cell is one field)."""
+    if len(filters.parse_path(name)) != 1:
+        raise filters.FilterError("A column is one top-level field name.")
+    return name
+
+
 def _version(request) -> int | None:
     text = request.POST.get("version", "")
     return int(text) if text.isdigit() else None
@@ -340,8 +348,7 @@ def _add_row(request, page, target, rows: Rows):
     try:
         for field, text in typed:
             if field and text.strip() != "":
-                filters.parse_path(field)
-                data[field] = parse_cell(target, field, text)
+                data[top_level_field(field)] = parse_cell(target, field, text)
         rows.create(data)
     except INPUT_ERRORS as exc:
         messages.error(request, f"Row not added: {_message(exc)}")
@@ -357,7 +364,7 @@ def cell(request, org, project, collection, row):
     target = _collection(page, collection, request.GET.get("store"))
     field = request.POST.get("field", "")
     try:
-        filters.parse_path(field)
+        top_level_field(field)
         value = parse_cell(target, field, request.POST.get("value", ""))
         updated = Rows(target, page.membership).update(
             row, {field: value}, merge=True, version=_version(request)

@@ -21,6 +21,7 @@ from tests.datastore.conftest import as_member
 
 pytestmark = pytest.mark.django_db
 PLATFORM = TenantContext(platform_admin=True)
+QUERIES = 16  # a page of the grid: the Studio's own lookups, then count + one page of rows
 SCHEMA = {
     "type": "object",
     "properties": {"title": {"type": "string"}, "done": {"type": "boolean"}, "n": {}},
@@ -65,13 +66,14 @@ def studio_roles(monkeypatch):
 
 
 def test_the_grid_shows_the_schema_columns_sorted_filtered_and_keyset_paged(
-    client, user, project_a, tasks
+    client, user, project_a, tasks, django_assert_max_num_queries
 ):
     client.force_login(user)
     body = client.get(table(project_a)).content.decode()
     assert table(project_a, "tasks") in body
 
-    page = client.get(table(project_a, "tasks"), {"order": "-n", "filter": "done:eq:true"})
+    with django_assert_max_num_queries(QUERIES):
+        page = client.get(table(project_a, "tasks"), {"order": "-n", "filter": "done:eq:true"})
     assert page.status_code == 200
     html = page.content.decode()
     headers = re.findall(r'<th scope="col"><a href="\?[^"]*">(\w+)</a>', html)
@@ -118,7 +120,8 @@ def test_a_cell_edit_is_a_merge_patch_the_api_sees(client, client_for, user, pro
     assert stale.status_code == 409 and "changed" in stale.json()["error"]
     invalid = client.post(cell, {"field": "done", "value": "maybe"})
     assert invalid.status_code == 400 and "done" in invalid.json()["error"]
-    assert client.post(cell, {"field": "a..b", "value": "1"}).status_code == 400
+    for field in ("a..b", "a.b", ""):
+        assert client.post(cell, {"field": field, "value": "1"}).status_code == 400, field
     missing = table(project_a, "tasks", "rows", "00000000-0000-0000-0000-000000000000", "cell")
     assert client.post(missing, {"field": "title", "value": "x"}).status_code == 404
     assert client.get(cell).status_code == 405
