@@ -89,6 +89,7 @@ def test_a_viewer_reads_versions_and_log_but_changes_nothing(
 
     as_member(membership_a)
     services.function_deploy(membership=membership_a, project=project_a, name="hi", source=SOURCE)
+    # Whatever the map grants today, a viewer given the Studio reads and changes nothing.
     monkeypatch.setitem(ROLE_PERMISSIONS, Role.VIEWER, ROLE_PERMISSIONS[Role.VIEWER] | {USE_STUDIO})
     client.force_login(add_member(Role.VIEWER).user)
     for url in (functions(project_a), functions(project_a, "hi")):

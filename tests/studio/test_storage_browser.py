@@ -96,6 +96,7 @@ def test_upload_download_sign_delete(client, user, project_a, files):
 def test_a_viewer_browses_downloads_and_signs_but_changes_nothing(
     client, add_member, project_a, files, monkeypatch
 ):
+    # Whatever the map grants today, a viewer given the Studio reads and changes nothing.
     monkeypatch.setitem(ROLE_PERMISSIONS, Role.VIEWER, ROLE_PERMISSIONS[Role.VIEWER] | {USE_STUDIO})
     client.force_login(add_member(Role.VIEWER).user)
     bucket = storage(project_a, "files")

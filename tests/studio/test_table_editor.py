@@ -18,6 +18,7 @@ from datastore.models import Record
 from tenants.constants import ROLE_PERMISSIONS, USE_STUDIO, Role
 from tenants.context import TenantContext, set_tenant_context, tenant_context
 from tests.datastore.conftest import as_member
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 PLATFORM = TenantContext(platform_admin=True)
@@ -59,8 +60,8 @@ def record_data(collection, record_id) -> dict:
 
 @pytest.fixture
 def studio_roles(monkeypatch):
-    """The map grants the Studio to owners and admins; developers and viewers granted it see
-    the data pages as their permissions allow."""
+    """Developers and viewers may open the Studio, whatever the map grants today: each page
+    asks for its own read and write permissions."""
     for role in (Role.DEVELOPER, Role.VIEWER):
         monkeypatch.setitem(ROLE_PERMISSIONS, role, ROLE_PERMISSIONS[role] | {USE_STUDIO})
 
@@ -270,6 +271,11 @@ def test_another_orgs_admin_gets_404_on_every_console_url(client, membership_b, 
     record = first_record(tasks, n=0)
     urls = studio_data_urls(project_a, "tasks", record.id, "files", "hello")
     assert len(urls) == 13
+    for url in urls:  # anonymous: the login page
+        assert client.get(url)["Location"].startswith("/studio/login/"), url
+    client.force_login(UserFactory())  # a member of no org: the tenant middleware's 404
+    for url in urls:
+        assert client.get(url).status_code == 404, url
     client.force_login(membership_b.user)  # the owner of org B
     for url in urls:
         assert client.get(url).status_code == 404, url

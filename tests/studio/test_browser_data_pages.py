@@ -254,6 +254,7 @@ def test_an_admin_uploads_and_downloads_a_file(console, signed_in, tmp_path):
 
 
 def test_a_viewer_sees_the_console_read_only(console, signed_in, monkeypatch):
+    # Whatever the map grants today, a viewer given the Studio reads and changes nothing.
     monkeypatch.setitem(ROLE_PERMISSIONS, Role.VIEWER, ROLE_PERMISSIONS[Role.VIEWER] | {USE_STUDIO})
     page = signed_in(console["viewer"])
     for path in ("table/", "table/todos/", "table/todos/schema/", "storage/", "storage/avatars/"):
