@@ -36,5 +36,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("", include("observability.urls")),
+    path("studio/", include("studio.urls")),  # the project console's data pages
     path("studio/", admin.site.urls),
 ]
