@@ -72,3 +72,31 @@ def test_an_end_user_caller_reaches_the_function(org, user, client_for, supervis
     assert json.loads(answer.read()) == {"message": "Hello Bo", "user": "u-123"}
     assert answer.invocation.caller["kind"] == "end_user"
     assert answer.invocation.trigger == "http"
+
+
+def test_a_warm_put_starts_the_worker_and_retires_the_functions_earlier_one(supervisor):
+    """A deploy's PUT: the new version's worker is ready before the first invocation, and the
+    version it replaces does not idle on."""
+    transport = httpx.HTTPTransport(uds=supervisor.socket)
+
+    def alive() -> dict:
+        return {w["key"]: w["alive"] for w in supervisor.health()["workers"]
+                if w["key"].startswith("warm-")}  # fmt: skip
+
+    def wait_for(expected: dict) -> None:
+        deadline = time.monotonic() + 30  # a bound for a slow machine, not a measurement
+        while alive() != expected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert alive() == expected
+
+    with httpx.Client(transport=transport, base_url="http://s", timeout=30) as client:
+        spec = {"project": "warm", "function": "f-1", "source": HELLO, "env": {}, "warm": True}
+        client.put("/workers/warm-1", json=spec)
+        wait_for({"warm-1": True})
+        client.put("/workers/warm-2", json={**spec, "source": HELLO.replace("hi", "hi 2")})
+        wait_for({"warm-2": True})
+        answer = client.post("/invoke/warm-2", headers={"x-fn-invocation": "w2"})
+        assert answer.text == "hi 2"
+        assert [w["starts"] for w in supervisor.health()["workers"] if w["key"] == "warm-2"] == [1]
+        # The retired key is gone with its spec: the platform PUTs it again if it needs it.
+        assert client.post("/invoke/warm-1", headers={"x-fn-invocation": "w1"}).status_code == 428
