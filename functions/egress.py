@@ -35,10 +35,11 @@ from outbound.destinations import is_public
 logger = logging.getLogger("functions.egress")
 
 PLATFORM_HOST = "platform.internal"
-# What a function may call on the platform: the client APIs, never the developer API
-# (the token is a client identity) and never functions (no invocation loops).
+# What a function may call on the platform: the client data APIs; never the developer API
+# (the token is a client identity), auth (sessions are the end user's own) or functions (no
+# invocation loops).
 PLATFORM_PREFIXES = (
-    "/client/v1/", "/rest/v1/", "/storage/v1/object/", "/storage/v1/bucket", "/auth/v1/user",
+    "/client/v1/", "/rest/v1/", "/storage/v1/object/", "/storage/v1/bucket",
 )  # fmt: skip
 DEFAULT_PORTS = (80, 443)
 HOP_BY_HOP = {

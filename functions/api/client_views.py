@@ -7,7 +7,7 @@ reach the function, and its answer streams back as it is. Through ``platform.fet
 function then calls the client API as that caller (``functions.tokens``).
 """
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import APIException
 
 from endusers.api.base import ClientView
@@ -15,11 +15,9 @@ from functions import services
 from functions.api.views import INVOKE_RESPONSES, FunctionsUnavailable, answer_response
 from tenants.api.base import not_found
 
-RESPONSES = {
-    **INVOKE_RESPONSES,
-    401: OpenApiResponse(description="No key, or an invalid key or access token (Error)"),
-    404: OpenApiResponse(description="No function of this name is deployed (Error)"),
-}
+# 401 (no key, an invalid key or token) and 404 (no such function) in the Error shape are
+# added to every operation by platform_site.errors.add_error_responses.
+RESPONSES = INVOKE_RESPONSES
 
 
 def _unavailable(exc: Exception) -> APIException:
