@@ -769,6 +769,8 @@ def main(argv: list[str] | None = None) -> None:
     if not sandbox.deno_path().exists():
         raise SystemExit(f"Deno not found at {sandbox.deno_path()}: make install runs npm ci.")
     use_cgroups = args.cgroups == "on" or (args.cgroups == "auto" and sandbox.cgroups_writable())
+    if use_cgroups:
+        sandbox.prepare_parent()
     if not use_cgroups:
         logger.warning(
             "cgroups not writable (or turned off): workers are limited by prlimit and V8's heap"

@@ -2,13 +2,16 @@
 command ``make run`` calls deploys hello-world answering as the issue describes."""
 
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
+import pytest
 from django.core.management import call_command
 
+from functions import sandbox
 from tenants.context import TenantContext, tenant_context
 from tenants.models import Project
 from tests.functions.conftest import RunningSupervisor, deno_processes
@@ -100,3 +103,12 @@ def test_a_warm_put_starts_the_worker_and_retires_the_functions_earlier_one(supe
         assert [w["starts"] for w in supervisor.health()["workers"] if w["key"] == "warm-2"] == [1]
         # The retired key is gone with its spec: the platform PUTs it again if it needs it.
         assert client.post("/invoke/warm-1", headers={"x-fn-invocation": "w1"}).status_code == 428
+
+
+def test_the_workers_tree_weighs_more_than_one_task(supervisor):
+    """cgroup v1 weighs a group as one task: the workers' parent gets a weight per CPU, so
+    under load they are not starved together (their own quotas stay the limit)."""
+    if not supervisor.cgroups:
+        pytest.skip("cgroups are not writable here: prlimit's fallback has no CPU weight")
+    shares = Path("/sys/fs/cgroup/cpu") / sandbox.GROUP_PARENT / "cpu.shares"
+    assert int(shares.read_text()) == sandbox.PARENT_CPU_SHARES_PER_CPU * os.cpu_count()
