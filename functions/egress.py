@@ -235,7 +235,7 @@ async def serve_connection(reader, writer, rules: Rules) -> None:
                 await send(h11.EndOfMessage())
         finally:
             await response.aclose()
-    except (ConnectionError, TimeoutError, h11.LocalProtocolError):
-        pass
+    except (ConnectionError, TimeoutError, h11.LocalProtocolError, httpx.HTTPError):
+        pass  # either side went away mid-answer: the function sees a cut connection
     finally:
         writer.close()

@@ -3,8 +3,9 @@
 ``function_invoke`` mints one for each invocation and hands it to the function as its
 request's ``Authorization: Bearer fninv_...`` (the caller's own credentials never reach tenant
 code). The token names the project and the caller (an end user and its session, the anon role,
-or the service role) and lives in Redis only: with a time to live of the invocation's timeout
-and the worker's start, and deleted as soon as the invocation is over. The client identity
+or the service role) and lives in Redis only: with a time to live that covers the invocation's
+wait behind the project's others, its worker's start and its timeout, and deleted as soon as
+the invocation is over. The client identity
 (``endusers.identity.identify``) takes it instead of a key: the platform then answers the
 function exactly as it would answer the caller (access rules, row-level security), and refuses
 the token once the invocation ended.
@@ -18,6 +19,7 @@ import json
 import secrets
 
 import structlog
+from django.conf import settings
 
 from access.constants import SERVICE_ROLE, ClientRole
 from cache.breaker import RedisUnavailable, redis_call
@@ -61,7 +63,8 @@ def mint(*, project, caller, timeout_seconds: int) -> str | None:
             get_redis().set,
             _key(token),
             json.dumps(claims),
-            ex=int(timeout_seconds) + START_SLACK_SECONDS,
+            # Queued behind at most the project's other invocations, each within its timeout.
+            ex=int(timeout_seconds) * settings.FUNCTIONS_PROJECT_CONCURRENCY + START_SLACK_SECONDS,
         )
     except RedisUnavailable:
         logger.warning("function_token_unavailable", project_id=str(project.pk))
