@@ -11,6 +11,9 @@ demo's hello-world in a fresh org, then measures two paths:
 * supervisor: POST /invoke/<key> on the supervisor's Unix socket (the sandbox alone).
 
 Cold start: the first invocation of a version no worker runs yet (``--cold`` new versions).
+Through the API that is the first invocation right after its deploy, which already told the
+supervisor to start the worker (it may still be starting); on the socket, a worker nobody
+started before.
 Warm: ``--requests`` sequential invocations. Throughput: ``--concurrency`` clients for
 ``--seconds`` (at most the project's concurrency cap, so nothing is refused on purpose).
 Prints a Markdown table. Any non-2xx answer fails the run (exit 1).

@@ -41,6 +41,8 @@ KEYLESS = {
 # "/p/<ref>/<rest>": the same routes with the project named in the path.
 REF_PATH = re.compile(r"\A/p/(?P<ref>[a-z]{20})(?P<rest>/.*)\Z")
 KEY_PREFIXES = ("sb_publishable_", "sb_secret_")
+# A running function's token (functions.tokens): its invocation's caller, until it ends.
+INVOCATION_TOKEN_PREFIX = "fninv_"  # noqa: S105 (a prefix, not a secret)
 
 
 @dataclass(frozen=True)
@@ -97,11 +99,42 @@ def is_keyless(method: str, path: str) -> bool:
     return path.startswith(KEYLESS.get(method, ()))
 
 
+def _invocation_identity(token: str, *, ref: str | None) -> ClientIdentity:
+    from functions import tokens  # minted by the functions app; read here like a key
+
+    claims = tokens.claims(token)
+    project = claims and tenant_selectors.project_for_invocation(
+        project_id=claims["project_id"], key_id=claims["key_id"]
+    )
+    end_user_id = claims and claims["end_user_id"]
+    if (
+        not project
+        or (ref is not None and project.ref != ref)
+        or (
+            end_user_id
+            and not session_is_live(
+                session_id=claims["session_id"], user_id=end_user_id, project_id=project.id
+            )
+        )
+    ):
+        raise ClientAuthFailed("invalid_token", "Invalid or expired invocation token.")
+    return ClientIdentity(
+        project=project,
+        key=None,
+        role=claims["role"],
+        end_user_id=UUID(end_user_id) if end_user_id else None,
+        session_id=UUID(claims["session_id"]) if claims["session_id"] else None,
+        app_roles=tuple(claims["app_roles"]),
+    )
+
+
 def identify(meta, *, ref: str | None = None) -> ClientIdentity:
     """The client identity of a request's headers (``request.META`` or a websocket scope's
     headers in the same form), or ``ClientAuthFailed``."""
     raw_key = (meta.get("HTTP_APIKEY") or "").strip() or None
     bearer = bearer_token(meta) or None
+    if bearer is not None and bearer.startswith(INVOCATION_TOKEN_PREFIX):
+        return _invocation_identity(bearer, ref=ref)
     if raw_key is None and bearer is not None and bearer.startswith(KEY_PREFIXES):
         raw_key, bearer = bearer, None
     if raw_key is None:

@@ -38,9 +38,10 @@ def check(source: str) -> tuple[bool, str]:
     return bool(body["ok"]), body["message"]
 
 
-def put_worker(key: str, *, project: str, source: str, env: dict) -> None:
+def put_worker(key: str, *, warm: bool = False, **spec) -> None:
+    """What worker ``key`` runs (``services._worker_spec``); ``warm``: start it now."""
     try:
-        _http().put(f"/workers/{key}", json={"project": project, "source": source, "env": env})
+        _http().put(f"/workers/{key}", json={**spec, "warm": warm})
     except httpx.TransportError as exc:
         raise SupervisorUnavailable(str(exc)) from exc
 

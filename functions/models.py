@@ -27,6 +27,8 @@ class Function(models.Model):
     # Record changes that invoke it: events (insert/update/delete) of a collection ("" = all).
     record_events = models.JSONField(default=list, blank=True)
     record_collection = models.CharField(max_length=63, blank=True, default="")
+    # Hosts ("host" for ports 80 and 443, or "host:port") its fetch may reach; none by default.
+    egress_hosts = models.JSONField(default=list, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )

@@ -11,8 +11,9 @@ Layers, outside in:
    paths are Deno's binary,
    the shared libraries it links (read-only), the function's directory (read-only) and its
    socket directory; ``/tmp`` is a private tmpfs;
-3. Deno's permissions: net only to the worker's own socket, read/write only in ``/tmp``, env
-   only the function's own variable names, no run, no ffi.
+3. Deno's permissions: net only to the worker's own sockets (its server and the supervisor's
+   egress proxy, ``functions.egress``) and the hosts of its outbound allow-list, read/write
+   only in ``/tmp``, env only the function's own variable names, no run, no ffi.
 """
 
 import os
@@ -26,10 +27,13 @@ CONTROLLERS = ("memory", "pids", "cpu", "cpuacct")
 GROUP_PARENT = "platform-functions"
 
 SOCKET_INSIDE = "/run/worker/sock"
+EGRESS_INSIDE = "/run/worker/egress.sock"
 TMP_INSIDE = "/tmp"  # noqa: S108 (the sandbox's own tmpfs, not the host's /tmp)
 FUNCTION_DIR_INSIDE = "/function"
 DENO_INSIDE = "/opt/deno/deno"
 BOOTSTRAP = Path(__file__).resolve().parent / "runtime" / "bootstrap.js"
+# The bootstrap's globals (``platform``) declared for ``deno check``.
+GLOBALS_DECLARATION = Path(__file__).resolve().parent / "runtime" / "platform.d.ts"
 RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
 DENO_PATH = RUNTIME_DIR / "node_modules" / "@deno" / "linux-x64-glibc" / "deno"
 
@@ -111,12 +115,17 @@ def bwrap_command(
     return [*cmd, DENO_INSIDE, *deno_args]
 
 
-def worker_deno_args(*, env_names: list[str], limits: Limits, cgroups: bool) -> list[str]:
+def worker_deno_args(
+    *, env_names: list[str], limits: Limits, cgroups: bool, net: tuple[str, ...] = ()
+) -> list[str]:
+    """``net``: the ``host:port`` pairs of the outbound allow-list (``egress.deno_net``)."""
+    sockets = f"{SOCKET_INSIDE},{EGRESS_INSIDE}"
+    allow_net = [f"unix:{SOCKET_INSIDE}", f"unix:{EGRESS_INSIDE}", "platform.internal", *net]
     args = [
         "run", "--no-prompt", "--no-remote", "--no-npm", "--no-config", "--no-lock",
-        f"--allow-net=unix:{SOCKET_INSIDE}",
-        f"--allow-read={TMP_INSIDE},{SOCKET_INSIDE}",
-        f"--allow-write={TMP_INSIDE},{SOCKET_INSIDE}",
+        "--allow-net=" + ",".join(allow_net),
+        f"--allow-read={TMP_INSIDE},{sockets}",
+        f"--allow-write={TMP_INSIDE},{sockets}",
     ]  # fmt: skip
     if env_names:
         args.append("--allow-env=" + ",".join(sorted(env_names)))
@@ -128,9 +137,10 @@ def worker_deno_args(*, env_names: list[str], limits: Limits, cgroups: bool) -> 
 
 
 def check_deno_args() -> list[str]:
+    """Checks ``main.ts`` with the bootstrap's globals declared (one program, two roots)."""
     return [
         "check", "--no-remote", "--no-npm", "--no-config", "--no-lock",
-        f"{FUNCTION_DIR_INSIDE}/main.ts",
+        f"{FUNCTION_DIR_INSIDE}/{GLOBALS_DECLARATION.name}", f"{FUNCTION_DIR_INSIDE}/main.ts",
     ]  # fmt: skip
 
 
@@ -174,6 +184,21 @@ def cgroups_writable(root: Path = CGROUP_ROOT) -> bool:
                 path.rmdir()
             except OSError:
                 pass
+
+
+# The weight of all workers together against the host's other processes. cgroup v1 gives a
+# group the weight of one task (1024) by default, so under load every worker's start and run
+# shared one task's slice, however many ran (cold starts of 0.4-1.2 s at a load average of
+# 15 on two CPUs, 0.15-0.35 s with this weight); each worker's own CPU quota stays the limit.
+PARENT_CPU_SHARES_PER_CPU = 8 * 1024
+
+
+def prepare_parent(root: Path = CGROUP_ROOT) -> None:
+    """The workers' parent cgroups, with their CPU weight (``PARENT_CPU_SHARES_PER_CPU``)."""
+    for controller in CONTROLLERS:
+        (root / controller / GROUP_PARENT).mkdir(parents=True, exist_ok=True)
+    shares = PARENT_CPU_SHARES_PER_CPU * (os.cpu_count() or 1)
+    (root / "cpu" / GROUP_PARENT / "cpu.shares").write_text(str(shares))
 
 
 class Cgroup:

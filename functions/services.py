@@ -2,8 +2,11 @@
 
 A deploy writes an immutable ``FunctionVersion`` named by its content's SHA-256 only after
 ``deno check`` passed in the supervisor's sandbox; until then, and when it fails, the active
-version keeps serving. Invocations go to the supervisor (``functions.client``), which runs
-the active version in its warm, sandboxed worker; each one leaves an ``Invocation`` row.
+version keeps serving. Once a deploy, a configuration change or a rollback committed, the
+supervisor is told the function's new worker and starts it (the next invocation is warm; the
+earlier worker is retired). Invocations go to the supervisor (``functions.client``), which runs
+the active version in its warm, sandboxed worker; each one leaves an ``Invocation`` row and
+gets a token of its own to call the platform as its caller (``functions.tokens``).
 """
 
 import hashlib
@@ -19,8 +22,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 
+from access.constants import SERVICE_ROLE
 from authn.audit import audit_org_write
-from functions import client, metrics, selectors
+from functions import client, egress, metrics, selectors, tokens
 from functions import constants as c
 from functions.constants import ExitReason, Trigger
 from functions.models import Function, FunctionVersion, Invocation
@@ -78,6 +82,16 @@ def _clean_timeout(seconds: int) -> None:
         raise ValidationError({"timeout_seconds": f"From 1 to {c.MAX_TIMEOUT_SECONDS} seconds."})
 
 
+def _clean_egress(hosts: list) -> None:
+    if not isinstance(hosts, list) or len(hosts) > c.MAX_EGRESS_HOSTS:
+        raise ValidationError({"egress_hosts": f"A list of at most {c.MAX_EGRESS_HOSTS} hosts."})
+    for host in hosts:
+        try:
+            egress.parse_entry(host if isinstance(host, str) else "")
+        except egress.BadEntry as exc:
+            raise ValidationError({"egress_hosts": str(exc)}) from exc
+
+
 def _clean_triggers(events: list) -> None:
     if not isinstance(events, list) or any(e not in c.RECORD_EVENTS for e in events):
         raise ValidationError({"record_events": f"A list of {', '.join(c.RECORD_EVENTS)}."})
@@ -88,7 +102,7 @@ def source_hash(source: str) -> str:
 
 
 # --- writes -----------------------------------------------------------------------------------
-CONFIG_FIELDS = ("env", "timeout_seconds", "record_events", "record_collection")
+CONFIG_FIELDS = ("env", "timeout_seconds", "record_events", "record_collection", "egress_hosts")
 
 
 def _clean_config(fields: dict) -> None:
@@ -98,6 +112,24 @@ def _clean_config(fields: dict) -> None:
         _clean_timeout(fields["timeout_seconds"])
     if "record_events" in fields:
         _clean_triggers(fields["record_events"])
+    if "egress_hosts" in fields:
+        _clean_egress(fields["egress_hosts"])
+
+
+def _warm_after_commit(function: Function, version: FunctionVersion) -> None:
+    """After commit: the supervisor starts the new worker (and retires the function's earlier
+    ones), so the next invocation is not a cold start. Best effort: without the supervisor,
+    the first invocation starts it."""
+    spec = _worker_spec(function, version)
+    key = _worker_key(function, version)
+
+    def warm() -> None:
+        try:
+            client.put_worker(key, **spec, warm=True)
+        except client.SupervisorUnavailable:
+            logger.info("function_warm_skipped", function=function.name)
+
+    transaction.on_commit(warm)
 
 
 @transaction.atomic
@@ -146,6 +178,7 @@ def function_deploy(
         if name_ in config:
             setattr(function, name_, config[name_])
     function.save()
+    _warm_after_commit(function, version)
     audit_org_write(
         membership=membership,
         action=c.AUDIT_DEPLOY,
@@ -169,6 +202,8 @@ def function_update(*, membership, function: Function, **fields) -> Function:
         if name in fields:
             setattr(function, name, fields[name])
     function.save()
+    if function.active_version is not None:
+        _warm_after_commit(function, function.active_version)
     audit_org_write(
         membership=membership,
         action=c.AUDIT_UPDATE,
@@ -187,6 +222,7 @@ def function_rollback(*, membership, function: Function, number: int) -> Functio
     previous = function.active_version.number if function.active_version else None
     function.active_version = version
     function.save(update_fields=["active_version", "updated_at"])
+    _warm_after_commit(function, version)
     audit_org_write(
         membership=membership,
         action=c.AUDIT_ROLLBACK,
@@ -206,7 +242,8 @@ def function_delete(*, membership, function: Function) -> None:
 # --- invocation -------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Caller:
-    """Who invokes a function; sent to it as the ``x-platform-caller`` header (JSON).
+    """Who invokes a function; sent to it as the ``x-platform-caller`` header (JSON), with
+    ``role``: the client role its ``platform.fetch`` calls act as (``tokens.role_of``).
 
     ``kind``: "developer" (a member, from the API's test route), "service" (the platform
     itself: record triggers, schedules, a secret key), "end_user" (a client app's user) or
@@ -217,9 +254,38 @@ class Caller:
     user_id: int | None = None
     end_user_id: str | None = None
     key_id: str | None = None
+    app_roles: tuple[str, ...] = ()
+    # The end user's session: its token stops working when the session ends. Never shown.
+    session_id: str | None = field(default=None, repr=False)
+
+    @property
+    def client_app(self) -> bool:
+        """Called through a project key (a client app), not by a member or the platform."""
+        return self.kind in ("end_user", "anon") or self.key_id is not None
+
+    def public(self) -> dict:
+        data = asdict(self)
+        del data["session_id"]
+        data["app_roles"] = list(self.app_roles)
+        data["role"] = str(tokens.role_of(self))
+        return data
 
     def header(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"))
+        return json.dumps(self.public(), separators=(",", ":"))
+
+
+def caller_of_client(client) -> Caller:
+    """The caller of a client-app request (``request.client``, endusers.identity)."""
+    key_id = str(client.key.pk) if client.key is not None else None
+    if client.end_user_id is not None:
+        return Caller(
+            kind="end_user",
+            end_user_id=str(client.end_user_id),
+            key_id=key_id,
+            app_roles=tuple(client.app_roles),
+            session_id=str(client.session_id) if client.session_id else None,
+        )
+    return Caller(kind="service" if client.role == SERVICE_ROLE else "anon", key_id=key_id)
 
 
 @dataclass
@@ -231,21 +297,37 @@ class FunctionRequest:
     request_id: str = ""
 
 
-# Never handed to tenant code: the caller's own credentials for the platform.
-DROPPED_HEADERS = {"authorization", "cookie", "host", "x-platform-caller", "content-length"}
+# Never handed to tenant code: the caller's own credentials for the platform (the function
+# gets its invocation's token as Authorization instead).
+DROPPED_HEADERS = {
+    "authorization", "apikey", "cookie", "host", "x-platform-caller", "content-length",
+}  # fmt: skip
 
 
 def _worker_key(function: Function, version: FunctionVersion) -> str:
-    env_digest = hashlib.sha256(json.dumps(function.env, sort_keys=True).encode()).hexdigest()
-    return f"{function.project_id}.{function.pk}.{version.source_hash[:24]}.{env_digest[:12]}"
+    """One worker per version and configuration the sandbox is started with."""
+    started_with = {"env": function.env, "egress": function.egress_hosts}
+    digest = hashlib.sha256(json.dumps(started_with, sort_keys=True).encode()).hexdigest()
+    return f"{function.project_id}.{function.pk}.{version.source_hash[:24]}.{digest[:12]}"
+
+
+def _worker_spec(function: Function, version: FunctionVersion) -> dict:
+    return {
+        "project": str(function.project_id),
+        "function": str(function.pk),
+        "source": version.source,
+        "env": function.env,
+        "egress": function.egress_hosts,
+    }
 
 
 class FunctionResponse:
     """The function's answer: status, headers and its body, streamed (sync or async); the
     invocation's row is written when the response is closed (after the body was read)."""
 
-    def __init__(self, *, answer, response, finish, invocation_id: str):
+    def __init__(self, *, answer, response, finish, invocation_id: str, token: str | None):
         self.invocation_id = invocation_id
+        self.token = token
         self.status = answer.status
         self.headers = answer.headers
         self.exit_reason = answer.exit_reason
@@ -289,6 +371,7 @@ class FunctionResponse:
             return
         self._closed = True
         self._response.close()
+        tokens.revoke(self.token)
         if self.record is None:
             self.record = client.record(self.invocation_id) or {}
         self.invocation = self._finish(self._answer.exit_reason, self._answer.status, self.record)
@@ -303,10 +386,10 @@ def function_invoke(
     gives (the function's own, or a timeout, out of memory, ...) is a ``FunctionResponse``.
     """
     org_id = project.org_id
-    if transaction.get_connection().in_atomic_block:
-        # A request's (or a caller's tenant_context) transaction: its context holds, and RLS
-        # answers nothing if it is another org's. Saves a savepoint and two context switches
-        # on every invocation.
+    if transaction.get_connection().in_atomic_block and not caller.client_app:
+        # A developer request's (or a caller's tenant_context) transaction: its context holds,
+        # and RLS answers nothing if it is another org's. Saves a savepoint and two context
+        # switches on every invocation. (A client app's context sees no functions table.)
         function = selectors.function_get(project=project, name=name)
     else:
         with tenant_context(TenantContext(org_id=org_id)):
@@ -316,6 +399,7 @@ def function_invoke(
     version = function.active_version
     key = _worker_key(function, version)
     invocation_id = str(uuid.uuid4())
+    token = tokens.mint(project=project, caller=caller, timeout_seconds=function.timeout_seconds)
     headers = {
         k.lower(): v
         for k, v in request_data.headers.items()
@@ -331,11 +415,13 @@ def function_invoke(
             "x-fn-path": request_data.path or "/",
         }
     )
+    if token is not None:
+        headers["authorization"] = f"Bearer {token}"
     if request_data.request_id:
         headers["x-request-id"] = request_data.request_id
 
     def put_worker() -> None:
-        client.put_worker(key, project=str(project.pk), source=version.source, env=function.env)
+        client.put_worker(key, **_worker_spec(function, version))
 
     def finish(exit_reason: str, status: int, record: dict) -> Invocation:
         exit_reason = record.get("exit_reason", exit_reason)
@@ -348,7 +434,7 @@ def function_invoke(
                 function=function,
                 version=version,
                 trigger=trigger,
-                caller=asdict(caller),
+                caller=caller.public(),
                 status=record.get("status", status),
                 exit_reason=exit_reason,
                 duration_ms=record.get("duration_ms"),
@@ -372,11 +458,15 @@ def function_invoke(
         )
         return invocation
 
-    answer, response = client.invoke(
-        key, headers=headers, body=request_data.body, on_unknown=put_worker
-    )
+    try:
+        answer, response = client.invoke(
+            key, headers=headers, body=request_data.body, on_unknown=put_worker
+        )
+    except client.SupervisorUnavailable:
+        tokens.revoke(token)
+        raise
     return FunctionResponse(
-        answer=answer, response=response, finish=finish, invocation_id=invocation_id
+        answer=answer, response=response, finish=finish, invocation_id=invocation_id, token=token
     )
 
 

@@ -9,7 +9,10 @@ invocation's record back; the supervisor keeps nothing a restart would miss.
 
 Protocol, HTTP over the Unix socket:
 - ``POST /check`` ``{"source"}`` -> ``{"ok", "message"}``: ``deno check`` in a fresh sandbox.
-- ``PUT /workers/<key>`` ``{"project", "source", "env"}``: what the worker ``key`` runs.
+- ``PUT /workers/<key>`` ``{"project", "function", "source", "env", "egress", "warm"}``: what
+  the worker ``key`` runs. Other keys of the same ``function`` (its earlier versions or
+  configurations) are retired: stopped once their invocation in flight, if any, is done.
+  ``warm``: start the worker now, so the next invocation finds it ready.
 - ``POST /invoke/<key>`` with ``x-fn-*`` headers (project, invocation id, timeout, method,
   path) and the function's request body: the function's status, headers and body, streamed;
   ``428`` when the key is unknown (the platform PUTs it and retries). Failures before the
@@ -18,6 +21,11 @@ Protocol, HTTP over the Unix socket:
 - ``GET /invocations/<id>`` -> the invocation's record (exit reason, status, duration, CPU,
   peak memory, stdout, stderr), kept for a while.
 - ``GET /health`` -> workers and whether cgroups are in use.
+
+A worker is ready when the bootstrap says so on stdout (its server listens); its cold start
+is bounded by ``start_timeout`` of its own and logged with its duration. Each worker has an
+egress proxy of its own on a second socket (``functions.egress``): the platform's client API
+as the caller, and the hosts of its outbound allow-list.
 
 Invocations of one worker run one at a time (its output is cut per invocation by the
 bootstrap's marks); a project has at most ``--project-concurrency`` invocations in flight,
@@ -31,6 +39,8 @@ import asyncio
 import collections
 import contextlib
 import hashlib
+import ipaddress
+import itertools
 import json
 import logging
 import os
@@ -44,7 +54,7 @@ from pathlib import Path
 import httpx
 import uvicorn
 
-from functions import sandbox
+from functions import egress, sandbox
 
 logger = logging.getLogger("functions.supervisor")
 
@@ -69,6 +79,10 @@ class Config:
     start_timeout: float = 10.0
     check_timeout: float = 30.0
     cgroups: bool = False
+    # Where a function's platform.fetch goes (the platform's own HTTP address), and the
+    # networks its outbound allow-list may reach besides public addresses.
+    platform_url: str | None = None
+    egress_networks: tuple = ()
 
 
 class Output:
@@ -123,6 +137,9 @@ class StartFailed(Exception):
     pass
 
 
+_worker_numbers = itertools.count(1)
+
+
 class Worker:
     """One warm Deno in bubblewrap (and its cgroup), serving one function version."""
 
@@ -130,7 +147,9 @@ class Worker:
         self.key, self.spec, self.config = key, spec, config
         self.project = spec["project"]
         digest = hashlib.sha256(key.encode()).hexdigest()[:20]
-        self.name = digest
+        # Unique per instance: a retired worker still stopping never shares a cgroup or a
+        # directory with its successor of the same key.
+        self.name = f"{digest}-{next(_worker_numbers)}"
         self.dir = config.state_dir / "workers" / digest
         self.lock = asyncio.Lock()
         self.process: asyncio.subprocess.Process | None = None
@@ -141,6 +160,16 @@ class Worker:
         self.last_used = time.monotonic()
         self.readers: list[asyncio.Task] = []
         self.starts = 0
+        self.retired = False
+        self.socket_dir_fd: int | None = None
+        self.egress_server: asyncio.AbstractServer | None = None
+        self.egress_rules = egress.Rules(
+            hosts=egress.allowed_pairs(spec.get("egress") or []),
+            networks=config.egress_networks,
+            platform_url=config.platform_url,
+            max_request_bytes=config.request_bytes,
+            max_response_bytes=config.response_bytes,
+        )
 
     @property
     def alive(self) -> bool:
@@ -152,12 +181,19 @@ class Worker:
         function_dir, socket_dir = self.dir / "function", self.dir / "socket"
         function_dir.mkdir(parents=True)
         socket_dir.mkdir()
+        # Socket paths through a descriptor on their directory: a state directory deep in
+        # the file system must not exceed AF_UNIX's 108 bytes.
+        self.socket_dir_fd = os.open(socket_dir, os.O_RDONLY | os.O_DIRECTORY)
+        short_dir = f"/proc/self/fd/{self.socket_dir_fd}"
         (function_dir / "main.ts").write_text(self.spec["source"])
         shutil.copy(sandbox.BOOTSTRAP, function_dir / "bootstrap.js")
         env = dict(self.spec.get("env") or {})
         limits = self.config.limits
         deno_args = sandbox.worker_deno_args(
-            env_names=list(env), limits=limits, cgroups=self.config.cgroups
+            env_names=list(env),
+            limits=limits,
+            cgroups=self.config.cgroups,
+            net=tuple(egress.deno_net(self.spec.get("egress") or [])),
         )
         env_fd = _env_fd(self.dir / "env", env)
         cmd = sandbox.bwrap_command(
@@ -176,9 +212,14 @@ class Worker:
             Output(self.config.output_bytes),
             Output(self.config.output_bytes),
         )
-        # The startup's own output (a module that throws at import) is read as invocation "".
+        # The startup's own output (a module that throws at import) is read as invocation
+        # "start"; the bootstrap writes that invocation's mark once its server listens.
         self.stdout.begin("start")
         self.stderr.begin("start")
+        began = time.monotonic()
+        self.egress_server = await asyncio.start_unix_server(
+            self._egress, path=f"{short_dir}/egress.sock"
+        )
         try:
             self.process = await asyncio.create_subprocess_exec(
                 *cmd,
@@ -197,18 +238,16 @@ class Worker:
             asyncio.create_task(self._read(self.process.stderr, self.stderr)),
         ]
         sock = socket_dir / "sock"
-        deadline = time.monotonic() + self.config.start_timeout
-        while time.monotonic() < deadline:
-            if self.process.returncode is not None:
-                break
-            if sock.exists():
-                try:
-                    _, writer = await asyncio.open_unix_connection(str(sock))
-                    writer.close()
-                    break
-                except OSError:
-                    pass
-            await asyncio.sleep(0.01)
+        # Ready or gone, whichever comes first (the caller bounds the wait): no polling.
+        ready = asyncio.ensure_future(
+            asyncio.gather(self.stdout.done.wait(), self.stderr.done.wait())
+        )
+        exited = asyncio.ensure_future(self.process.wait())
+        try:
+            await asyncio.wait({ready, exited}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ready.cancel()
+            exited.cancel()
         if not self.alive or not sock.exists():
             await asyncio.sleep(0.05)  # let the readers take the last words
             message = self.stderr.finish().strip() or "The worker did not start."
@@ -218,10 +257,27 @@ class Worker:
         self.stderr.finish()
         self.client = httpx.AsyncClient(
             # The invocation's deadline is enforced around each call, not by httpx.
-            transport=httpx.AsyncHTTPTransport(uds=str(sock)),
+            transport=httpx.AsyncHTTPTransport(uds=f"{short_dir}/sock"),
             timeout=httpx.Timeout(None),
         )
-        logger.info("worker_started key=%s pid=%s", self.key, self.process.pid)
+        logger.info(
+            "worker_started key=%s pid=%s start_ms=%.0f",
+            self.key,
+            self.process.pid,
+            (time.monotonic() - began) * 1000,
+        )
+
+    async def _egress(self, reader, writer) -> None:
+        await egress.serve_connection(reader, writer, self.egress_rules)
+
+    def state(self) -> str:
+        """What a start that did not finish got to (for the log)."""
+        if self.process is None:
+            return "not started"
+        if self.process.returncode is not None:
+            return f"exited {self.process.returncode}"
+        tail = bytes(self.stderr.current[-300:]).decode("utf-8", "replace")
+        return f"running, not listening yet; stderr: {tail!r}"
 
     async def _read(self, stream: asyncio.StreamReader, output: Output) -> None:
         while chunk := await stream.read(65536):
@@ -244,6 +300,9 @@ class Worker:
         return self.cgroup.oom_kills() if self.cgroup is not None else 0
 
     async def stop(self) -> None:
+        if self.egress_server is not None:
+            self.egress_server.close()
+            self.egress_server = None
         if self.client is not None:
             with contextlib.suppress(Exception):
                 await self.client.aclose()
@@ -259,6 +318,9 @@ class Worker:
             for reader in self.readers:
                 reader.cancel()
             self.readers = []
+        if self.socket_dir_fd is not None:
+            os.close(self.socket_dir_fd)
+            self.socket_dir_fd = None
         if self.cgroup is not None:
             for _ in range(50):
                 if not self.cgroup.pids():
@@ -278,6 +340,8 @@ class Supervisor:
         self.inflight: collections.Counter = collections.Counter()
         self.records: collections.OrderedDict[str, dict] = collections.OrderedDict()
         self.reaper: asyncio.Task | None = None
+        self.background: set[asyncio.Task] = set()
+        self.checked: collections.OrderedDict[str, dict] = collections.OrderedDict()
 
     # --- ASGI ----------------------------------------------------------------------------
     async def __call__(self, scope, receive, send):
@@ -295,7 +359,7 @@ class Supervisor:
                 await self._json(send, 200, await self.check(body["source"]))
             elif path.startswith("/workers/") and method == "PUT":
                 body = json.loads(await self._body(receive, 8 * self.config.request_bytes))
-                self.specs[path.removeprefix("/workers/")] = body
+                self.put(path.removeprefix("/workers/"), body)
                 await self._json(send, 204, None)
             elif path.startswith("/invocations/") and method == "GET":
                 record = self.records.get(path.removeprefix("/invocations/"))
@@ -340,6 +404,56 @@ class Supervisor:
         await send({"type": "http.response.body", "body": body})
 
     # --- work ----------------------------------------------------------------------------
+    def _spawn(self, coroutine) -> None:
+        task = asyncio.create_task(coroutine)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    def put(self, key: str, spec: dict) -> None:
+        egress.allowed_pairs(spec.get("egress") or [])  # a bad entry is a 400, not a crash
+        function = spec.get("function")
+        if function:
+            # A new version or configuration of a function replaces the earlier ones: their
+            # workers would otherwise idle on, one per deploy.
+            for other, other_spec in list(self.specs.items()):
+                if other != key and other_spec.get("function") == function:
+                    del self.specs[other]
+                    self._spawn(self._retire(other))
+        self.specs[key] = spec
+        if spec.get("warm"):
+            self._spawn(self._warm(key))
+
+    def _worker(self, key: str, spec: dict) -> Worker:
+        worker = self.workers.get(key)
+        if worker is None:
+            worker = self.workers[key] = Worker(key, spec, self.config)
+        return worker
+
+    async def _retire(self, key: str) -> None:
+        worker = self.workers.pop(key, None)
+        if worker is None:
+            return
+        worker.retired = True
+        async with worker.lock:  # after its invocation in flight, if any
+            await worker.stop()
+        logger.info("worker_retired key=%s", key)
+
+    async def _warm(self, key: str) -> None:
+        spec = self.specs.get(key)
+        if spec is None:
+            return
+        worker = self._worker(key, spec)
+        async with worker.lock:
+            if worker.retired or worker.alive:
+                return
+            try:
+                await asyncio.wait_for(worker.start(), self.config.start_timeout)
+            except (StartFailed, TimeoutError) as exc:
+                # The invocation that comes will start it again and report what fails.
+                logger.warning("worker_warm_failed key=%s %s", key, str(exc)[:300])
+                await worker.stop()
+            worker.last_used = time.monotonic()
+
     def health(self) -> dict:
         return {
             "cgroups": self.config.cgroups,
@@ -350,10 +464,26 @@ class Supervisor:
         }
 
     async def check(self, source: str) -> dict:
-        """``deno check`` in a sandbox of its own (no socket, no env, killed on a timeout)."""
+        """``deno check`` in a sandbox of its own (no socket, no env, killed on a timeout).
+
+        A module without imports checks the same every time: the verdict is kept by content
+        (a redeploy, or the same source in another project, costs no second compiler run)."""
+        digest = hashlib.sha256(source.encode()).hexdigest()
+        if (verdict := self.checked.get(digest)) is not None:
+            self.checked.move_to_end(digest)
+            return verdict
+        verdict = await self._check(source)
+        if not verdict.get("timed_out"):
+            self.checked[digest] = verdict
+            while len(self.checked) > 512:
+                self.checked.popitem(last=False)
+        return verdict
+
+    async def _check(self, source: str) -> dict:
         with tempfile.TemporaryDirectory(dir=self.config.state_dir, prefix="check-") as tmp:
             function_dir = Path(tmp)
             (function_dir / "main.ts").write_text(source)
+            shutil.copy(sandbox.GLOBALS_DECLARATION, function_dir / "platform.d.ts")
             limits = sandbox.Limits(memory_mb=1024, pids=128, cpu_fraction=1.0, tmp_mb=64)
             env_fd = _env_fd(function_dir / "env", {})
             cmd = sandbox.bwrap_command(
@@ -381,7 +511,11 @@ class Supervisor:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)
                 await process.wait()
-                return {"ok": False, "message": "deno check did not finish in time."}
+                return {
+                    "ok": False,
+                    "message": "deno check did not finish in time.",
+                    "timed_out": True,
+                }
         text = out.decode("utf-8", "replace").replace("file:///function/", "")
         lines = [line for line in text.splitlines() if not line.startswith("Check ")]
         return {"ok": process.returncode == 0, "message": "\n".join(lines).strip()[-8000:]}
@@ -429,11 +563,15 @@ class Supervisor:
                 await fail(413, "request_too_large", "The request body is too large.")
                 return
             timeout = min(float(headers.get("x-fn-timeout") or 10), self.config.max_timeout)
-            worker = self.workers.get(key)
-            if worker is None:
-                worker = self.workers[key] = Worker(key, spec, self.config)
-            async with worker.lock:
-                await self._run(worker, invocation_id, timeout, headers, body, started, send, fail)
+            while True:
+                worker = self._worker(key, spec)
+                async with worker.lock:
+                    if worker.retired:
+                        continue  # stopped while this one waited: take (or make) the current
+                    await self._run(
+                        worker, invocation_id, timeout, headers, body, started, send, fail
+                    )
+                    return
         finally:
             self.inflight[project] -= 1
             if self.inflight[project] <= 0:
@@ -449,6 +587,12 @@ class Supervisor:
                 await fail(502, "startup_failed", str(exc))
                 return
             except TimeoutError:
+                logger.warning(
+                    "worker_start_timeout key=%s after=%.1fs state=%s",
+                    worker.key,
+                    self.config.start_timeout,
+                    worker.state(),
+                )
                 await worker.stop()
                 await fail(504, "timeout", "The function did not start in time.")
                 return
@@ -565,13 +709,20 @@ class Supervisor:
                 idle = now - worker.last_used > self.config.idle_seconds
                 if idle and not worker.lock.locked():
                     logger.info("worker_idle_stop key=%s", key)
-                    await worker.stop()
+                    # Out of the table first: an invocation arriving meanwhile makes a new
+                    # worker rather than starting this one again while it is being stopped.
                     self.workers.pop(key, None)
+                    worker.retired = True
+                    async with worker.lock:
+                        await worker.stop()
 
     async def shutdown(self) -> None:
+        for task in list(self.background):
+            task.cancel()
         for worker in list(self.workers.values()):
             await worker.stop()
         self.workers.clear()
+        await egress.close_http_client()
 
 
 class TooLarge(Exception):
@@ -601,6 +752,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--idle-seconds", type=float, default=300.0)
     parser.add_argument("--max-timeout", type=float, default=60.0)
     parser.add_argument("--cgroups", choices=["auto", "on", "off"], default="auto")
+    parser.add_argument(
+        "--platform-url", default=None, help="the platform's HTTP address for platform.fetch"
+    )
+    parser.add_argument(
+        "--egress-allowed-networks",
+        default="",
+        help="CIDRs (comma-separated) allow-listed hosts may resolve to besides public ones",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     state_dir = Path(args.state_dir).resolve()
@@ -610,6 +769,8 @@ def main(argv: list[str] | None = None) -> None:
     if not sandbox.deno_path().exists():
         raise SystemExit(f"Deno not found at {sandbox.deno_path()}: make install runs npm ci.")
     use_cgroups = args.cgroups == "on" or (args.cgroups == "auto" and sandbox.cgroups_writable())
+    if use_cgroups:
+        sandbox.prepare_parent()
     if not use_cgroups:
         logger.warning(
             "cgroups not writable (or turned off): workers are limited by prlimit and V8's heap"
@@ -627,6 +788,12 @@ def main(argv: list[str] | None = None) -> None:
         idle_seconds=args.idle_seconds,
         max_timeout=args.max_timeout,
         cgroups=use_cgroups,
+        platform_url=args.platform_url,
+        egress_networks=tuple(
+            ipaddress.ip_network(cidr.strip(), strict=False)
+            for cidr in args.egress_allowed_networks.split(",")
+            if cidr.strip()
+        ),
     )
     sock = Path(args.socket)
     sock.parent.mkdir(parents=True, exist_ok=True)

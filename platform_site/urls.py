@@ -33,6 +33,7 @@ urlpatterns = [
     path("client/v1/", include((client_v1, "client"), namespace="client")),
     path("storage/v1/", include("storage.urls")),
     path("", include("compat.urls")),
+    path("functions/v1/", include("functions.client_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("", include("observability.urls")),

@@ -100,3 +100,17 @@ def api_key_resolve(raw: str) -> ProjectKey | None:
             ProjectKey.objects.filter(pk=key.pk).update(last_used_at=now)
             key.last_used_at = now
     return key
+
+
+def project_for_invocation(*, project_id, key_id=None) -> Project | None:
+    """The project a running function's token names, under a platform context as
+    ``api_key_resolve``; with the key its caller used, only while that key is live."""
+    with tenant_context(TenantContext(platform_admin=True)):
+        if key_id is None:
+            return Project.objects.filter(pk=project_id).first()
+        key = (
+            ProjectKey.objects.select_related("project")
+            .filter(pk=key_id, project_id=project_id, revoked_at__isnull=True)
+            .first()
+        )
+    return key.project if key is not None else None

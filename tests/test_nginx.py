@@ -57,6 +57,24 @@ def test_every_websocket_route_goes_to_uvicorn_and_the_rest_to_gunicorn():
         assert not any(("/" + str(pattern.pattern)).startswith(p) for p in ws_prefixes)
 
 
+def _location_blocks(site: str) -> dict[str, str]:
+    return dict(re.findall(r"location\s+((?:~\s+)?\S+)\s*\{([^}]*)\}", site))
+
+
+def test_function_answers_stream_through_unbuffered_in_both_url_forms():
+    site = devstack.NGINX_SITE.read_text()
+    locations, blocks = _locations(site), _location_blocks(site)
+    for path in ("/functions/v1/hello-world", "/p/" + "a" * 20 + "/functions/v1/hello-world"):
+        assert _upstream(locations, path) == "platform_http", path
+        (location,) = [
+            loc for loc in blocks if "functions/v1" in loc
+            and (re.match(loc[1:].strip().strip('"'), path) if loc[0] == "~"
+                 else path.startswith(loc))
+        ]  # fmt: skip
+        assert "proxy_buffering off;" in blocks[location], location
+        assert "proxy_request_buffering off;" in blocks[location], location
+
+
 def test_the_site_file_gets_this_runs_addresses():
     site = devstack.nginx_site(host="127.0.0.1", port=8123, http_port=9001, ws_port=9002)
     assert "listen 127.0.0.1:8123;" in site and "listen 80;" not in site

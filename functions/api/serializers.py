@@ -1,6 +1,11 @@
 from rest_framework import serializers
 
-from functions.constants import MAX_TIMEOUT_SECONDS, NAME_PATTERN, RECORD_EVENTS
+from functions.constants import (
+    MAX_EGRESS_HOSTS,
+    MAX_TIMEOUT_SECONDS,
+    NAME_PATTERN,
+    RECORD_EVENTS,
+)
 from functions.models import Function, FunctionVersion, Invocation
 
 
@@ -25,7 +30,7 @@ class FunctionSerializer(serializers.ModelSerializer):
         model = Function
         fields = [
             "id", "name", "active_version", "env_names", "timeout_seconds", "record_events",
-            "record_collection", "created_at", "updated_at",
+            "record_collection", "egress_hosts", "created_at", "updated_at",
         ]  # fmt: skip
 
     def get_env_names(self, function) -> list[str]:
@@ -42,6 +47,12 @@ class ConfigSerializer(serializers.Serializer):
     )
     record_collection = serializers.RegexField(
         r"^([A-Za-z][A-Za-z0-9_]{0,62})?$", required=False, allow_blank=True
+    )
+    egress_hosts = serializers.ListField(
+        child=serializers.CharField(max_length=260),
+        required=False,
+        max_length=MAX_EGRESS_HOSTS,
+        help_text='Hosts its fetch may reach: "host" (ports 80 and 443) or "host:port".',
     )
 
 

@@ -150,19 +150,49 @@ TENANT_HEADERS_DROPPED = {
 }  # fmt: skip
 
 
+def answer_response(request, answer: services.FunctionResponse):
+    """The HTTP response of an invocation: the function's own answer, streamed, or the error
+    (in the platform's shape) of an invocation that gave none."""
+    if answer.exit_reason in FAILURES:
+        code, message = FAILURES[answer.exit_reason]
+        record = answer.drain(MAX_FAILURE_BODY)
+        details = {
+            "invocation_id": answer.invocation_id,
+            "exit_reason": answer.exit_reason,
+            "stderr": (record.get("stderr") or "")[-2000:],
+        }
+        response = error_response(request, code, f"function_{answer.exit_reason}", message, details)
+        response["X-Function-Invocation"] = answer.invocation_id
+        # The row is written once the response is closed: after the request's
+        # transaction, which a 5xx rolls back.
+        response._resource_closers.append(answer.close)
+        return response
+    response = StreamingHttpResponse(answer, status=answer.status)
+    for name, value in answer.headers:
+        if name.lower() not in TENANT_HEADERS_DROPPED:
+            response[name] = value
+    # Tenant content on the platform's own origin: never a document that runs scripts or
+    # is sniffed into one.
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["X-Function-Invocation"] = answer.invocation_id
+    response.function_answer = True
+    return response
+
+
+INVOKE_RESPONSES = {
+    (200, "*/*"): OpenApiResponse(description="The function's own answer, streamed"),
+    429: OpenApiResponse(description="Project concurrency cap (Error)"),
+    502: OpenApiResponse(description="Threw, refused, out of memory, crashed (Error)"),
+    503: OpenApiResponse(description="The functions supervisor is down (Error)"),
+    504: OpenApiResponse(description="Timed out (Error)"),
+}
+
+
 class InvokeView(FunctionScopedView):
     """A developer's test run of the function's active version (trigger "test")."""
 
-    @extend_schema(
-        request={"*/*": bytes},
-        responses={
-            (200, "*/*"): OpenApiResponse(description="The function's own answer, streamed"),
-            429: OpenApiResponse(description="Project concurrency cap (Error)"),
-            502: OpenApiResponse(description="Threw, refused, out of memory, crashed (Error)"),
-            503: OpenApiResponse(description="The functions supervisor is down (Error)"),
-            504: OpenApiResponse(description="Timed out (Error)"),
-        },
-    )
+    @extend_schema(request={"*/*": bytes}, responses=INVOKE_RESPONSES)
     def post(self, request, org, project, function):
         answer = services.function_invoke(
             project=self.project(),
@@ -177,30 +207,4 @@ class InvokeView(FunctionScopedView):
             caller=services.Caller(kind="developer", user_id=request.user.pk),
             trigger=services.Trigger.TEST,
         )
-        if answer.exit_reason in FAILURES:
-            code, message = FAILURES[answer.exit_reason]
-            record = answer.drain(MAX_FAILURE_BODY)
-            details = {
-                "invocation_id": answer.invocation_id,
-                "exit_reason": answer.exit_reason,
-                "stderr": (record.get("stderr") or "")[-2000:],
-            }
-            response = error_response(
-                request, code, f"function_{answer.exit_reason}", message, details
-            )
-            response["X-Function-Invocation"] = answer.invocation_id
-            # The row is written once the response is closed: after the request's
-            # transaction, which a 5xx rolls back.
-            response._resource_closers.append(answer.close)
-            return response
-        response = StreamingHttpResponse(answer, status=answer.status)
-        for name, value in answer.headers:
-            if name.lower() not in TENANT_HEADERS_DROPPED:
-                response[name] = value
-        # Tenant content on the platform's own origin: never a document that runs scripts or
-        # is sniffed into one.
-        response["Content-Security-Policy"] = "sandbox; default-src 'none'"
-        response["X-Content-Type-Options"] = "nosniff"
-        response["X-Function-Invocation"] = answer.invocation_id
-        response.function_answer = True
-        return response
+        return answer_response(request, answer)

@@ -441,6 +441,9 @@ FUNCTIONS_RESPONSE_BYTES = env.int("FUNCTIONS_RESPONSE_BYTES", default=6 * 1024 
 FUNCTIONS_OUTPUT_BYTES = env.int("FUNCTIONS_OUTPUT_BYTES", default=64 * 1024)
 # auto: a cgroup per worker when /sys/fs/cgroup is writable, else prlimit (logged); on / off.
 FUNCTIONS_CGROUPS = env.str("FUNCTIONS_CGROUPS", default="auto")
+# Where a function's platform.fetch reaches the platform (its client API, as the caller): the
+# platform's own HTTP address as seen from the supervisor's host (`make run`'s public port).
+FUNCTIONS_PLATFORM_URL = env.str("FUNCTIONS_PLATFORM_URL", default="http://127.0.0.1:8000")
 
 # --- Outgoing HTTP (outbound) -----------------------------------------------------------------
 # Networks tenant URLs may reach although they are not public (CIDRs, comma-separated): local

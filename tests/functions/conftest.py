@@ -42,7 +42,9 @@ class RunningSupervisor:
         self.log = open(base / "supervisor.log", "wb")  # noqa: SIM115 (closed in stop)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "functions.supervisor", "--socket", self.socket,
-             "--state-dir", self.state_dir, "--project-concurrency", "2", *extra],
+             "--state-dir", self.state_dir, "--project-concurrency", "2",
+             # As the test settings' OUTBOUND_ALLOWED_NETWORKS: local receivers on loopback.
+             "--egress-allowed-networks", "127.0.0.1/32", *extra],
             stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         deadline = time.monotonic() + 20

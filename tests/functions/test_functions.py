@@ -70,9 +70,11 @@ def test_deploy_then_invoke_answers_and_leaves_an_invocation_row(
     assert answer["message"] == "Hello Ada"
     assert answer["caller"] == {
         "kind": "developer", "user_id": user.pk, "end_user_id": None, "key_id": None,
+        "app_roles": [], "role": "service_role",
     }  # fmt: skip
     assert answer["trigger"] == "test" and answer["custom"] == "kept"
-    assert answer["auth"] is None  # the developer's platform token never reaches tenant code
+    # The developer's platform token never reaches tenant code: the invocation's own does.
+    assert answer["auth"].startswith("Bearer fninv_")
     (row,) = invocations(org)
     assert (row.trigger, row.status, row.exit_reason, row.version.number) == ("test", 200, "ok", 1)
     assert row.stdout.strip() == 'got {"name":"Ada"}' and row.stderr.strip() == "a warning"

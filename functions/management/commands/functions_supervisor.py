@@ -21,5 +21,8 @@ class Command(BaseCommand):
                 "--response-bytes", str(settings.FUNCTIONS_RESPONSE_BYTES),
                 "--output-bytes", str(settings.FUNCTIONS_OUTPUT_BYTES),
                 "--cgroups", settings.FUNCTIONS_CGROUPS,
+                "--platform-url", settings.FUNCTIONS_PLATFORM_URL,
+                # Functions' allow-listed hosts may resolve to what webhooks may reach.
+                "--egress-allowed-networks", ",".join(settings.OUTBOUND_ALLOWED_NETWORKS),
             ]
         )  # fmt: skip
