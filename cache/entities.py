@@ -13,10 +13,10 @@ Redis) holds the current epoch, a random token that never repeats.
 * The epoch is set both inside the writing transaction and again after commit: a copy read
   between the two (the old row, the new epoch) is dropped by the second.
 * Without Redis (the call fails, the breaker is open) no copy is believed: the request reads
-  PostgreSQL, and the process drops its copies. A change whose new epoch could not be written
-  marks the process for reconciliation (``cache.sessions.mark_unavailable``); the session
-  cache's reconciliation, which runs after any Redis failure and at process start, sets a new
-  epoch before any copy counts again. A copy also expires after ``ENTITY_CACHE_TTL`` seconds.
+  PostgreSQL, and the process drops its copies. After any Redis failure in a process (a
+  change whose new epoch could not be written among them) and at process start, the process
+  sets a new epoch before it believes a copy again, which also stops every other instance's
+  copies. A copy also expires after ``ENTITY_CACHE_TTL`` seconds.
 
 Copies are model snapshots (field values, not instances): each lookup gets fresh instances,
 so no request can change what another sees.
@@ -83,6 +83,8 @@ class _Memo:
         self.value: str | None = None
 
 
+_stale = threading.Event()
+_stale.set()  # a new process sets a new epoch first (a change elsewhere may not have)
 _request: ContextVar[_Memo | None] = ContextVar("entity_cache_request", default=None)
 
 
@@ -106,6 +108,14 @@ def _client():
 
 def _read_epoch() -> str | None:
     try:
+        if _stale.is_set():
+            # After a Redis failure (or at process start) a change may not have set its new
+            # epoch: set one before any copy counts again, here and on every instance.
+            epoch = uuid.uuid4().hex
+            redis_call(_client().set, EPOCH_KEY, epoch)
+            clear_local()
+            _stale.clear()
+            return epoch
         raw = redis_call(_client().get, EPOCH_KEY)
         if raw is None:  # a Redis that lost its data: start a new epoch, whoever wins
             redis_call(_client().set, EPOCH_KEY, uuid.uuid4().hex, nx=True)
@@ -119,7 +129,7 @@ def _read_epoch() -> str | None:
 def prime(raw) -> None:
     """The epoch as the session check's ``MGET`` returned it (None: the key is missing)."""
     memo = _request.get()
-    if memo is not None and raw is not None:
+    if memo is not None and raw is not None and not _stale.is_set():
         memo.read, memo.value = True, raw.decode() if isinstance(raw, bytes) else raw
 
 
@@ -130,7 +140,9 @@ def epoch_wanted() -> bool:
 
 
 def unavailable() -> None:
-    """The request's Redis call failed: no copy counts for the rest of it."""
+    """A Redis call failed: no copy counts for the rest of the request, nor until a new epoch
+    is set."""
+    _stale.set()
     memo = _request.get()
     if memo is not None:
         memo.read, memo.value = True, None

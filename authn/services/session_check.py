@@ -97,10 +97,6 @@ def reconcile_cache() -> int:
     # Probe first: with the breaker open this fails fast, before any PostgreSQL work; after
     # the reset timeout it is the half-open trial call.
     session_cache.ping()
-    # Changes made while Redis was unreachable could not set a new epoch: set one now, before
-    # this process believes a per-process copy again.
-    if not entities.new_epoch():
-        raise RedisUnavailable("entity cache epoch")
     with tenant_context(TenantContext(platform_admin=True)):
         pending = list(
             PendingCacheInvalidation.objects.select_for_update(skip_locked=True).values_list(
