@@ -10,6 +10,8 @@ caller             fallback
 =================  ==========================================================================
 session cache      read the session from PostgreSQL (the source of truth); skip the write-back
                    (``cache/sessions.py``)
+entity copies      believe no per-process copy: read PostgreSQL; set a new epoch once Redis
+                   answers again, before any copy counts (``cache/entities.py``)
 hotkey sampling    drop the sample (``cache.hotkeys.record_access`` never raises)
 rate limits        ``cache.ratelimit``: a per-process fixed window with the same limit; the
                    limits still hold (at most ``limit`` x (number of processes) per window),

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import structlog
 from django.conf import settings
 
-from cache import hotkeys, metrics
+from cache import entities, hotkeys, metrics
 from cache.breaker import RedisUnavailable, redis_call
 from cache.client import get_redis
 
@@ -93,6 +93,7 @@ def _encode(user_id: int, expires_at: float, revoked: bool) -> str:
 def mark_unavailable() -> None:
     stats.count("unavailable")
     _reconcile_needed.set()
+    entities.unavailable()
 
 
 def get(session_id) -> CachedSession | None:
@@ -101,7 +102,12 @@ def get(session_id) -> CachedSession | None:
     hotkeys.record_access(cache_key)  # sampled; one pipelined round trip when it samples
     started = time.perf_counter()
     try:
-        raw = redis_call(_client().get, cache_key)
+        if entities.epoch_wanted():
+            # The entity cache's epoch comes along: one round trip for what a request needs.
+            raw, epoch = redis_call(_client().mget, [cache_key, entities.EPOCH_KEY])
+            entities.prime(epoch)
+        else:
+            raw = redis_call(_client().get, cache_key)
     except RedisUnavailable:
         mark_unavailable()
         raise

@@ -26,7 +26,7 @@ from authn.audit import audit_org_write
 from authn.constants import AuditAction
 from compute.constants import EVENTS, DeliveryStatus, JobTarget
 from compute.models import JobRun, ScheduledJob, Webhook, WebhookDelivery
-from compute.selectors import webhooks_for_change
+from compute.selectors import project_has_webhooks, webhooks_for_change
 from datastore.models import Collection
 from outbound import client, destinations
 from platform_site.errors import unique_violation_is_invalid
@@ -127,7 +127,9 @@ def deliveries_queue_many(
 ) -> list[WebhookDelivery]:
     """``deliveries_queue`` for several records of one collection and owner (a bulk create):
     one transaction and one webhook lookup for all of them; ``records`` is a list of
-    ``(record_id, data)``. Without a matching webhook that is the whole cost."""
+    ``(record_id, data)``. A project without webhooks costs nothing more (a cached answer)."""
+    if not project_has_webhooks(org_id=org_id, project_id=project_id):
+        return []
     with tenant_context(TenantContext(org_id=org_id)):
         collection = Collection.objects.filter(pk=collection_id).values_list("name", flat=True)
         name = collection.first() or ""

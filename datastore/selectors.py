@@ -12,6 +12,7 @@ from django.db.models import QuerySet, TextField
 from django.db.models.expressions import RawSQL
 
 from access.selectors import rule_kind_subquery
+from cache import entities
 from datastore import filters
 from datastore.constants import Store
 from datastore.models import Collection, Record
@@ -27,25 +28,43 @@ def collection_list(*, project, store: str | None = None) -> QuerySet[Collection
 def collection_get(
     *, org_id, project_id, name: str, store: str | None = Store.RECORDS
 ) -> Collection | None:
-    """A project's collection by name, with its project, in one query (every data request
-    asks). ``store=None``: either store, records first."""
-    queryset = Collection.objects.select_related("project").filter(
-        org_id=org_id, project_id=project_id, name=name
-    )
-    if store:
-        queryset = queryset.filter(store=store)
-    return queryset.order_by("-store").first()  # "records" sorts after "documents"
+    """A project's collection by name, with its project (every data request asks: from this
+    process's copy when the epoch allows, else one query). ``store=None``: either store,
+    records first. Run in a context of ``org_id``, which is all its visibility depends on."""
+
+    def load():
+        queryset = Collection.objects.select_related("project").filter(
+            org_id=org_id, project_id=project_id, name=name
+        )
+        if store:
+            queryset = queryset.filter(store=store)
+        found = queryset.order_by("-store").first()  # "records" sorts after "documents"
+        return entities.snapshot(found, related=("project",)) if found is not None else None
+
+    key = ("collection", str(org_id), str(project_id), name, store)
+    return entities.restore(entities.cached(key, load, keep=_found))
 
 
 def collection_for_client(*, client, name: str, store: str = Store.RECORDS) -> Collection | None:
-    """A collection of the client's project by name, in one query, annotated with the kind of
-    the caller's select rule (``select_kind``: None when there is none). Row-level security
-    shows a client context its own project's collections and rules only."""
-    return (
-        Collection.objects.filter(project_id=client.project_id, name=name, store=store)
-        .annotate(select_kind=rule_kind_subquery(operation="select", client_role=client.role))
-        .first()
-    )
+    """A collection of the client's project by name, annotated with the kind of the caller's
+    select rule (``select_kind``: None when there is none): from this process's copy when the
+    epoch allows, else one query. Row-level security shows a client context its own
+    project's collections and rules only, whoever the end user is."""
+
+    def load():
+        found = (
+            Collection.objects.filter(project_id=client.project_id, name=name, store=store)
+            .annotate(select_kind=rule_kind_subquery(operation="select", client_role=client.role))
+            .first()
+        )
+        return entities.snapshot(found, extra=("select_kind",)) if found is not None else None
+
+    key = ("client_collection", str(client.project_id), name, store, client.role)
+    return entities.restore(entities.cached(key, load, keep=_found))
+
+
+def _found(snap) -> bool:
+    return snap is not None  # a name nobody has is not worth a copy (anyone can invent one)
 
 
 def collection_by_id(

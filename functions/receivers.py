@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from datastore.selectors import collection_by_id
 from datastore.signals import EVENT_NAMES
-from functions import services
+from functions import selectors, services
 from tenants.context import TenantContext, tenant_context
 
 
@@ -29,6 +29,8 @@ def queue_record_functions(
     sender, *, org_id, project_id, collection_id, record_id, owner_id, op, data,
     request_id="", **kwargs,
 ) -> None:  # fmt: skip
+    if not selectors.project_has_record_functions(org_id=org_id, project_id=project_id):
+        return
     collection = _collection_name(org_id, collection_id)
     event = EVENT_NAMES[op]
     services.record_functions_queue(
@@ -44,6 +46,8 @@ def queue_record_functions(
 def queue_created_records_functions(
     sender, *, org_id, project_id, collection_id, owner_id, records, request_id="", **kwargs
 ) -> None:
+    if not selectors.project_has_record_functions(org_id=org_id, project_id=project_id):
+        return
     collection = _collection_name(org_id, collection_id)
     event = EVENT_NAMES["create"]
     services.record_functions_queue(

@@ -2,7 +2,9 @@
 
 from django.db.models import Count, F, Q, QuerySet
 
+from cache import entities
 from functions.models import Function, FunctionVersion, Invocation
+from tenants.context import TenantContext, tenant_context
 
 
 def function_list(*, project) -> QuerySet[Function]:
@@ -27,6 +29,18 @@ def invocation_list(*, function: Function, limit: int = 100) -> QuerySet[Invocat
         .select_related("version")
         .order_by("-created_at")[:limit]
     )
+
+
+def project_has_record_functions(*, org_id, project_id) -> bool:
+    """Whether any active function of the project listens to record events, from this
+    process's copy when the epoch allows (a function's save or delete sets a new one)."""
+
+    def load() -> bool:
+        with tenant_context(TenantContext(org_id=org_id)):
+            listening = Function.objects.filter(project_id=project_id, active_version__isnull=False)
+            return listening.exclude(record_events=[]).exists()
+
+    return entities.cached(("record_functions", str(project_id)), load)
 
 
 def functions_for_change(*, project_id, collection: str, event: str) -> list[Function]:

@@ -67,15 +67,19 @@ class TenantContextMiddleware:
         user_id = user.pk if user.is_authenticated else None
         # Platform staff see every org in the Studio; nowhere else, and nobody else.
         platform_admin = bool(user_id and user.is_staff and request.path.startswith(STUDIO_PREFIX))
-        set_tenant_context(TenantContext(user_id=user_id, platform_admin=platform_admin))
+        base = TenantContext(user_id=user_id, platform_admin=platform_admin)
 
         org_ref = view_kwargs.get("org")
         from_url = org_ref is not None
         if not from_url and getattr(request, "auth_token", None) is not None:
             org_ref = request.auth_token.get("org")
         if org_ref is None:
+            set_tenant_context(base)
             return None
-        membership = selectors.membership_for(user=user, org_ref=str(org_ref))
+        # A known membership costs no query: the org's context is the transaction's only one.
+        membership = selectors.membership_cached(user=user, org_ref=str(org_ref), context=base)
+        if membership is None:
+            set_tenant_context(base)
         if membership is None and platform_admin and from_url:
             org = selectors.org_by_ref(org_ref=str(org_ref))
             if org is None:

@@ -8,7 +8,8 @@ from uuid import UUID
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from tenants.context import TenantContext, tenant_context
+from cache import entities
+from tenants.context import TenantContext, set_tenant_context, tenant_context
 from tenants.models import Invitation, Membership, Organization, Project, ProjectKey
 
 
@@ -30,6 +31,22 @@ def membership_for(*, user, org_ref: str) -> Membership | None:
         .filter(_org_ref_q(org_ref, "org__"), user=user)
         .first()
     )
+
+
+def membership_cached(*, user, org_ref: str, context: TenantContext) -> Membership | None:
+    """``membership_for`` from this process's copy when the epoch allows (a role change, a
+    removal or an org's rename sets a new one). On a miss it sets ``context``, a context of
+    ``user``, in the current transaction and reads; the caller sets its own context after."""
+    if not user.is_authenticated or len(org_ref) > 63:
+        return None
+
+    def load():
+        set_tenant_context(context)
+        membership = membership_for(user=user, org_ref=org_ref)
+        return entities.snapshot(membership, related=("org",)) if membership else None
+
+    key = ("membership", user.pk, org_ref)
+    return entities.restore(entities.cached(key, load, keep=lambda snap: snap is not None))
 
 
 def org_by_ref(*, org_ref: str) -> Organization | None:
@@ -80,25 +97,34 @@ def api_key_list(*, project) -> QuerySet[ProjectKey]:
 def api_key_resolve(raw: str) -> ProjectKey | None:
     """The live key ``raw`` is, with its project, or None.
 
-    Keys are read in PostgreSQL on every request (a revoked key is refused at once, with or
-    without Redis), by the hash of the key the caller holds, under a platform context: the
-    caller has no tenant yet, and the table holds only hashes. ``last_used_at`` moves at most
-    once a minute.
+    Read by the hash of the key the caller holds, under a platform context (the caller has no
+    tenant yet, and the table holds only hashes), and kept per process for the current epoch
+    (``cache.entities``): a revocation or rotation sets a new one, so a revoked key is refused
+    on the next request everywhere; without Redis every request reads PostgreSQL.
+    ``last_used_at`` moves at most once a minute per process.
     """
     if not raw or len(raw) > MAX_KEY_LENGTH:
         return None
-    with tenant_context(TenantContext(platform_admin=True)):
-        key = (
-            ProjectKey.objects.select_related("project")
-            .filter(key_hash=api_key_hash(raw), revoked_at__isnull=True)
-            .first()
-        )
-        now = timezone.now()
-        if key is not None and (
-            key.last_used_at is None or key.last_used_at < now - KEY_TOUCH_INTERVAL
-        ):
+    key_hash = api_key_hash(raw)
+
+    def load():
+        with tenant_context(TenantContext(platform_admin=True)):
+            key = (
+                ProjectKey.objects.select_related("project")
+                .filter(key_hash=key_hash, revoked_at__isnull=True)
+                .first()
+            )
+        return entities.snapshot(key, related=("project",)) if key is not None else None
+
+    cache_key = ("api_key", key_hash)
+    key = entities.restore(entities.cached(cache_key, load, keep=lambda snap: snap is not None))
+    now = timezone.now()
+    stale = now - KEY_TOUCH_INTERVAL
+    if key is not None and (key.last_used_at is None or key.last_used_at < stale):
+        with tenant_context(TenantContext(platform_admin=True)):
             ProjectKey.objects.filter(pk=key.pk).update(last_used_at=now)
-            key.last_used_at = now
+        key.last_used_at = now
+        entities.replace(cache_key, lambda snap: entities.snapshot(key, related=("project",)))
     return key
 
 

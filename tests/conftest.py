@@ -54,6 +54,15 @@ def committed(django_db_setup, django_db_blocker):
             _truncate_all()
 
 
+@pytest.fixture(autouse=True)
+def _entity_copies():
+    """Each test starts without the process's copies of rows (``cache.entities``): a test's
+    rolled-back rows never reach a commit, where their changes would set a new epoch."""
+    from cache import entities
+
+    entities.clear_local()
+
+
 @pytest.fixture
 def user(db):
     return UserFactory()

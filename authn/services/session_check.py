@@ -22,6 +22,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
 from authn.models import PendingCacheInvalidation, Session
+from cache import entities
 from cache import sessions as session_cache
 from cache.breaker import RedisUnavailable
 from tenants.context import TenantContext, set_tenant_context, tenant_context
@@ -53,10 +54,21 @@ def authenticate_access_token(raw: str) -> Authenticated:
         raise AuthFailed("invalid or expired token") from None
     if not session_is_live(session_id=session_id, user_id=user_id):
         raise AuthFailed("invalid or expired token")
-    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    user = active_user(user_id)
     if user is None:
         raise AuthFailed("invalid or expired token")
     return Authenticated(user=user, token=token, session_id=session_id)
+
+
+def active_user(user_id: int):
+    """The active user ``user_id`` (a fresh instance), or None; from this process's copy when
+    the epoch allows (a deactivation sets a new one)."""
+
+    def load():
+        user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+        return entities.snapshot(user) if user is not None else None
+
+    return entities.restore(entities.cached(("user", user_id), load))
 
 
 def _read_session(session_id, user_id: int | str, project_id=None) -> Session | None:

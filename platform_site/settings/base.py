@@ -87,6 +87,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "platform_site.middleware.AuthenticationMiddleware",
+    # One read of cache.entities' epoch per request (with the session check when there is one).
+    "cache.entities.RequestScope",
     # Client-app routes: the project from its API key, the end user from its token.
     "endusers.middleware.ClientIdentityMiddleware",
     "authn.middleware.TokenAuthenticationMiddleware",
@@ -279,6 +281,10 @@ AUTHN_SESSION_LIFETIME = timedelta(days=env.int("AUTHN_SESSION_DAYS", default=14
 AUTHN_REFRESH_REUSE_GRACE_SECONDS = env.float("AUTHN_REFRESH_REUSE_GRACE_SECONDS", default=10.0)
 AUTHN_SESSION_CACHE_ALIAS = env.str("AUTHN_SESSION_CACHE_ALIAS", default="default")
 AUTHN_SESSION_CACHE_TTL = env.int("AUTHN_SESSION_CACHE_TTL", default=3600)
+# cache.entities: per-process copies of users, memberships, keys and collections (seconds,
+# entries); the shared epoch in Redis is what invalidates them, the TTL only bounds their age.
+ENTITY_CACHE_TTL = env.float("ENTITY_CACHE_TTL", default=300.0)
+ENTITY_CACHE_SIZE = env.int("ENTITY_CACHE_SIZE", default=10000)
 AUTHN_WARM_SESSIONS_ON_STARTUP = env.bool("AUTHN_WARM_SESSIONS_ON_STARTUP", default=True)
 AUTHN_WARM_SESSIONS_LIMIT = env.int("AUTHN_WARM_SESSIONS_LIMIT", default=1000)
 # Proxies whose X-Forwarded-For is believed (CIDRs); everyone else is their REMOTE_ADDR.
