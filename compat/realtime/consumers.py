@@ -17,9 +17,9 @@ by the access rules exactly as on ``/client/v1/realtime/``. Only the wire differ
   condition (``compat.realtime.rows``). The reply echoes the entries with an ``id`` each;
   refusals are ``phx_reply`` errors with a ``reason``.
 * ``broadcast`` (JSON, or the 2.0.0 binary frame) to the channel's other sockets (and to the
-  sender with ``self``; a reply when ``ack``); ``presence`` ``track``/``untrack`` with
-  ``presence_state`` after the join and ``presence_diff`` (``metas`` with ``phx_ref``) after;
-  ``phx_leave``; ``heartbeat`` on topic ``phoenix``.
+  sender with ``self``), always answered (what ``ack`` waits for); ``presence``
+  ``track``/``untrack`` with ``presence_state`` after the join and ``presence_diff``
+  (``metas`` with ``phx_ref``) after; ``phx_leave``; ``heartbeat`` on topic ``phoenix``.
 * Channel names are the project's, shared with ``/client/v1/realtime/`` sockets. A channel
   some access rule of type "channel" names is private: its "select" rule decides joining and
   receiving, "insert" sending and being tracked. ``private: true`` on a channel no rule names
@@ -62,7 +62,6 @@ class Topic:
     channel: str
     join_ref: str | None
     echo: bool
-    ack: bool
     presence_key: str
     presence: bool
     subscriptions: list[str] = field(default_factory=list)
@@ -307,7 +306,6 @@ class PhoenixConsumer(ClientRealtimeConsumer):
             channel=name,
             join_ref=frame.join_ref or frame.ref,
             echo=_bool(config, "broadcast", "self"),
-            ack=_bool(config, "broadcast", "ack"),
             presence_key=key if isinstance(key, str) and 0 < len(key) <= 255 else str(uuid.uuid4()),
             presence=presence_config.get("enabled", True) is not False,
         )
@@ -387,8 +385,9 @@ class PhoenixConsumer(ClientRealtimeConsumer):
         await self._publish_broadcast(
             self.scope_key, topic.channel, event, frame.payload.get("payload"), echo=topic.echo
         )
-        if topic.ack:
-            await self._reply(frame, "ok", {})
+        # Acknowledged with or without ``ack``: realtime-js waits for the reply only with it,
+        # but every push it sends holds a timer until a reply comes.
+        await self._reply(frame, "ok", {})
 
     async def _deliver_broadcast(self, event):
         name = TOPIC_PREFIX + event["channel"]

@@ -384,3 +384,56 @@ def test_changes_arrive_in_commit_order_under_concurrent_writers(app):
         await socket.ws.disconnect()
 
     run(body)
+
+
+def test_a_socket_that_goes_away_leaves_presence_and_its_subscriptions(app):
+    async def body():
+        token, _ = await in_thread_async(app.end_user)
+        a, _, _ = await phoenix(app, vsn="1.0.0")
+        b, _, _ = await phoenix(app, vsn="2.0.0")
+        presence = {"presence": {"key": "", "enabled": True}}
+        assert (await a.join("lobby", token=token, changes=[TODOS], **presence))["status"] == "ok"
+        assert (await a.frame())[3] == "system"
+        state = await a.frame()
+        assert state[3] == "presence_state" and state[4] == {}
+        assert (await b.join("lobby", presence={"key": "b", "enabled": True}))["status"] == "ok"
+        await b.frame()  # its presence_state
+        ref = await a.push(
+            "realtime:lobby", "presence", {"type": "presence", "event": "track",
+                                           "payload": {"mood": "fine"}}, join_ref=a.ref_of,
+        )  # fmt: skip
+        assert (await a.reply(ref))["status"] == "ok"
+        diff = (await b.frame())[4]
+        (key,) = diff["joins"]
+        assert diff["joins"][key]["metas"][0]["mood"] == "fine" and diff["leaves"] == {}
+        await a.ws.disconnect()
+        diff = (await b.frame())[4]
+        assert list(diff["leaves"]) == [key] and diff["joins"] == {}
+        await b.ws.disconnect()
+
+    run(body)
+
+
+def _broadcast_push(join_ref, ref, topic, event, payload: bytes) -> bytes:
+    """realtime-js's 2.0.0 frame for a binary broadcast (kind 3, payload encoding 0)."""
+    fields = [join_ref.encode(), ref.encode(), topic.encode(), event.encode(), b""]
+    header = bytes([frames.USER_BROADCAST_PUSH, *map(len, fields), frames.BINARY])
+    return header + b"".join(fields) + payload
+
+
+def test_a_binary_broadcast_reaches_2_0_0_sockets_as_bytes(app):
+    async def body():
+        sender, _, _ = await phoenix(app)
+        binary, _, _ = await phoenix(app)
+        json_only, _, _ = await phoenix(app, vsn="1.0.0")
+        for socket in (sender, binary, json_only):
+            assert (await socket.join("bin"))["status"] == "ok"
+        await sender.raw(data=_broadcast_push(sender.ref_of, "99", "realtime:bin", "blob", b"\0\1"))
+        assert await sender.reply("99") == {"status": "ok", "response": {}}
+        got = await binary.frame()
+        assert got[2:] == ("realtime:bin", "broadcast", {"event": "blob", "payload": b"\0\1"})
+        assert await json_only.events("broadcast", timeout=0.5) == []  # JSON only: skipped
+        for socket in (sender, binary, json_only):
+            await socket.ws.disconnect()
+
+    run(body)
