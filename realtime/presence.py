@@ -2,11 +2,11 @@
 
 Field = the socket's channel name, value = ``{"user_id", "username", "meta", "seen"}`` (and,
 from a Phoenix socket, the presence ``key`` it is grouped under and the ``ref`` of its last
-track). A socket
-adds itself on join, refreshes ``seen`` on every heartbeat, and removes itself on leave or
-disconnect; entries of sockets whose process died without a goodbye drop out of ``state`` once
-``seen`` is older than ``STALE_AFTER``. Calls go through the breaker: with Redis away presence
-is empty, broadcast itself is the channel layer's business.
+track). A socket adds itself on join (a Phoenix socket on ``track``), refreshes ``seen`` on
+every heartbeat, and removes itself on leave or disconnect; entries of sockets whose process
+died without a goodbye drop out of ``state`` once ``seen`` is older than ``STALE_AFTER``.
+Calls go through the breaker: with Redis away presence is empty, broadcast itself is the
+channel layer's business.
 """
 
 import json
@@ -37,9 +37,8 @@ def track(
     entry = {"user_id": user_id, "username": username, "meta": meta, "seen": time.time()}
     if key is not None:
         entry.update(key=key, ref=ref)
-    entry = json.dumps(entry)
     pipe = get_redis().pipeline(transaction=False)
-    pipe.hset(_key(org_id, channel), socket, entry)
+    pipe.hset(_key(org_id, channel), socket, json.dumps(entry))
     pipe.expire(_key(org_id, channel), KEY_TTL)
     try:
         redis_call(pipe.execute)

@@ -122,6 +122,8 @@ class PhoenixConsumer(ClientRealtimeConsumer):
     # --- frames ----------------------------------------------------------------------------
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
         size = len(text_data) if text_data is not None else len(bytes_data or b"")
+        if text_data is not None and size > MAX_FRAME // 4:  # up to 4 bytes a character
+            size = len(text_data.encode())
         if size > MAX_FRAME:
             await self.close(code=CLOSE_TOO_BIG)
             return
