@@ -6,12 +6,16 @@ changed on an open socket, and change events in commit order under concurrent wr
 demo project (``bootstrap_demo``): ``todos`` rows are their end user's own.
 """
 
+import asyncio
 import io
 import json
 import re
 import threading
+import time
 from dataclasses import dataclass
+from datetime import timedelta
 
+import jwt
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
@@ -435,5 +439,20 @@ def test_a_binary_broadcast_reaches_2_0_0_sockets_as_bytes(app):
         assert await json_only.events("broadcast", timeout=0.5) == []  # JSON only: skipped
         for socket in (sender, binary, json_only):
             await socket.ws.disconnect()
+
+    run(body)
+
+
+def test_a_socket_whose_token_expired_is_closed_with_4401(app, settings):
+    settings.CLIENT_ACCESS_TOKEN_LIFETIME = timedelta(seconds=4)
+
+    async def body():
+        token, _ = await in_thread_async(app.end_user)
+        expires = jwt.decode(token, options={"verify_signature": False})["exp"]
+        socket, _, _ = await phoenix(app)
+        assert (await socket.join("room", token=token))["status"] == "ok"
+        await asyncio.sleep(max(0.0, expires - time.time() + 0.5))
+        await socket.push("realtime:room", "broadcast", {"event": "e"}, join_ref=socket.ref_of)
+        assert await socket.frame() == ("closed", 4401)
 
     run(body)
