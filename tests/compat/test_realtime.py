@@ -24,6 +24,11 @@ from django.test import Client
 
 from access import services as access_services
 from compat.realtime import frames
+from datastore import selectors as data_selectors
+from datastore import services as data_services
+from datastore.exceptions import VersionMismatch
+from datastore.models import Record
+from endusers.identity import identify
 from platform_site.asgi import application
 from tenants import selectors as tenant_selectors
 from tenants.context import TenantContext, tenant_context
@@ -348,22 +353,31 @@ def _channel_rule(ref, channel, operation):
 
 
 def test_changes_arrive_in_commit_order_under_concurrent_writers(app):
-    """Writers race to increment one row (each write names the version it read, so they
-    serialise on the row): the subscriber sees 1, 2, ... in the order they committed."""
+    """Writers race to increment one row through the data services (each write names the
+    version it read, so they serialise on the row): the subscriber sees 1, 2, ... in the
+    order they committed."""
     writers, increments = 4, 5
+    server = identify({"HTTP_APIKEY": app.secret})
 
     def writer(record_id, done):
         try:
             for _ in range(increments):
                 while True:
-                    current = app.write(None, "get", f"{record_id}/").json()
-                    response = app.write(
-                        None, "patch", f"{record_id}/", {"n": current["data"]["n"] + 1},
-                        HTTP_IF_MATCH=f'"{current["version"]}"',
-                    )  # fmt: skip
-                    if response.status_code == 200:
+                    with tenant_context(server.tenant_context()):
+                        todos = data_selectors.collection_get(
+                            org_id=server.org_id, project_id=server.project_id, name="todos"
+                        )
+                        current = Record.objects.get(pk=record_id)
+                    try:
+                        with tenant_context(server.tenant_context()):
+                            data_services.record_update(
+                                client=server, collection=todos, record_id=record_id,
+                                data={"n": current.data["n"] + 1}, merge=True,
+                                expected_version=current.version,
+                            )  # fmt: skip
                         break
-                    assert response.status_code == 412, response.content
+                    except VersionMismatch:
+                        continue
         finally:
             connections.close_all()
             done.append(1)
