@@ -17,13 +17,14 @@ from datetime import timedelta
 
 import jwt
 import pytest
+from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connections
 from django.test import Client
 
 from access import services as access_services
-from compat.realtime import frames
+from compat.realtime import frames, rows
 from datastore import selectors as data_selectors
 from datastore import services as data_services
 from datastore.exceptions import VersionMismatch
@@ -179,6 +180,10 @@ async def phoenix(app, *, vsn="2.0.0", key=None, path=PATH, query=None):
 TODOS = {"event": "*", "schema": "public", "table": "todos"}
 
 
+async def in_thread_async(function, *args):
+    return await sync_to_async(in_thread)(function, *args)
+
+
 @pytest.mark.parametrize("vsn", frames.VERSIONS)
 def test_bad_frames_get_an_error_reply_or_a_close_code(app, vsn):
     async def body():
@@ -225,12 +230,6 @@ def test_bad_frames_get_an_error_reply_or_a_close_code(app, vsn):
         await socket.ws.disconnect()
 
     run(body)
-
-
-async def in_thread_async(function, *args):
-    from asgiref.sync import sync_to_async
-
-    return await sync_to_async(in_thread)(function, *args)
 
 
 def test_handshakes_without_a_valid_key_or_version_are_refused(app):
@@ -468,5 +467,58 @@ def test_a_socket_whose_token_expired_is_closed_with_4401(app, settings):
         await asyncio.sleep(max(0.0, expires - time.time() + 0.5))
         await socket.push("realtime:room", "broadcast", {"event": "e"}, join_ref=socket.ref_of)
         assert await socket.frame() == ("closed", 4401)
+
+    run(body)
+
+
+@pytest.mark.parametrize(
+    ("text", "row", "expected"),
+    [
+        ("n=eq.7", {"n": 7}, True),
+        ("n=eq.7", {"n": "7"}, True),
+        ("n=eq.7", {"n": 8}, False),
+        ("done=eq.true", {"done": True}, True),
+        ("title=eq.a b", {"title": "a b"}, True),
+        ("n=neq.7", {"n": 8}, True),
+        ("n=neq.7", {"n": None}, False),  # NULL is not unequal, as in SQL
+        ("n=neq.7", {}, False),
+        ("n=gt.2", {"n": 10}, True),
+        ("n=gt.2", {"n": "10"}, False),  # numbers compare with numbers
+        ("title=lt.b", {"title": "a"}, True),
+        ('title=in.(a,"b,c")', {"title": "b,c"}, True),
+        ("n=in.(1,2)", {"n": 2}, True),
+        ("n=in.(1,2)", {"n": 3}, False),
+    ],
+)
+def test_row_filters_read_untyped_values_as_postgrest_does(text, row, expected):
+    assert rows.parse_filter(text).matches(row) is expected
+
+
+def test_a_phoenix_socket_and_a_client_socket_share_the_projects_channels(app):
+    async def body():
+        client_path = f"/client/v1/realtime/?apikey={app.publishable}"
+        native = WebsocketCommunicator(application, client_path)
+        assert (await native.connect())[0]
+        assert (await native.receive_json_from())["type"] == "ready"
+        await native.send_json_to({"type": "join", "channel": "shared"})
+        assert (await native.receive_json_from())["type"] == "presence_state"
+        socket, _, _ = await phoenix(app, vsn="1.0.0")
+        assert (await socket.join("shared"))["status"] == "ok"
+
+        message = {"type": "broadcast", "event": "hello", "payload": {"from": "phoenix"}}
+        await socket.push("realtime:shared", "broadcast", message, join_ref=socket.ref_of)
+        heard = await native.receive_json_from()
+        while heard["type"] == "presence_diff":  # its own join, tracked
+            heard = await native.receive_json_from()
+        assert (heard["type"], heard["event"], heard["payload"]) == (
+            "broadcast", "hello", {"from": "phoenix"}
+        )  # fmt: skip
+        await native.send_json_to(
+            {"type": "broadcast", "channel": "shared", "event": "hi", "payload": {"n": 1}}
+        )
+        (frame,) = await socket.events("broadcast")
+        assert frame[4] == {"type": "broadcast", "event": "hi", "payload": {"n": 1}}
+        await native.disconnect()
+        await socket.ws.disconnect()
 
     run(body)
