@@ -240,6 +240,8 @@ def _announce(record: Record, op: str, data: dict) -> None:
         "owner_only": record.owner_only,
         "op": op,
         "data": data,
+        "created_at": record.created_at,
+        "updated_at": record.updated_at,
         # The write's correlation id, taken now: after commit the request may be over.
         "request_id": structlog.contextvars.get_contextvars().get("request_id") or "",
     }

@@ -4,7 +4,8 @@
 ``collection_id``, ``record_id``, ``owner_id``, ``end_user_id`` (a client app's row: the end
 user who wrote it, as the database stored it), ``owner_only`` (the collection's access rule
 at write time), ``request_id`` (of the write), ``op`` ("create", "update", "delete") and
-``data`` (the record's data after the change; the data before it for a delete).
+``data`` (the record's data after the change; the data before it for a delete), and the
+row's ``created_at`` and ``updated_at``.
 """
 
 from django.dispatch import Signal

@@ -101,7 +101,29 @@ class ClientRealtimeConsumer(RealtimeConsumer):
             logger.info("realtime_client_refused", code=exc.code)
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        client = self.client
+        await self._adopt(self.client)
+        await self._accepted()
+
+    async def _accepted(self):
+        """Accept the handshake of an identified caller and greet it."""
+        offered = self.scope.get("subprotocols") or []
+        await self.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
+        await self.send_json(
+            {
+                "type": "ready",
+                "role": self.client.role,
+                "end_user_id": self.identity.user_id,
+                "project": self.client.project.ref,
+            }
+        )
+
+    async def _adopt(self, client):
+        """Make ``client`` (an ``identify`` result) the socket's caller: every later decision
+        is taken for it. A new token of the same socket comes through here too (its rules are
+        re-read, its session is the one whose revocation closes the socket)."""
+        previous = self.identity.session_id if self.identity else None
+        self.client = client
+        self.rules = {}
         self.scope_key = f"p{client.project_id.hex}"
         self.caller = Caller(
             project_id=client.project_id,
@@ -116,20 +138,12 @@ class ClientRealtimeConsumer(RealtimeConsumer):
             session_id=str(client.session_id) if client.session_id else None,
             expires_at=expires_at,
         )
-        if client.session_id:
+        if previous and previous != self.identity.session_id:
+            await self.channel_layer.group_discard(session_group(previous), self.channel_name)
+        if client.session_id and previous != self.identity.session_id:
             await self.channel_layer.group_add(session_group(client.session_id), self.channel_name)
         structlog.contextvars.bind_contextvars(
             project_id=str(client.project_id), client_role=client.role
-        )
-        offered = self.scope.get("subprotocols") or []
-        await self.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
-        await self.send_json(
-            {
-                "type": "ready",
-                "role": client.role,
-                "end_user_id": self.identity.user_id,
-                "project": client.project.ref,
-            }
         )
 
     async def disconnect(self, code):

@@ -273,11 +273,14 @@ class RealtimeConsumer(ObservedConsumer, AsyncJsonWebsocketConsumer):
             str(membership.org_id), str(found.pk), str(found.project_id), conditions, ref
         )
 
-    async def _add_subscription(self, org_id, collection_id, project_id, conditions, ref):
+    async def _register_subscription(self, org_id, collection_id, conditions, **extra) -> str:
+        """Listen to a collection's changes; ``extra`` is kept on the subscription for the
+        protocol that renders its events. Returns the subscription's id."""
         self.counter += 1
         sub_id = f"s{self.counter}"
         group = collection_group(org_id, collection_id)
         self.subscriptions[sub_id] = {
+            **extra,
             "org_id": org_id,
             "collection_id": collection_id,
             "filter": conditions,
@@ -287,6 +290,10 @@ class RealtimeConsumer(ObservedConsumer, AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
         self.group_subs.setdefault(group, set()).add(sub_id)
         logger.info("realtime_subscribed", org_id=org_id, collection=collection_id)
+        return sub_id
+
+    async def _add_subscription(self, org_id, collection_id, project_id, conditions, ref):
+        sub_id = await self._register_subscription(org_id, collection_id, conditions)
         await self.send_json(
             {
                 "type": "subscribed",
@@ -408,8 +415,12 @@ class RealtimeConsumer(ObservedConsumer, AsyncJsonWebsocketConsumer):
         if refusal is not None:
             await self._error(ref, *refusal)
             return
+        await self._publish_broadcast(org_id, channel, event, payload, echo=content.get("self"))
+
+    async def _publish_broadcast(self, org_id: str, channel: str, event: str, payload, *, echo):
+        """Send to everyone in a channel this socket joined (the sender decided it may)."""
         await self.channel_layer.group_send(
-            self.channels_joined[joined],
+            self.channels_joined[(org_id, channel)],
             {
                 "type": "broadcast.message",
                 "org_id": org_id,
@@ -418,7 +429,7 @@ class RealtimeConsumer(ObservedConsumer, AsyncJsonWebsocketConsumer):
                 "payload": payload,
                 "from_user": self._sender_id(),
                 "from_socket": self.channel_name,
-                "echo": bool(content.get("self")),
+                "echo": bool(echo),
             },
         )
 
@@ -435,9 +446,12 @@ class RealtimeConsumer(ObservedConsumer, AsyncJsonWebsocketConsumer):
         return self.identity.user_id
 
     async def _heartbeat(self, content, ref):
+        await self._refresh_presences()
+        await self.send_json({"type": "heartbeat", "ref": ref})
+
+    async def _refresh_presences(self):
         for org_id, channel in list(self.channels_joined):
             await database_sync_to_async(_refresh_presence)(org_id, channel, self.channel_name)
-        await self.send_json({"type": "heartbeat", "ref": ref})
 
     # --- channel-layer events --------------------------------------------------------------
     async def record_change(self, event):
@@ -447,6 +461,7 @@ class RealtimeConsumer(ObservedConsumer, AsyncJsonWebsocketConsumer):
         if self._expired():
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
+        matched = []
         for sub_id in sorted(sub_ids):
             sub = self.subscriptions.get(sub_id)
             if not sub or sub["org_id"] != event["org_id"]:
@@ -455,8 +470,15 @@ class RealtimeConsumer(ObservedConsumer, AsyncJsonWebsocketConsumer):
                 continue
             if not await self._may_read(event):
                 return
-            if not await self._passes(sub["filter"], event):
+            if not await self._passes(sub, event):
                 continue
+            matched.append(sub_id)
+        if matched:
+            await self._send_changes(matched, event)
+
+    async def _send_changes(self, sub_ids: list[str], event):
+        """Deliver a change this socket may read to the subscriptions it passed."""
+        for sub_id in sub_ids:
             await self.send_json(
                 {
                     "type": "change",
@@ -470,7 +492,8 @@ class RealtimeConsumer(ObservedConsumer, AsyncJsonWebsocketConsumer):
                 }
             )
 
-    async def _passes(self, conditions, event) -> bool:
+    async def _passes(self, sub, event) -> bool:
+        conditions = sub["filter"]
         verdict = filters.decide(conditions, event)
         if verdict is None:  # a search only PostgreSQL can tokenize
             try:
@@ -500,6 +523,11 @@ class RealtimeConsumer(ObservedConsumer, AsyncJsonWebsocketConsumer):
             return
         if not await self._may_receive(event["org_id"], event["channel"]):
             return
+        await self._deliver_broadcast(event)
+
+    async def _deliver_broadcast(self, event):
+        if isinstance(event["payload"], bytes):
+            return  # a binary broadcast (Supabase's serializer 2.0.0): JSON sockets skip it
         await self.send_json(
             {
                 "type": "broadcast",
@@ -513,6 +541,9 @@ class RealtimeConsumer(ObservedConsumer, AsyncJsonWebsocketConsumer):
     async def presence_diff(self, event):
         if (event["org_id"], event["channel"]) not in self.channels_joined:
             return
+        await self._deliver_presence_diff(event)
+
+    async def _deliver_presence_diff(self, event):
         await self.send_json(
             {
                 "type": "presence_diff",
@@ -567,5 +598,5 @@ def _refresh_presence(org_id: str, channel: str, socket: str) -> None:
     if entry:
         presence.track(
             org_id, channel, socket, user_id=entry["user_id"], username=entry["username"],
-            meta=entry["meta"],
+            meta=entry["meta"], key=entry.get("key"), ref=entry.get("ref"),
         )  # fmt: skip

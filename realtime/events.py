@@ -53,18 +53,22 @@ def publish_change(
     project_id: UUID | str | None = None,
     data: dict | None = None,
     end_user_id: UUID | str | None = None,
+    stamps: dict | None = None,
     using: str = "default",
 ) -> None:
     """``record`` is what subscribers receive; subscription filters test ``data`` when given
     (the record's own fields, without what the publisher added to ``record``), else ``record``.
     ``owner_only`` is the row's own flag (its collection's access rule at write time);
-    ``end_user_id`` the end user a client app's row belongs to (client sockets decide with it).
+    ``end_user_id`` the end user a client app's row belongs to (client sockets decide with it);
+    ``stamps`` the row's ``created_at`` / ``updated_at`` (Supabase's sockets show them).
     """
     event = _change_event(
         org_id=org_id, project_id=project_id, collection_id=collection_id, op=op,
         record=record, record_id=record_id, owner_id=owner_id, owner_only=owner_only, data=data,
         end_user_id=end_user_id,
     )  # fmt: skip
+    if stamps:
+        event["stamps"] = _plain(stamps)
     group = collection_group(org_id, collection_id)
 
     def send():

@@ -1,10 +1,12 @@
 """Who is online in a broadcast channel: one Redis hash per (org, channel).
 
-Field = the socket's channel name, value = ``{"user_id", "username", "meta", "seen"}``. A socket
-adds itself on join, refreshes ``seen`` on every heartbeat, and removes itself on leave or
-disconnect; entries of sockets whose process died without a goodbye drop out of ``state`` once
-``seen`` is older than ``STALE_AFTER``. Calls go through the breaker: with Redis away presence
-is empty, broadcast itself is the channel layer's business.
+Field = the socket's channel name, value = ``{"user_id", "username", "meta", "seen"}`` (and,
+from a Phoenix socket, the presence ``key`` it is grouped under and the ``ref`` of its last
+track). A socket adds itself on join (a Phoenix socket on ``track``), refreshes ``seen`` on
+every heartbeat, and removes itself on leave or disconnect; entries of sockets whose process
+died without a goodbye drop out of ``state`` once ``seen`` is older than ``STALE_AFTER``.
+Calls go through the breaker: with Redis away presence is empty, broadcast itself is the
+channel layer's business.
 """
 
 import json
@@ -21,12 +23,22 @@ def _key(org_id, channel: str) -> str:
     return f"platform:rt:presence:{org_id}:{channel}"
 
 
-def track(org_id, channel: str, socket: str, *, user_id, username: str, meta: dict) -> None:
-    entry = json.dumps(
-        {"user_id": user_id, "username": username, "meta": meta, "seen": time.time()}
-    )
+def track(
+    org_id,
+    channel: str,
+    socket: str,
+    *,
+    user_id,
+    username: str,
+    meta: dict,
+    key: str | None = None,
+    ref: str | None = None,
+) -> None:
+    entry = {"user_id": user_id, "username": username, "meta": meta, "seen": time.time()}
+    if key is not None:
+        entry.update(key=key, ref=ref)
     pipe = get_redis().pipeline(transaction=False)
-    pipe.hset(_key(org_id, channel), socket, entry)
+    pipe.hset(_key(org_id, channel), socket, json.dumps(entry))
     pipe.expire(_key(org_id, channel), KEY_TTL)
     try:
         redis_call(pipe.execute)

@@ -34,6 +34,7 @@ def relay_record_change(
         op=EVENT_NAMES[op],
         record={**data, "id": str(record_id)},
         data=data,
+        stamps={"created_at": kwargs.get("created_at"), "updated_at": kwargs.get("updated_at")},
     )
 
 

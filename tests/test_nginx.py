@@ -75,6 +75,15 @@ def test_function_answers_stream_through_unbuffered_in_both_url_forms():
         assert "proxy_request_buffering off;" in blocks[location], location
 
 
+def test_supabase_realtime_goes_to_uvicorn_in_both_url_forms_and_nothing_else_of_p():
+    locations = _locations(devstack.NGINX_SITE.read_text())
+    ref = "a" * 20
+    for path in ("/realtime/v1/websocket", f"/p/{ref}/realtime/v1/websocket"):
+        assert _upstream(locations, path) == "platform_ws", path
+    for path in (f"/p/{ref}/rest/v1/todos", f"/p/{ref}/auth/v1/token", f"/p/{ref}/realtimes"):
+        assert _upstream(locations, path) == "platform_http", path
+
+
 def test_the_site_file_gets_this_runs_addresses():
     site = devstack.nginx_site(host="127.0.0.1", port=8123, http_port=9001, ws_port=9002)
     assert "listen 127.0.0.1:8123;" in site and "listen 80;" not in site

@@ -29,9 +29,12 @@ def _consumer_class(app):
 
 
 def test_every_websocket_route_is_observed():
-    classes = {_consumer_class(route.callback).__name__: _consumer_class(route.callback)
-               for route in websocket_urlpatterns}  # fmt: skip
-    assert set(classes) == {"RealtimeConsumer", "ClientRealtimeConsumer", "StudioLiveConsumer"}
+    apps = [route.callback for route in websocket_urlpatterns]
+    apps += [app.phoenix for app in apps if hasattr(app, "phoenix")]  # a shared path's other side
+    classes = {_consumer_class(app).__name__: _consumer_class(app) for app in apps}
+    assert set(classes) == {
+        "RealtimeConsumer", "ClientRealtimeConsumer", "PhoenixConsumer", "StudioLiveConsumer"
+    }  # fmt: skip
     assert all(issubclass(c, ObservedConsumer) for c in classes.values())
 
 
