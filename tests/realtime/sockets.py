@@ -1,6 +1,8 @@
 """Test helpers: sockets on the real ASGI application, and changes published in real
 transactions (they leave on commit)."""
 
+import asyncio
+
 from asgiref.sync import async_to_sync
 from channels.layers import DEFAULT_CHANNEL_LAYER, channel_layers
 from django.db import transaction
@@ -15,9 +17,30 @@ ORIGIN = [(b"origin", b"http://127.0.0.1")]
 
 def run(coro_fn):
     """Run on a new event loop with a new channel layer: channels-redis keeps per-loop state
-    (its receive lock) that must not leak from one test's loop into the next."""
+    (its receive lock) that must not leak from one test's loop into the next.
+
+    What the test left running (a consumer whose handshake was refused, say) is cancelled and
+    awaited inside that loop, while this thread still runs the consumers' thread-sensitive
+    database calls: left to the loop's shutdown, a consumer cleaning up through one would wait
+    for this thread forever."""
     channel_layers.backends.pop(DEFAULT_CHANNEL_LAYER, None)
-    return async_to_sync(coro_fn)()
+
+    async def main():
+        try:
+            return await coro_fn()
+        finally:
+            await _finish_leftovers()
+
+    return async_to_sync(main)()
+
+
+async def _finish_leftovers(timeout: float = 10) -> None:
+    current = asyncio.current_task()
+    leftovers = [task for task in asyncio.all_tasks() if task is not current]
+    for task in leftovers:
+        task.cancel()
+    if leftovers:
+        await asyncio.wait(leftovers, timeout=timeout)
 
 
 async def connect(
