@@ -193,7 +193,10 @@ CLIENT_NOT_ID_SCOPED = {
 
 # Websocket routes, and where the test that another project's key reaches nothing lives.
 WEBSOCKETS = {
-    "realtime/v1/websocket": "tests/realtime/test_membership.py (org membership per message)",
+    "realtime/v1/websocket": "tests/realtime/test_membership.py (org membership per message); "
+    "its Phoenix side as the client socket below",
+    "^p/(?P<ref>[a-z]{20})/realtime/v1/websocket\\Z": "Supabase Realtime on the client "
+    "socket; identify() checks ref (tests/compat/test_realtime.py: a wrong ref is 4401)",
     "client/v1/realtime/": "tests/access/test_matrix_files_realtime.py (other_key cells)",
     "^p/(?P<ref>[a-z]{20})/client/v1/realtime/\\Z": "the same consumer; identify() checks ref",
     "ws/studio/live/": "platform staff only (the Studio's session)",
