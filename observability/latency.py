@@ -30,6 +30,7 @@ from django.conf import settings
 
 from cache.breaker import RedisUnavailable, redis_call
 from cache.client import get_redis
+from observability import batching
 
 PREFIX = "platform:latency:"
 STEPS_PER_DOUBLING = 4
@@ -76,7 +77,6 @@ class _Pending:
         self.lock = threading.Lock()
         self.counts: dict[tuple[int, int], int] = {}
         self.samples = 0
-        self.flusher_pid: int | None = None
 
     def add(self, minute: int, bucket: int) -> bool:
         """Count one sample; True when enough are waiting to flush now."""
@@ -103,23 +103,6 @@ def _after_fork_in_child() -> None:
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def _flush_forever() -> None:
-    while True:
-        time.sleep(_flush_seconds())
-        _flush_quietly()
-
-
-def _ensure_flusher(pending: _Pending) -> None:
-    pid = os.getpid()
-    if pending.flusher_pid == pid:
-        return
-    with pending.lock:
-        if pending.flusher_pid == pid:
-            return
-        pending.flusher_pid = pid
-    threading.Thread(target=_flush_forever, name="latency-flush", daemon=True).start()
-
-
 def record(seconds: float, *, rate: float | None = None, at: float | None = None) -> bool:
     """Sample one request's duration into this process's pending counts. True when it was
     sampled (it reaches Redis with the next flush). Never raises, never waits for Redis
@@ -130,7 +113,7 @@ def record(seconds: float, *, rate: float | None = None, at: float | None = None
     minute = int((_now() if at is None else at) // 60)
     pending = _pending
     full = pending.add(minute, bucket_of(seconds * 1000))
-    _ensure_flusher(pending)
+    _flusher.ensure_running()
     if full:
         flush()
     return True
@@ -164,6 +147,7 @@ def _flush_quietly() -> None:
 
 
 atexit.register(_flush_quietly)
+_flusher = batching.Flusher("latency-flush", _flush_quietly, _flush_seconds)
 
 
 def histogram(window_minutes: int = 5) -> dict[int, int]:

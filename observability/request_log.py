@@ -26,6 +26,7 @@ from django.conf import settings
 
 from cache.breaker import RedisUnavailable, redis_call
 from cache.client import get_redis
+from observability import batching
 
 STREAM_PREFIX = "project:requests:log:"
 COUNT_PREFIX = "project:requests:hour:"
@@ -45,8 +46,6 @@ class _Buffer:
     def __init__(self):
         self.lock = threading.Lock()
         self.entries: list[tuple[str, float, str]] = []
-        self.flusher_pid: int | None = None
-        self.full = threading.Event()  # wakes the flusher before its interval
 
     def add(self, project_id: str, at: float, entry: str) -> bool:
         with self.lock:
@@ -68,26 +67,6 @@ def _after_fork_in_child() -> None:
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def _flush_forever(buffer: _Buffer) -> None:
-    while True:
-        buffer.full.wait(settings.REQUEST_LOG_FLUSH_SECONDS)
-        buffer.full.clear()
-        _flush_quietly()
-
-
-def _ensure_flusher(buffer: _Buffer) -> None:
-    pid = os.getpid()
-    if buffer.flusher_pid == pid:
-        return
-    with buffer.lock:
-        if buffer.flusher_pid == pid:
-            return
-        buffer.flusher_pid = pid
-    threading.Thread(
-        target=_flush_forever, args=(buffer,), name="request-log-flush", daemon=True
-    ).start()
 
 
 @dataclass(frozen=True)
@@ -122,10 +101,9 @@ def record(request, response, seconds: float | None) -> None:
         ],
         separators=(",", ":"),
     )
-    buffer = _buffer
-    if buffer.add(str(client.project_id), time.time(), entry):
-        buffer.full.set()
-    _ensure_flusher(buffer)
+    if _buffer.add(str(client.project_id), time.time(), entry):
+        _flusher.wake()
+    _flusher.ensure_running()
 
 
 def flush() -> bool:
@@ -162,6 +140,9 @@ def _flush_quietly() -> None:
 
 
 atexit.register(_flush_quietly)
+_flusher = batching.Flusher(
+    "request-log-flush", _flush_quietly, lambda: settings.REQUEST_LOG_FLUSH_SECONDS
+)
 
 
 def entries(*, project_id, limit: int | None = None) -> list[dict]:
