@@ -22,6 +22,9 @@ from observability import latency, metrics, request_log, tracing
 from observability.redaction import MASK, mask_value
 
 REQUEST_ID_HEADER = "X-Request-ID"
+# Which app instance answered (``PLATFORM_INSTANCE``): behind a load balancer, the one header
+# that tells a client or an operator where a request went.
+INSTANCE_HEADER = "X-Platform-Instance"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 _LOGGED_HEADERS = ("HTTP_USER_AGENT", "CONTENT_TYPE", "HTTP_AUTHORIZATION", "HTTP_COOKIE")
 
@@ -48,6 +51,7 @@ class RequestIdMiddleware:
         request.request_id = request_id
         response = self.get_response(request)
         response[REQUEST_ID_HEADER] = request_id
+        response[INSTANCE_HEADER] = settings.PLATFORM_INSTANCE
         # Here, outermost, a client request refused before the view is seen too.
         if getattr(request, "client", None) or getattr(request, "client_refused_project", None):
             seconds = time.perf_counter() - request.obs_started
@@ -131,4 +135,4 @@ def _finished_metadata(sender, request, logger, response, log_kwargs, **kwargs):
         log_kwargs["org_id"] = str(org.id)
 
 
-__all__ = ["MASK", "REQUEST_ID_HEADER", "clean_request_id"]
+__all__ = ["INSTANCE_HEADER", "MASK", "REQUEST_ID_HEADER", "clean_request_id"]

@@ -169,6 +169,125 @@ class Postgres:
         shutil.rmtree(self.sockdir, ignore_errors=True)
 
 
+class PostgresStandby(Postgres):
+    """A hot standby of ``primary`` by streaming replication: ``pg_basebackup -R`` copies the
+    primary (roles, passwords, row-level security policies and all) and the standby replays
+    its WAL from then on. Read-only; the same app role connects to it."""
+
+    def __init__(self, primary: Postgres, datadir: Path, port: int):
+        super().__init__(datadir, port, durable=primary.durable)
+        self.primary = primary
+
+    def start(self, credentials: dict | None = None) -> None:
+        if not (self.datadir / "PG_VERSION").exists():
+            give_to_postgres(self.datadir)
+            subprocess.run(
+                as_postgres(
+                    [
+                        pg_bin("pg_basebackup"),
+                        "-D", str(self.datadir),
+                        "-h", str(self.primary.sockdir),
+                        "-p", str(self.primary.port),
+                        "-U", "postgres",
+                        "-X", "stream",
+                        "-R",  # standby.signal + primary_conninfo
+                        "-c", "fast",
+                    ]
+                ),
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )  # fmt: skip
+        options = f"-p {self.port} -k {self.sockdir} -c listen_addresses=127.0.0.1"
+        options += " -c max_connections=300 -c hot_standby=on -c hot_standby_feedback=on"
+        subprocess.run(
+            as_postgres(
+                [
+                    pg_bin("pg_ctl"), "-D", str(self.datadir),
+                    "-l", str(self.datadir / "server.log"), "-o", options, "-w", "start",
+                ]
+            ),
+            check=True,
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+        )  # fmt: skip
+
+    def promote(self) -> None:
+        """Make the standby a primary (fail-over by hand: ``pg_ctl promote``)."""
+        subprocess.run(
+            as_postgres([pg_bin("pg_ctl"), "-D", str(self.datadir), "-w", "promote"]),
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+
+
+class PgBouncer:
+    """PgBouncer in transaction mode in front of one PostgreSQL, for the app role only (the
+    owner connects directly: migrations, backups). ``databases``: name -> (host, port) of the
+    servers it pools, e.g. the primary as "platform" and the standby as "platform_replica"."""
+
+    BINARY = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+
+    def __init__(
+        self,
+        workdir: Path,
+        port: int,
+        *,
+        databases: dict[str, tuple[str, int, str]],
+        app_user: str,
+        app_password: str,
+        pool_size: int = 20,
+    ):
+        self.workdir, self.port = workdir, port
+        self.databases, self.app_user, self.app_password = databases, app_user, app_password
+        self.pool_size = pool_size
+        self.process: subprocess.Popen | None = None
+
+    def config(self) -> str:
+        lines = "\n".join(
+            f"{name} = host={host} port={port} dbname={dbname}"
+            for name, (host, port, dbname) in self.databases.items()
+        )
+        return (
+            f"[databases]\n{lines}\n\n[pgbouncer]\n"
+            f"listen_addr = 127.0.0.1\nlisten_port = {self.port}\nunix_socket_dir =\n"
+            f"auth_type = scram-sha-256\nauth_file = {self.workdir / 'users.txt'}\n"
+            f"pool_mode = transaction\ndefault_pool_size = {self.pool_size}\n"
+            "max_client_conn = 1000\n"
+            f"stats_users = {self.app_user}\n"
+            # psycopg sends these at connect; transaction pooling cannot keep them per client.
+            "ignore_startup_parameters = extra_float_digits,options\n"
+            f"logfile = {self.workdir / 'pgbouncer.log'}\n"
+        )
+
+    def start(self) -> None:
+        if not Path(self.BINARY).exists():
+            sys.exit("pgbouncer not found: install it (make installs it with apt).")
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.workdir.chmod(0o755)
+        (self.workdir / "users.txt").write_text(f'"{self.app_user}" "{self.app_password}"\n')
+        (self.workdir / "pgbouncer.ini").write_text(self.config())
+        for path in [self.workdir, *self.workdir.iterdir()]:
+            if IS_ROOT:  # pgbouncer runs as postgres and writes its log here
+                shutil.chown(path, "postgres", "postgres")
+        command = [self.BINARY, str(self.workdir / "pgbouncer.ini")]
+        if IS_ROOT:  # pgbouncer refuses to run as root
+            command = ["runuser", "-u", "postgres", "--", *command]
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
+        try:
+            wait_for_port(self.port, timeout=15)
+        except TimeoutError:
+            log_file = self.workdir / "pgbouncer.log"
+            detail = log_file.read_text() if log_file.exists() else ""
+            self.stop()
+            raise RuntimeError(f"pgbouncer did not start: {detail}") from None
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_group(self.process)
+
+
 class Redis:
     def __init__(self, datadir: Path, port: int, *, durable: bool):
         self.datadir = datadir

@@ -10,6 +10,7 @@ Each setting is defined once, here, in the section of its concern; ``local``, ``
 """
 
 import os
+import socket
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,6 +28,9 @@ env = environ.Env()
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(env.str("PLATFORM_VAR_DIR", default=str(BASE_DIR / "var")))
+# This app instance's name (the X-Platform-Instance response header, logs, the Studio): one per
+# host or per instance behind the load balancer.
+PLATFORM_INSTANCE = env.str("PLATFORM_INSTANCE", default=socket.gethostname())
 
 # --- Django -----------------------------------------------------------------------------------
 DEBUG = env.bool("DJANGO_DEBUG", default=False)

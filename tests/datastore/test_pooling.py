@@ -6,7 +6,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -17,9 +16,8 @@ from django.conf import settings
 from django.db import connection
 
 from datastore.selectors import pool_stats
+from scripts.devstack import PgBouncer
 from tests.datastore.live import ROOT, free_port, live_server, seed_org
-
-PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
 
 
 @pytest.mark.django_db
@@ -59,65 +57,23 @@ def test_pgbouncer_mode_turns_off_prepared_statements_and_server_cursors(django_
 
 @pytest.fixture
 def pgbouncer():
-    if not Path(PGBOUNCER).exists():
+    if not Path(PgBouncer.BINARY).exists():
         pytest.skip("pgbouncer is not installed (make installs it with apt)")
     db = settings.DATABASES["owner"]
-    port = free_port()
     workdir = Path(tempfile.mkdtemp(prefix="pgbouncer-"))
-    workdir.chmod(0o755)
-    app_user, app_password = settings.DATABASE_APP_USER, settings.DATABASE_APP_PASSWORD
-    (workdir / "users.txt").write_text(f'"{app_user}" "{app_password}"\n')
-    (workdir / "pgbouncer.ini").write_text(
-        f"""[databases]
-{db["NAME"]} = host={db["HOST"] or "127.0.0.1"} port={db["PORT"]} dbname={db["NAME"]}
-
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = {port}
-unix_socket_dir =
-auth_type = scram-sha-256
-auth_file = {workdir / "users.txt"}
-pool_mode = transaction
-default_pool_size = 4
-max_client_conn = 200
-stats_users = {app_user}
-ignore_startup_parameters = extra_float_digits,options
-logfile = {workdir / "pgbouncer.log"}
-"""
+    bouncer = PgBouncer(
+        workdir,
+        free_port(),
+        databases={db["NAME"]: (db["HOST"] or "127.0.0.1", int(db["PORT"]), db["NAME"])},
+        app_user=settings.DATABASE_APP_USER,
+        app_password=settings.DATABASE_APP_PASSWORD,
+        pool_size=4,
     )
-    for path in [workdir, *workdir.iterdir()]:
-        if os.geteuid() == 0:  # pgbouncer runs as postgres and writes its log here
-            shutil.chown(path, "postgres", "postgres")
-    command = [PGBOUNCER, str(workdir / "pgbouncer.ini")]
-    if os.geteuid() == 0:  # pgbouncer refuses to run as root
-        command = ["runuser", "-u", "postgres", "--", *command]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            psycopg.connect(
-                host="127.0.0.1",
-                port=port,
-                dbname=db["NAME"],
-                user=app_user,
-                password=app_password,
-                prepare_threshold=None,
-            ).close()
-            break
-        except psycopg.OperationalError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                log = workdir / "pgbouncer.log"
-                raise RuntimeError(
-                    f"pgbouncer did not start: {process.stderr.read()!r} "
-                    f"{log.read_text() if log.exists() else ''}"
-                ) from None
-            time.sleep(0.2)
+    bouncer.start()
     try:
-        yield port
+        yield bouncer.port
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        bouncer.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -91,6 +91,12 @@ def test_malformed_request_id_is_replaced_not_reflected(client_for, user, org, j
     assert too_long["X-Request-ID"] != "a" * 200
 
 
+def test_every_response_names_the_instance_that_answered(client, settings):
+    settings.PLATFORM_INSTANCE = "app3"
+    assert client.get("/health/live")["X-Platform-Instance"] == "app3"
+    assert client.get("/api/v1/no-such-route")["X-Platform-Instance"] == "app3"
+
+
 @pytest.mark.django_db
 def test_secrets_are_masked_in_access_log_and_bodies(json_logs, client_for, user, org, settings):
     settings.LOG_HTTP_BODIES = True
