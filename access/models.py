@@ -48,12 +48,12 @@ class AccessRule(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["project", "resource_id", "operation", "client_role"],
+                fields=["org", "project", "resource_id", "operation", "client_role"],
                 condition=models.Q(resource_id__isnull=False),
                 name="accessrule_unique_resource",
             ),
             models.UniqueConstraint(
-                fields=["project", "channel", "operation", "client_role"],
+                fields=["org", "project", "channel", "operation", "client_role"],
                 condition=models.Q(resource_type=ResourceType.CHANNEL),
                 name="accessrule_unique_channel",
             ),

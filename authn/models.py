@@ -42,12 +42,16 @@ class Session(models.Model):
         null=True,
         blank=True,
     )
+    # No database constraint: sessions are a platform table and end users a tenant table
+    # (distributed by org_id on Citus, where a platform table cannot point into one; see
+    # docs/scaling.md). Django still deletes an end user's sessions with it.
     end_user = models.ForeignKey(
         "endusers.EndUser",
         on_delete=models.CASCADE,
         related_name="sessions",
         null=True,
         blank=True,
+        db_constraint=False,
     )
     org = models.ForeignKey(
         "tenants.Organization", on_delete=models.CASCADE, null=True, blank=True, related_name="+"

@@ -39,7 +39,11 @@ class Webhook(models.Model):
 class WebhookDelivery(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     org = models.ForeignKey("tenants.Organization", on_delete=models.CASCADE, related_name="+")
-    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    # The database's constraint is composite, (org_id, webhook_id) -> (org_id, id): see
+    # docs/scaling.md (Citus). Django cascades in Python as before.
+    webhook = models.ForeignKey(
+        Webhook, on_delete=models.CASCADE, related_name="deliveries", db_constraint=False
+    )
     event = models.CharField(max_length=16)
     payload = models.JSONField()
     status = models.CharField(
@@ -80,7 +84,7 @@ class ScheduledJob(models.Model):
     payload = models.JSONField(default=dict, blank=True)
     secret = models.CharField(max_length=64)
     enabled = models.BooleanField(default=True)
-    periodic_task = models.OneToOneField(
+    periodic_task = models.ForeignKey(
         "django_celery_beat.PeriodicTask", on_delete=models.SET_NULL, null=True, related_name="+"
     )
     created_by = models.ForeignKey(
@@ -91,7 +95,14 @@ class ScheduledJob(models.Model):
     class Meta:
         ordering = ["created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["project", "name"], name="job_unique_project_name")
+            models.UniqueConstraint(
+                fields=["org", "project", "name"], name="job_unique_project_name"
+            ),
+            # One job per beat entry (each is named after its job); with org_id, so the
+            # table stays distributable by it.
+            models.UniqueConstraint(
+                fields=["org", "periodic_task"], name="job_unique_periodic_task"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -101,7 +112,11 @@ class ScheduledJob(models.Model):
 class JobRun(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     org = models.ForeignKey("tenants.Organization", on_delete=models.CASCADE, related_name="+")
-    job = models.ForeignKey(ScheduledJob, on_delete=models.CASCADE, related_name="runs")
+    # The database's constraint is composite, (org_id, job_id) -> (org_id, id): see
+    # docs/scaling.md (Citus). Django cascades in Python as before.
+    job = models.ForeignKey(
+        ScheduledJob, on_delete=models.CASCADE, related_name="runs", db_constraint=False
+    )
     started_at = models.DateTimeField(auto_now_add=True)
     succeeded = models.BooleanField(default=False)
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)

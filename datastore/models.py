@@ -31,7 +31,7 @@ class Collection(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["project", "store", "name"], name="collection_unique_project_name"
+                fields=["org", "project", "store", "name"], name="collection_unique_project_name"
             )
         ]
         ordering = ["name"]
@@ -44,7 +44,11 @@ class Record(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     org = models.ForeignKey("tenants.Organization", on_delete=models.CASCADE, related_name="+")
     project = models.ForeignKey("tenants.Project", on_delete=models.CASCADE, related_name="+")
-    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="records")
+    # The database's constraint is composite, (org_id, collection_id) -> (org_id, id): see
+    # docs/scaling.md (Citus). Django cascades in Python as before.
+    collection = models.ForeignKey(
+        Collection, on_delete=models.CASCADE, related_name="records", db_constraint=False
+    )
     # A developer's row (``owner``), or a client app's: ``end_user`` is the signed-in end user
     # who created it (filled by the database from the transaction's context, NULL for anon and
     # the secret key).

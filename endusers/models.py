@@ -36,7 +36,7 @@ class EndUser(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["project", "email"],
+                fields=["org", "project", "email"],
                 condition=~models.Q(email=""),
                 name="enduser_unique_project_email",
             )

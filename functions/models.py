@@ -19,8 +19,15 @@ class Function(models.Model):
     org = models.ForeignKey("tenants.Organization", on_delete=models.CASCADE, related_name="+")
     project = models.ForeignKey("tenants.Project", on_delete=models.CASCADE, related_name="+")
     name = models.CharField(max_length=63)
+    # The database's constraint is composite, (org_id, active_version_id) -> (org_id, id): see
+    # docs/scaling.md (Citus). Django cascades in Python as before.
     active_version = models.ForeignKey(
-        "FunctionVersion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "FunctionVersion",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
     )
     env = models.JSONField(default=dict, blank=True)
     timeout_seconds = models.PositiveSmallIntegerField(default=DEFAULT_TIMEOUT_SECONDS)
@@ -38,7 +45,7 @@ class Function(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["project", "name"], name="function_unique_name")
+            models.UniqueConstraint(fields=["org", "project", "name"], name="function_unique_name")
         ]
 
     def __str__(self) -> str:
@@ -48,7 +55,11 @@ class Function(models.Model):
 class FunctionVersion(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     org = models.ForeignKey("tenants.Organization", on_delete=models.CASCADE, related_name="+")
-    function = models.ForeignKey(Function, on_delete=models.CASCADE, related_name="versions")
+    # The database's constraint is composite, (org_id, function_id) -> (org_id, id): see
+    # docs/scaling.md (Citus). Django cascades in Python as before.
+    function = models.ForeignKey(
+        Function, on_delete=models.CASCADE, related_name="versions", db_constraint=False
+    )
     number = models.PositiveIntegerField()
     source = models.TextField()
     source_hash = models.CharField(max_length=64)
@@ -60,9 +71,11 @@ class FunctionVersion(models.Model):
     class Meta:
         ordering = ["-number"]
         constraints = [
-            models.UniqueConstraint(fields=["function", "number"], name="version_unique_number"),
             models.UniqueConstraint(
-                fields=["function", "source_hash"], name="version_unique_content"
+                fields=["org", "function", "number"], name="version_unique_number"
+            ),
+            models.UniqueConstraint(
+                fields=["org", "function", "source_hash"], name="version_unique_content"
             ),
         ]
 
@@ -73,9 +86,17 @@ class FunctionVersion(models.Model):
 class Invocation(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     org = models.ForeignKey("tenants.Organization", on_delete=models.CASCADE, related_name="+")
-    function = models.ForeignKey(Function, on_delete=models.CASCADE, related_name="invocations")
+    # The database's constraints are composite, (org_id, function_id) and (org_id, version_id)
+    # -> (org_id, id): see docs/scaling.md (Citus). Django cascades in Python as before.
+    function = models.ForeignKey(
+        Function, on_delete=models.CASCADE, related_name="invocations", db_constraint=False
+    )
     version = models.ForeignKey(
-        FunctionVersion, on_delete=models.SET_NULL, null=True, related_name="+"
+        FunctionVersion,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        db_constraint=False,
     )
     trigger = models.CharField(max_length=16, choices=Trigger.choices)
     caller = models.JSONField(default=dict, blank=True)

@@ -25,7 +25,9 @@ class Bucket(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["project", "name"], name="bucket_unique_project_name")
+            models.UniqueConstraint(
+                fields=["org", "project", "name"], name="bucket_unique_project_name"
+            )
         ]
 
     def __str__(self) -> str:
@@ -35,7 +37,11 @@ class Bucket(models.Model):
 class StoredObject(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     org = models.ForeignKey("tenants.Organization", on_delete=models.CASCADE, related_name="+")
-    bucket = models.ForeignKey(Bucket, on_delete=models.CASCADE, related_name="stored_objects")
+    # The database's constraint is composite, (org_id, bucket_id) -> (org_id, id): see
+    # docs/scaling.md (Citus). Django cascades in Python as before.
+    bucket = models.ForeignKey(
+        Bucket, on_delete=models.CASCADE, related_name="stored_objects", db_constraint=False
+    )
     key = models.CharField(max_length=500)
     size = models.PositiveBigIntegerField()
     content_type = models.CharField(max_length=100)
@@ -61,7 +67,9 @@ class StoredObject(models.Model):
     class Meta:
         ordering = ["key"]
         constraints = [
-            models.UniqueConstraint(fields=["bucket", "key"], name="object_unique_bucket_key")
+            models.UniqueConstraint(
+                fields=["org", "bucket", "key"], name="object_unique_bucket_key"
+            )
         ]
 
     def __str__(self) -> str:

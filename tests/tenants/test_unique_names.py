@@ -110,7 +110,7 @@ REVIEWED_UNIQUE_INDEXES = {
     "bucket_unique_project_name": "bucket_create maps the violation (test above)",
     "object_unique_bucket_key": "object_put is update_or_create (get after a lost race)",
     "job_unique_project_name": "job_create/job_update map the violation (test above)",
-    "compute_scheduledjob_periodic_task_id_key": "the service makes one PeriodicTask per job",
+    "job_unique_periodic_task": "the service makes one PeriodicTask per job",
     "alert_one_open_per_dedup_key": "raised by the platform's detectors, not by a request",
     "tenants_project_ref_8d0ae739_uniq": "a server-made random ref (26^20), never from a request",
     "tenants_projectkey_key_hash_key": "SHA-256 of a server-made 192-bit key",
