@@ -65,8 +65,8 @@ not seen (another process published in between and its event is still on the way
 channel layer dropped one) first reads and decides the missing ones, so each socket receives a
 collection's changes in cursor order. A ``since`` that is not a cursor is an ``invalid`` error
 (no subscription); one the log cannot continue (trimmed past ``REALTIME_REPLAY_MAXLEN``,
-expired after ``REALTIME_REPLAY_TTL_SECONDS`` without changes, or Redis unavailable) gets
-``resync_required``.
+expired after ``REALTIME_REPLAY_TTL_SECONDS`` without changes, followed by changes that were
+never logged, or Redis unavailable now) gets ``resync_required``.
 """
 
 import asyncio

@@ -10,12 +10,12 @@ the order the log received the events). The log keeps about ``REALTIME_REPLAY_MA
 disappears once the collection had no change for ``REALTIME_REPLAY_TTL_SECONDS``.
 
 ``read_after(group, since)`` is what a socket subscribing with ``since`` replays: the events
-after that cursor, in order, or ``None`` when the log cannot vouch for them (the cursor is
-older than what is kept, newer than anything logged, or the log is gone): the client must
-re-list. The previous-entry id of the oldest kept entry tells exactly whether anything after
-``since`` was trimmed. ``between(group, after, before)`` fills a gap a socket noticed in its
-live events (``prev`` is not what it saw last: another process's event still in flight, or
-one the channel layer dropped).
+after that cursor, in order, or ``None`` when the log cannot vouch for them (trimmed past
+``since``, deleted, expired, or ``since`` is not in its chain of entries): the client must
+re-list. Each entry naming the one before it makes that exact: the entry after ``since`` must
+name ``since``. ``between(group, after, before)`` fills a gap a socket noticed in its live
+events (an event's ``prev`` is not what it saw last: another process's event still in flight,
+or one the channel layer dropped).
 """
 
 import json
@@ -89,22 +89,21 @@ def forget(groups: list[str]) -> None:
 
 
 def read_after(group: str, since: str) -> list[dict] | None:
-    """The logged events after ``since``, oldest first; None: re-list, the log has lost some
-    (or never had ``since``)."""
+    """The logged events after ``since``, oldest first; None: re-list, the log cannot vouch
+    that nothing after ``since`` is missing.
+
+    The first entry after ``since`` must name ``since`` as the entry before it (else what came
+    between was trimmed, or ``since`` belongs to a log that was deleted, expired or lost in a
+    failover); with nothing after it, ``since`` must be the newest entry."""
     key = stream_key(group)
     pipe = get_redis().pipeline(transaction=False)
-    pipe.xrange(key, "-", "+", count=1)
-    pipe.xrevrange(key, "+", "-", count=1)
     pipe.xrange(key, f"({since}", "+", count=PAGE)
-    oldest, newest, page = pipe.execute()
-    if not oldest or order(_text(newest[0][0])) < order(since):
-        return None
-    first_id, first = oldest[0]
-    before_first = _text(first.get(b"p", b""))
-    if not before_first:  # the log began at its oldest entry: ``since`` must not predate it
-        if order(since) < order(_text(first_id)):
+    pipe.xrevrange(key, "+", "-", count=1)
+    page, newest = pipe.execute()
+    if page:
+        if _text(page[0][1].get(b"p", b"")) != since:
             return None
-    elif order(since) < order(before_first):
+    elif not newest or _text(newest[0][0]) != since:
         return None
     events = []
     while page:

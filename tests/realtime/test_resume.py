@@ -185,8 +185,8 @@ def test_resuming_next_to_a_live_subscription_of_the_same_collection(world):
 def test_a_cursor_the_log_no_longer_holds_asks_for_a_resync(world, settings):
     """Trimmed (more than ``REALTIME_REPLAY_MAXLEN`` changes since), expired (no change for
     ``REALTIME_REPLAY_TTL_SECONDS``), unknown to the log (newer than anything in it), or
-    followed by changes that were never logged (Redis was unavailable): the subscription
-    stands, with a ``resync_required`` instead of a replay."""
+    followed by changes that were never logged (Redis was unavailable), or unreadable now:
+    the subscription stands, with a ``resync_required`` instead of a replay."""
     settings.REALTIME_REPLAY_MAXLEN = 10
     tasks, private = world.tasks_a, world.private_a
 
@@ -242,6 +242,15 @@ def test_a_cursor_the_log_no_longer_holds_asks_for_a_resync(world, settings):
         await sync_to_async(dropped_while_redis_is_down)(private)
         outcomes["never_logged"] = await resume(private, since)
 
+        ws = await connect(world.token(world.viewer_a))
+        redis_breaker.open()  # the log cannot be read now; the channel layer still works
+        try:
+            sub = await subscribe(ws, "org-a", tasks, since=outcomes["kept"][2][0]["cursor"])
+            outcomes["unreadable"] = (sub, await drain(ws))
+        finally:
+            redis_breaker.close()
+        await ws.disconnect()
+
         settings.REALTIME_REPLAY_TTL_SECONDS = 1
         since = await cursor_of_a_change(private, 2)  # the log's expiry is now 1 s
         await sync_to_async(wait_until_gone)(private)
@@ -259,6 +268,8 @@ def test_a_cursor_the_log_no_longer_holds_asks_for_a_resync(world, settings):
         assert [m["id"] for m in live] == [99], case  # the subscription stands
     sub, answer, live = outcomes["kept"]
     assert answer == [] and [m["id"] for m in live] == [99]
+    sub, answer = outcomes["unreadable"]
+    assert [(m["type"], m["subscription"]) for m in answer] == [("resync_required", sub)]
 
 
 def test_a_since_that_is_no_cursor_is_an_invalid_error_and_the_socket_stays(world):
