@@ -373,9 +373,9 @@ class RealtimeConsumer(ObservedConsumer, AsyncJsonWebsocketConsumer):
             )
             return
         for event in logged:
-            if sub_id not in self.subscriptions:
-                return  # dropped meanwhile (the socket closed on expiry)
             await self._decide(event, [sub_id])
+            if self._expired():
+                return  # the socket is closed
         # Live events are handled only once this handler returns: from here on, those the
         # read covered are skipped for this subscription.
         covered = logged[-1]["cursor"] if logged else since
