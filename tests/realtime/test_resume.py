@@ -53,6 +53,32 @@ def test_every_change_carries_a_cursor_increasing_in_publish_order(world, settin
     assert all("prev" not in m for m in got)  # the log's own bookkeeping stays inside
 
 
+def test_logging_a_publish_is_one_script_call_however_many_rows(world):
+    """The log costs a publish one round trip (EVALSHA of ``realtime.replay``'s script), a
+    bulk write's rows included; channels-redis's own sends come on top, as before."""
+    tasks = world.tasks_a
+
+    def calls() -> dict[str, int]:
+        stats = get_redis().info("commandstats")
+        names = ("evalsha", "xadd", "xrevrange")
+        return {name: stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in names}
+
+    def bulk(count):
+        events.publish_changes(
+            org_id=tasks.org_id, collection_id=tasks.id, op="insert",
+            changes=[({"id": n}, None) for n in range(count)], owner_id=None, owner_only=False,
+        )  # fmt: skip
+
+    bulk(1)  # the script is loaded into Redis once
+    before = calls()
+    bulk(5)
+    commit(change(tasks, "insert", 9))
+    after = calls()
+    assert {name: after[name] - before[name] for name in after} == {
+        "evalsha": 2, "xadd": 6, "xrevrange": 2,
+    }  # fmt: skip
+
+
 def test_a_resumed_subscription_gets_exactly_the_missed_visible_changes_then_live_ones(world):
     """viewer_a's socket dies after change 1; meanwhile rows are written in the owner-only
     collection (one of viewer2_a's, which viewer_a may not see), updated and deleted, and a
