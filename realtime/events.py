@@ -187,9 +187,15 @@ def _send_logged(group: str, batch: list[dict], op: str) -> None:
     """Log the events (``realtime.replay``: each gets its ``cursor``), then send them."""
 
     def log_and_send():
-        if _unlogged:  # this process dropped events of these collections: their logs lie
-            replay.forget(list(_unlogged))
-            _unlogged.clear()
+        lost = []
+        while _unlogged:  # this process dropped events of these collections: their logs lie
+            lost.append(_unlogged.pop())
+        if lost:
+            try:
+                replay.forget(lost)
+            except BaseException:
+                _unlogged.update(lost)  # still to be forgotten
+                raise
         replay.append(group, batch)
         if len(batch) == 1:
             layer.group_send(group, batch[0])
