@@ -141,6 +141,17 @@ def test_a_resumed_subscription_gets_exactly_the_missed_visible_changes_then_liv
     assert [(m["type"], m.get("code")) for m in others["owner_b"]] == [("error", "not_found")]
 
 
+def logged_not_sent(collection, rid) -> dict:
+    """A change another process logged and has not sent yet: still on its way."""
+    event = events._change_event(
+        org_id=collection.org_id, project_id=None, collection_id=collection.id, op="insert",
+        record={"id": rid}, record_id=None, owner_id=None, owner_only=False, data=None,
+    )  # fmt: skip
+    event["committed_at"] = time.time()
+    replay.append(collection_group(collection.org_id, collection.id), [event])
+    return event
+
+
 def test_a_gap_in_live_delivery_is_filled_from_the_log_in_order_and_never_twice(world):
     """Two processes publish to one collection at once: the one that logged first may reach
     the socket second. The socket sees a change whose ``prev`` it has not seen, takes the
@@ -165,17 +176,6 @@ def test_a_gap_in_live_delivery_is_filled_from_the_log_in_order_and_never_twice(
     assert [m["id"] for m in got] == [1, 2, 3]
     assert got[1]["cursor"] == late["cursor"]
     assert cursors_increase(got)
-
-
-def logged_not_sent(collection, rid) -> dict:
-    """A change another process logged and has not sent yet: still on its way."""
-    event = events._change_event(
-        org_id=collection.org_id, project_id=None, collection_id=collection.id, op="insert",
-        record={"id": rid}, record_id=None, owner_id=None, owner_only=False, data=None,
-    )  # fmt: skip
-    event["committed_at"] = time.time()
-    replay.append(collection_group(collection.org_id, collection.id), [event])
-    return event
 
 
 def test_resuming_next_to_a_live_subscription_of_the_same_collection(world):
