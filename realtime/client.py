@@ -11,14 +11,17 @@ the data API applies:
   ``apikey`` / ``Authorization: Bearer`` headers. A missing or invalid key or token, a secret
   key from a browser, or a dead session closes the handshake with 4401. No auth message.
     <- {"type": "ready", "role": "anon" | "authenticated" | "service_role",
-        "end_user_id": "<uuid>" | null, "project": "<ref>"}
-* ``{"type": "subscribe", "collection": "<name or id>", "filter": [...]}``: a record
-  collection of the key's project. Refused (``permission_denied``) when the caller's "select"
-  rule opens nothing to it. Each change event is then decided for this socket with the rule
-  the data API uses (``access.selectors.rule_for`` + ``access.policies.rule_allows`` with the
-  row's end user and data): owner, app role and condition; the secret key gets every row of
-  its project. A rule changed by a developer applies within ``REALTIME_MEMBERSHIP_TTL``
-  seconds (rules are re-read at most that often).
+        "end_user_id": "<uuid>" | null, "project": "<ref>", "instance": "app2"}
+* ``{"type": "subscribe", "collection": "<name or id>", "filter": [...], "since": "<cursor>"}``:
+  a record collection of the key's project (``since`` optional: resume after the ``cursor``
+  of the last change received, as on the developer socket; replayed changes are decided by
+  the same rules as live ones, and ``resync_required`` asks for a re-list). Refused
+  (``permission_denied``) when the caller's "select" rule opens nothing to it. Each change
+  event is then decided for this socket with the rule the data API uses
+  (``access.selectors.rule_for`` + ``access.policies.rule_allows`` with the row's end user and
+  data): owner, app role and condition; the secret key gets every row of its project. A rule
+  changed by a developer applies within ``REALTIME_MEMBERSHIP_TTL`` seconds (rules are
+  re-read at most that often).
 * Channels (``join`` / ``broadcast`` / ``leave`` with ``channel``, no ``org``): a public
   channel is open to any holder of the project's key; a private one (any access rule of
   resource type "channel" names it) needs the caller's "select" rule to join and receive, and
@@ -114,6 +117,7 @@ class ClientRealtimeConsumer(RealtimeConsumer):
                 "role": self.client.role,
                 "end_user_id": self.identity.user_id,
                 "project": self.client.project.ref,
+                "instance": settings.PLATFORM_INSTANCE,
             }
         )
 
@@ -206,8 +210,9 @@ class ClientRealtimeConsumer(RealtimeConsumer):
                 await self._error(ref, "permission_denied", "The access rules allow no reads.")
                 return
         await self._add_subscription(
-            str(self.client.org_id), str(found.pk), str(found.project_id), conditions, ref
-        )
+            str(self.client.org_id), str(found.pk), str(found.project_id), conditions, ref,
+            since=content.get("since"),
+        )  # fmt: skip
 
     async def _may_read(self, event) -> bool:
         """Would the client data API show this row to this caller, right now?"""

@@ -5,16 +5,25 @@ Protocol (JSON text frames; every client message may carry a ``ref`` echoed in t
     -> {"type": "auth", "token": "<JWT>"}        first message, unless the token came as the
                                                  subprotocol "bearer.<JWT>" (next to
                                                  "platform.realtime.v1"). Never in the URL.
-    <- {"type": "ready", "user_id": 1}
+    <- {"type": "ready", "user_id": 1, "instance": "app2"}   the app instance that holds the
+                                                 socket (``PLATFORM_INSTANCE``)
     -> {"type": "subscribe", "org": "<slug|id>", "project": "<id>", "collection": "<name>",
         "filter": ["status:eq:\"open\"", "n:gte:2"]}   the data API's filter grammar
                                                  (see realtime/filters.py); optional.
                                                  "collection" is a name within "project", as in
                                                  the data API's URLs, or a collection id
                                                  (then "project" may be left out)
+       "since": "<cursor>"                       optional: first replay what this subscription
+                                                 would have received after that cursor
     <- {"type": "subscribed", "subscription": "s1", "collection": "<id>", "project": "<id>"}
     <- {"type": "change", "subscription": "s1", "op": "insert", "collection": ..., "id": ...,
-        "record": {...}, "committed_at": ...}
+        "record": {...}, "committed_at": ..., "cursor": "<opaque>"}
+                                                 cursors increase per collection, in the
+                                                 order the changes were published
+    <- {"type": "resync_required", "subscription": "s1", "collection": "<id>"}
+                                                 after "subscribed", instead of a replay: the
+                                                 log no longer holds what followed "since";
+                                                 re-list, then keep the live events
     -> {"type": "unsubscribe", "subscription": "s1"}
     -> {"type": "join", "org": ..., "channel": "room", "presence": {...}}
     <- {"type": "presence_state", "channel": "room", "presences": [...]}
@@ -43,6 +52,21 @@ records' row-level security policy, on the event's ``owner_only`` and ``owner_id
 Memberships are re-read from PostgreSQL at once when a member is removed or changes role
 (``realtime.events.membership_changed``), and at most every ``REALTIME_MEMBERSHIP_TTL``
 seconds otherwise.
+
+Resuming: a client that lost its socket (an app instance died, the network dropped) connects
+again, to any instance, and subscribes with ``"since"`` = the ``cursor`` of the last change it
+received on that subscription. The consumer joins the collection's group first, then reads the
+collection's replay log after the cursor (``realtime.replay``) and decides each logged event
+exactly as a live one (``_decide``: expiry, membership, row visibility, filter), then the live
+events follow; a live event the replay already covered is skipped, so nothing comes twice and
+the order is the log's. The same log closes gaps in live delivery: every event names the
+cursor logged before it (``prev``), and a socket that receives an event whose ``prev`` it has
+not seen (another process published in between and its event is still on the way, or the
+channel layer dropped one) first reads and decides the missing ones, so each socket receives a
+collection's changes in cursor order. A ``since`` that is not a cursor is an ``invalid`` error
+(no subscription); one the log cannot continue (trimmed past ``REALTIME_REPLAY_MAXLEN``,
+expired after ``REALTIME_REPLAY_TTL_SECONDS`` without changes, followed by changes that were
+never logged, or Redis unavailable now) gets ``resync_required``.
 """
 
 import asyncio
@@ -50,15 +74,17 @@ import time
 from dataclasses import dataclass
 
 import structlog
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError
 
 from authn.services.session_check import AuthFailed, authenticate_access_token
+from cache.breaker import RedisUnavailable, redis_call
 from datastore.visibility import record_visible
 from observability.consumers import ObservedConsumer
-from realtime import filters, presence, selectors
+from realtime import filters, presence, replay, selectors
 from realtime.groups import broadcast_group, collection_group, session_group, user_group
 from tenants.constants import VIEW_DATA
 from tenants.permissions import has_org_perm
@@ -90,6 +116,9 @@ class RealtimeConsumer(ObservedConsumer, AsyncJsonWebsocketConsumer):
         self.identity = None
         self.subscriptions: dict[str, dict] = {}
         self.group_subs: dict[str, set[str]] = {}
+        # group -> the cursor of the last change decided for all its subscriptions (None: no
+        # change seen yet); live events at or before it were replayed or filled in already.
+        self.horizons: dict[str, str | None] = {}
         self.channels_joined: dict[tuple[str, str], str] = {}  # (org_id, channel) -> group
         self.memberships: dict[str, tuple[object, float]] = {}  # org_id -> (membership, read at)
         self.org_refs: dict[str, str] = {}  # what the client called the org -> org id
@@ -140,7 +169,13 @@ class RealtimeConsumer(ObservedConsumer, AsyncJsonWebsocketConsumer):
         return True
 
     async def _send_ready(self):
-        await self.send_json({"type": "ready", "user_id": self.identity.user_id})
+        await self.send_json(
+            {
+                "type": "ready",
+                "user_id": self.identity.user_id,
+                "instance": settings.PLATFORM_INSTANCE,
+            }
+        )
 
     async def disconnect(self, code):
         if self.auth_timer:
@@ -270,8 +305,9 @@ class RealtimeConsumer(ObservedConsumer, AsyncJsonWebsocketConsumer):
             await self._error(ref, "not_found", "Not found.")
             return
         await self._add_subscription(
-            str(membership.org_id), str(found.pk), str(found.project_id), conditions, ref
-        )
+            str(membership.org_id), str(found.pk), str(found.project_id), conditions, ref,
+            since=content.get("since"),
+        )  # fmt: skip
 
     async def _register_subscription(self, org_id, collection_id, conditions, **extra) -> str:
         """Listen to a collection's changes; ``extra`` is kept on the subscription for the
@@ -288,11 +324,19 @@ class RealtimeConsumer(ObservedConsumer, AsyncJsonWebsocketConsumer):
         }
         if group not in self.group_subs:
             await self.channel_layer.group_add(group, self.channel_name)
+            self.horizons[group] = None
         self.group_subs.setdefault(group, set()).add(sub_id)
         logger.info("realtime_subscribed", org_id=org_id, collection=collection_id)
         return sub_id
 
-    async def _add_subscription(self, org_id, collection_id, project_id, conditions, ref):
+    async def _add_subscription(
+        self, org_id, collection_id, project_id, conditions, ref, *, since=None
+    ):
+        """Subscribe, then replay what followed ``since`` (a cursor the client received)."""
+        if since is not None and not replay.is_cursor(since):
+            await self._error(ref, "invalid", "since is the cursor of a change event")
+            return
+        alone = collection_group(org_id, collection_id) not in self.group_subs
         sub_id = await self._register_subscription(org_id, collection_id, conditions)
         await self.send_json(
             {
@@ -303,6 +347,41 @@ class RealtimeConsumer(ObservedConsumer, AsyncJsonWebsocketConsumer):
                 "project": project_id,
             }
         )
+        if since is not None:
+            await self._replay(sub_id, since, ref, alone=alone)
+
+    async def _replay(self, sub_id: str, since: str, ref, *, alone: bool):
+        """Decide the logged changes after ``since`` for this subscription only. The group was
+        joined first, so what is published meanwhile is either in the log read here or arrives
+        live afterwards (and is skipped when the read covered it)."""
+        sub = self.subscriptions[sub_id]
+        try:
+            logged = await sync_to_async(redis_call, thread_sensitive=False)(
+                replay.read_after, sub["group"], since
+            )
+        except RedisUnavailable:
+            logged = None
+        if logged is None:
+            logger.info("realtime_resync_required", collection=sub["collection_id"])
+            await self.send_json(
+                {
+                    "type": "resync_required",
+                    "ref": ref,
+                    "subscription": sub_id,
+                    "collection": sub["collection_id"],
+                }
+            )
+            return
+        for event in logged:
+            await self._decide(event, [sub_id])
+            if self._expired():
+                return  # the socket is closed
+        # Live events are handled only once this handler returns: from here on, those the
+        # read covered are skipped for this subscription.
+        covered = logged[-1]["cursor"] if logged else since
+        sub["replayed_to"] = covered
+        if alone:  # no other subscription of this socket waits on the group's live events
+            self.horizons[sub["group"]] = covered
 
     async def _drop_subscription(self, sub_id: str) -> bool:
         sub = self.subscriptions.pop(sub_id, None)
@@ -312,6 +391,7 @@ class RealtimeConsumer(ObservedConsumer, AsyncJsonWebsocketConsumer):
         subs.discard(sub_id)
         if not subs:
             self.group_subs.pop(sub["group"], None)
+            self.horizons.pop(sub["group"], None)
             await self.channel_layer.group_discard(sub["group"], self.channel_name)
         return True
 
@@ -455,17 +535,52 @@ class RealtimeConsumer(ObservedConsumer, AsyncJsonWebsocketConsumer):
 
     # --- channel-layer events --------------------------------------------------------------
     async def record_change(self, event):
-        sub_ids = self.group_subs.get(collection_group(event["org_id"], event["collection_id"]))
+        """A live change: first what the log says came before it and this socket has not
+        seen, then the change itself."""
+        group = collection_group(event["org_id"], event["collection_id"])
+        if not self.group_subs.get(group) or self.identity is None:
+            return
+        cursor, horizon = event.get("cursor"), self.horizons.get(group)
+        if cursor is not None:
+            if horizon is not None:
+                if replay.order(cursor) <= replay.order(horizon):
+                    return  # replayed or filled in already
+                prev = event.get("prev")
+                if prev is not None and replay.order(prev) > replay.order(horizon):
+                    for missed in await self._missed(group, horizon, cursor):
+                        await self._decide(missed)
+            self.horizons[group] = cursor
+        await self._decide(event)
+
+    async def _missed(self, group: str, after: str, before: str) -> list[dict]:
+        try:
+            return await sync_to_async(redis_call, thread_sensitive=False)(
+                replay.between, group, after, before
+            )
+        except RedisUnavailable:
+            logger.warning("realtime_gap_unfilled", group=group)
+            return []
+
+    async def _decide(self, event, sub_ids=None):
+        """Send ``event`` (live, replayed or filled in) to those of the socket's subscriptions
+        (``sub_ids``, default: all of its collection) that may see it: the one decision."""
+        if sub_ids is None:
+            group = collection_group(event["org_id"], event["collection_id"])
+            sub_ids = self.group_subs.get(group)
         if not sub_ids or self.identity is None:
             return
         if self._expired():
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
+        cursor = event.get("cursor")
         matched = []
         for sub_id in sorted(sub_ids):
             sub = self.subscriptions.get(sub_id)
             if not sub or sub["org_id"] != event["org_id"]:
                 continue
+            replayed_to = sub.get("replayed_to")
+            if replayed_to and cursor and replay.order(cursor) <= replay.order(replayed_to):
+                continue  # its replay covered this one
             if sub["collection_id"] != event["collection_id"]:
                 continue
             if not await self._may_read(event):
@@ -489,6 +604,7 @@ class RealtimeConsumer(ObservedConsumer, AsyncJsonWebsocketConsumer):
                     "id": event.get("id"),
                     "record": event.get("record"),
                     "committed_at": event.get("committed_at"),
+                    "cursor": event.get("cursor"),
                 }
             )
 

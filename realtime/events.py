@@ -12,12 +12,19 @@
 * ``membership_changed(user_id, org_id)``: the user's membership in the org was removed or its
   role changed; the user's sockets re-read it at once and drop what it no longer allows.
 
+Each change event is logged before it is sent (``realtime.replay``, in the same breaker call):
+it carries the ``cursor`` of its entry in its collection's log and the ``prev`` cursor of the
+entry before it, so a socket resubscribing with ``since`` replays what it missed and a socket
+that sees a gap in its live events fills it from the log.
+
 Authorisation happens in the consumer for every event (``realtime.consumers``), not here.
 
 Redis unavailable (breaker open): a change event is dropped and logged (the write itself has
-committed; clients re-read on reconnect), and the other calls return False; sockets then still
-close by themselves when their token expires, which the consumer checks on every event, and
-re-read memberships every ``REALTIME_MEMBERSHIP_TTL`` seconds.
+committed), and the other calls return False; sockets then still close by themselves when
+their token expires, which the consumer checks on every event, and re-read memberships every
+``REALTIME_MEMBERSHIP_TTL`` seconds. The process's next publish that reaches Redis first
+deletes the replay logs of the collections whose events it dropped, so a socket resubscribing
+with a cursor from before is told to re-list rather than replayed a log with a hole in it.
 """
 
 import json
@@ -29,11 +36,12 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
 from cache.breaker import RedisUnavailable, redis_call
-from realtime import layer
+from realtime import layer, replay
 from realtime.groups import collection_group, session_group, user_group
 
 logger = structlog.get_logger(__name__)
 OPS = frozenset({"insert", "update", "delete"})
+_unlogged: set[str] = set()  # groups whose events this process dropped since its last publish
 
 
 def _plain(value):
@@ -73,8 +81,7 @@ def publish_change(
 
     def send():
         event["committed_at"] = time.time()
-        if not _group_send(group, event):
-            logger.warning("realtime_event_dropped", group=group, op=op)
+        _send_logged(group, [event], op)
 
     transaction.on_commit(send, using=using, robust=True)
 
@@ -115,10 +122,7 @@ def publish_changes(
         committed_at = time.time()
         for event in batch:
             event["committed_at"] = committed_at
-        try:
-            redis_call(layer.group_send_many, group, batch)
-        except RedisUnavailable:
-            logger.warning("realtime_event_dropped", group=group, op=op, events=len(batch))
+        _send_logged(group, batch, op)
 
     if batch:
         transaction.on_commit(send, using=using, robust=True)
@@ -177,6 +181,32 @@ def _same(a, b) -> bool:
     return json.dumps(a, cls=DjangoJSONEncoder, sort_keys=True) == json.dumps(
         b, cls=DjangoJSONEncoder, sort_keys=True
     )
+
+
+def _send_logged(group: str, batch: list[dict], op: str) -> None:
+    """Log the events (``realtime.replay``: each gets its ``cursor``), then send them."""
+
+    def log_and_send():
+        lost = []
+        while _unlogged:  # this process dropped events of these collections: their logs lie
+            lost.append(_unlogged.pop())
+        if lost:
+            try:
+                replay.forget(lost)
+            except BaseException:
+                _unlogged.update(lost)  # still to be forgotten
+                raise
+        replay.append(group, batch)
+        if len(batch) == 1:
+            layer.group_send(group, batch[0])
+        else:
+            layer.group_send_many(group, batch)
+
+    try:
+        redis_call(log_and_send)
+    except RedisUnavailable:
+        _unlogged.add(group)
+        logger.warning("realtime_event_dropped", group=group, op=op, events=len(batch))
 
 
 def _group_send(group: str, message: dict) -> bool:

@@ -430,6 +430,11 @@ REALTIME_AUTH_TIMEOUT = env.float("REALTIME_AUTH_TIMEOUT", default=10.0)
 # How long a socket trusts a membership it read before checking PostgreSQL again (removals
 # and role changes made through tenants.services reach the sockets at once anyway).
 REALTIME_MEMBERSHIP_TTL = env.float("REALTIME_MEMBERSHIP_TTL", default=15.0)
+# The replay log of each collection (realtime.replay): about this many recent change events,
+# kept until the collection has had no change for this many seconds; a socket resubscribing
+# with an older cursor is told to re-list.
+REALTIME_REPLAY_MAXLEN = env.int("REALTIME_REPLAY_MAXLEN", default=10_000)
+REALTIME_REPLAY_TTL_SECONDS = env.int("REALTIME_REPLAY_TTL_SECONDS", default=86_400)
 
 # --- Webhooks (compute) -----------------------------------------------------------------------
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
