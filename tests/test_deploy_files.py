@@ -37,9 +37,9 @@ VENV_BIN = f"{PREFIX}/.venv/bin/"
 SANDBOX_BREAKERS = (
     "RestrictNamespaces",
     "PrivateUsers",
-    "CapabilityBoundingSet",
     "SystemCallFilter",
     "ProtectKernelTunables",
+    "ProtectProc",
     "ProtectControlGroups",
 )
 # Where the platform reads its environment: settings (env.<type>("NAME")), cache/config.py and
@@ -206,8 +206,31 @@ def test_the_functions_unit_keeps_the_sandbox_working():
     socket = Path(read_env_file()["FUNCTIONS_SUPERVISOR_SOCKET"])
     assert unit["Service.RuntimeDirectory"] == [socket.parent.name]
     assert socket.parent.parent == Path("/run")
+    assert unit["Service.NoNewPrivileges"] == ["yes"]
+    assert unit["Service.CapabilityBoundingSet"] == [""]
     # The other units are locked down further.
     assert units()["platform-http.service"]["Service.RestrictNamespaces"] == ["yes"]
+
+
+def test_bubblewrap_runs_unprivileged_with_what_the_functions_unit_takes_away():
+    """The sandbox's namespaces and mounts (functions/sandbox.py bwrap_command), as an
+    unprivileged user with no_new_privs and an empty capability bounding set, as the unit
+    runs it (NoNewPrivileges=yes, CapabilityBoundingSet=)."""
+    setpriv, bwrap = shutil.which("setpriv"), shutil.which("bwrap")
+    if os.geteuid() != 0 or not setpriv or not bwrap:
+        pytest.skip("needs root (to become an unprivileged user), setpriv and bwrap")
+    result = subprocess.run(
+        [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--no-new-privs",
+         "--bounding-set=-all", "--",
+         bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
+         "--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib",
+         "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/bin", "/bin",
+         "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+         "/bin/sh", "-c", "test $$ -lt 10 && touch /tmp/ok && echo sandboxed"],
+        capture_output=True, text=True, timeout=30, cwd="/",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "sandboxed"
 
 
 def test_every_variable_the_units_set_is_one_the_platform_reads():
