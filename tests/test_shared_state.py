@@ -8,6 +8,8 @@ Django's test client, so a request on one instance and the next on the other sha
 but the servers. What is checked across the two:
 
 - a login on one is valid on the other; a logout on one is refused on the other at once;
+- an API key revoked on one is refused at once by the other, whose per-process copies
+  (``cache.entities``) of the key had just served a request: the epoch in Redis voids them;
 - a rate limit is counted once for both (the 11th failed login is refused wherever it lands);
 - realtime fan-out (the channel layer) and presence reach the other process;
 - hot keys and the latency histogram add up both processes' counts (the latter by its
@@ -15,10 +17,10 @@ but the servers. What is checked across the two:
 - exactly one alert evaluation runs at a time (two concurrent rounds: one skips);
 - session warming at start happens in one process per ``WARM_CLAIM_SECONDS``, not in each.
 
-Not shared, on purpose: ``cache.entities`` copies are per process and valid for one epoch in
-Redis (every change sets a new one, tests/test_query_counts.py and docs/performance.md); they
-are not warmed at start, since a copy read by one process would be void after the next write
-anyway and the first request per entity per process reads it. The Studio's Redis client
+Not shared, on purpose: ``cache.entities`` copies are per process, believed for one epoch in
+Redis (docs/performance.md). They are not warmed at start: a process cannot know which
+entities its requests will need, any change voids every copy, and the first request per
+entity per process reads it from PostgreSQL. The Studio's Redis client
 latency figures are labelled as the serving process's own; its hit rate, request p99 and
 series are the shared ones.
 """
@@ -297,3 +299,70 @@ def test_session_warming_at_start_runs_in_one_process_per_claim(committed, insta
     session_cache._client().delete(session_cache.WARM_CLAIM_KEY)
     assert isinstance(b.run(code), int)
     assert session_check.sessions_warm_on_start() is None
+
+
+def _client_app() -> tuple[str, str, str]:
+    """A project with a publishable key, a ``todos`` collection with owner rules and an end
+    user's token, all committed: (key id, raw key, token)."""
+    from access import services as access_services
+    from datastore import services as data_services
+    from endusers.models import EndUser
+    from endusers.services.sessions import end_user_session_start
+    from tenants import services as tenant_services
+    from tenants.constants import Role
+    from tenants.context import TenantContext, tenant_context
+
+    user = UserFactory()
+    org = tenant_services.org_create(actor=user, name="Shared", slug=f"s-{uuid.uuid4().hex[:8]}")
+    with tenant_context(TenantContext(org_id=org.id, user_id=user.pk, role=Role.OWNER)):
+        owner = org.memberships.select_related("org", "user").get(user=user)
+        project = tenant_services.project_create(membership=owner, name="app")
+        key, raw = tenant_services.api_key_create(
+            membership=owner, project=project, kind="publishable"
+        )
+        todos = data_services.collection_create(membership=owner, project=project, name="todos")
+        for op in ("select", "insert"):
+            access_services.rule_set(
+                membership=owner,
+                project=project,
+                resource_type="collection",
+                resource_id=todos.id,
+                operation=op,
+                client_role="authenticated",
+                kind="owner",
+            )
+    service = TenantContext(org_id=org.id, project_id=project.id, client_role="service_role")
+    with tenant_context(service):
+        end_user = EndUser.objects.create(org_id=org.id, project=project, email="e@example.com")
+    token = end_user_session_start(project=project, end_user=end_user).access_token
+    return str(key.pk), raw, token
+
+
+@pytest.mark.timeout(120)
+def test_a_key_revoked_on_one_instance_is_refused_by_the_others_copies_at_once(
+    committed, instances
+):
+    """The key, project and collection are per-process copies (``cache.entities``), valid for
+    one epoch in Redis: a revocation committed on app-a sets a new one, so app-b's copy,
+    warm from the request before, is not believed on its next request."""
+    a, b = instances
+    key_id, raw, token = _client_app()
+    call = (
+        "response = Client().get('/client/v1/collections/todos/records/',"
+        f" HTTP_APIKEY={raw!r}, HTTP_AUTHORIZATION={'Bearer ' + token!r})\n"
+        "result = response.status_code"
+    )
+    assert b.run(call) == 200
+    assert b.run(call) == 200  # now served from app-b's copies
+    a.run(
+        "from tenants import services\n"
+        "from tenants.context import TenantContext, tenant_context\n"
+        "from tenants.models import ProjectKey\n"
+        "with tenant_context(TenantContext(platform_admin=True)):\n"
+        f"    key = ProjectKey.objects.select_related('project').get(pk={key_id!r})\n"
+        "    owner = key.project.org.memberships.select_related('org', 'user').get()\n"
+        "with tenant_context(TenantContext(org_id=owner.org_id, user_id=owner.user_id,"
+        " role=owner.role)):\n"
+        "    services.api_key_revoke(membership=owner, key=key)"
+    )
+    assert b.run(call) == 401
