@@ -10,6 +10,9 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 
 RUN useradd --system --create-home --home-dir /var/lib/platform platform
+# The functions supervisor's socket directory: a volume shared with gunicorn mounts here and
+# takes this owner.
+RUN install -d -o platform -g platform /run/platform-functions
 WORKDIR /opt/platform
 
 COPY requirements.txt ./
