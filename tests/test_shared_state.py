@@ -11,7 +11,8 @@ but the servers. What is checked across the two:
 - an API key revoked on one is refused at once by the other, whose per-process copies
   (``cache.entities``) of the key had just served a request: the epoch in Redis voids them;
 - a rate limit is counted once for both (the 11th failed login is refused wherever it lands);
-- realtime fan-out (the channel layer) and presence reach the other process;
+- a record written through one reaches a subscriber of its collection's group on the other
+  (the channel layer), and presence tracked on one is seen on the other;
 - hot keys and the latency histogram add up both processes' counts (the latter by its
   background flush, with no explicit flush);
 - exactly one alert evaluation runs at a time (two concurrent rounds: one skips);
@@ -32,6 +33,7 @@ import sys
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -92,9 +94,12 @@ class Instance:
         assert "error" not in answer, f"{self.name}: {answer['error']}"
         return answer["result"]
 
-    def request(self, method: str, path: str, *, token: str | None = None, body=None, ip=None):
+    def request(
+        self, method: str, path: str, *, token=None, body=None, ip=None, headers=None
+    ) -> tuple[int, object, str]:
         """One HTTP request through this instance's middleware stack: (status, json, instance)."""
         extra = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
+        extra.update(headers or {})
         if ip:
             extra["REMOTE_ADDR"] = ip
         data = "" if method == "get" else f"data={json.dumps(body or {})!r}, "
@@ -177,31 +182,36 @@ def test_a_rate_limit_is_counted_once_across_instances(instances):
     assert a.run("from cache import ratelimit; result = len(ratelimit._local_counts)") == 0
 
 
-@pytest.mark.timeout(60)
-def test_realtime_fan_out_and_presence_reach_the_other_instance(instances):
+@pytest.mark.timeout(120)
+def test_realtime_fan_out_and_presence_reach_the_other_instance(committed, instances):
+    """A record written through app-b's client API reaches a subscriber of its collection's
+    group on app-a (the channel layer in Redis); presence tracked on one is seen on the other."""
     a, b = instances
-    group = f"shared-state-{uuid.uuid4().hex[:12]}"
+    app = _client_app()
     channel = a.run(
         "from asgiref.sync import async_to_sync\n"
         "from channels.layers import get_channel_layer\n"
+        "from realtime.groups import collection_group\n"
         "layer = get_channel_layer()\n"
         "channel = async_to_sync(layer.new_channel)()\n"
-        f"async_to_sync(layer.group_add)({group!r}, channel)\n"
+        f"async_to_sync(layer.group_add)(collection_group({app.org_id!r}, {app.collection_id!r}),"
+        " channel)\n"
         "result = channel"
     )
-    b.run(
-        "from asgiref.sync import async_to_sync\n"
-        "from channels.layers import get_channel_layer\n"
-        f"async_to_sync(get_channel_layer().group_send)({group!r},"
-        " {'type': 'change', 'n': 1})"
+    status, record, served = b.request(
+        "post",
+        "/client/v1/collections/todos/records/",
+        body={"data": {"title": "written on b"}},
+        headers={"HTTP_APIKEY": app.raw_key, "HTTP_AUTHORIZATION": f"Bearer {app.token}"},
     )
+    assert (status, served) == (201, "app-b"), record
     message = a.run(
         "import asyncio\n"
         "async def receive():\n"
         f"    return await asyncio.wait_for(layer.receive({channel!r}), 30)\n"
         "result = asyncio.run(receive())"
     )
-    assert message == {"type": "change", "n": 1}
+    assert record["id"] in json.dumps(message) and "written on b" in json.dumps(message)
 
     org = str(uuid.uuid4())
     a.run(
@@ -301,9 +311,18 @@ def test_session_warming_at_start_runs_in_one_process_per_claim(committed, insta
     assert session_check.sessions_warm_on_start() is None
 
 
-def _client_app() -> tuple[str, str, str]:
+@dataclass(frozen=True)
+class ClientApp:
+    org_id: str
+    collection_id: str
+    key_id: str
+    raw_key: str
+    token: str  # an end user's access token
+
+
+def _client_app() -> ClientApp:
     """A project with a publishable key, a ``todos`` collection with owner rules and an end
-    user's token, all committed: (key id, raw key, token)."""
+    user, all committed."""
     from access import services as access_services
     from datastore import services as data_services
     from endusers.models import EndUser
@@ -335,7 +354,7 @@ def _client_app() -> tuple[str, str, str]:
     with tenant_context(service):
         end_user = EndUser.objects.create(org_id=org.id, project=project, email="e@example.com")
     token = end_user_session_start(project=project, end_user=end_user).access_token
-    return str(key.pk), raw, token
+    return ClientApp(str(org.id), str(todos.id), str(key.pk), raw, token)
 
 
 @pytest.mark.timeout(120)
@@ -346,10 +365,11 @@ def test_a_key_revoked_on_one_instance_is_refused_by_the_others_copies_at_once(
     one epoch in Redis: a revocation committed on app-a sets a new one, so app-b's copy,
     warm from the request before, is not believed on its next request."""
     a, b = instances
-    key_id, raw, token = _client_app()
+    app = _client_app()
+    key_id = app.key_id
     call = (
         "response = Client().get('/client/v1/collections/todos/records/',"
-        f" HTTP_APIKEY={raw!r}, HTTP_AUTHORIZATION={'Bearer ' + token!r})\n"
+        f" HTTP_APIKEY={app.raw_key!r}, HTTP_AUTHORIZATION={'Bearer ' + app.token!r})\n"
         "result = response.status_code"
     )
     assert b.run(call) == 200
