@@ -4,7 +4,8 @@
 # processes without containers.
 FROM python:3.11-slim-bookworm
 
-# bubblewrap: the functions' sandbox; npm: installs the pinned Deno (functions/runtime).
+# bubblewrap: the functions' sandbox; npm: installs the pinned Deno (functions/runtime);
+# postgresql-client: pg_dump for the nightly backup (15, as docker-compose.yml's servers).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends bubblewrap nodejs npm postgresql-client \
     && rm -rf /var/lib/apt/lists/*
