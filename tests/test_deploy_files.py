@@ -334,6 +334,78 @@ def test_committed_pgbouncer_files_hold_devstacks_settings(path, tmp_path):
     }
 
 
+class CommittedPgBouncer(devstack.PgBouncer):
+    """devstack's PgBouncer process, run with the committed file: only the per-host values
+    (addresses, paths) are this run's."""
+
+    def __init__(self, committed: Path, workdir: Path, port: int, server: tuple, **kwargs):
+        super().__init__(workdir, port, databases={}, **kwargs)
+        self.committed, self.server = committed, server
+
+    def config(self) -> str:
+        host, port, dbname = self.server
+        per_host = {
+            "listen_addr": "127.0.0.1",
+            "listen_port": str(self.port),
+            "auth_file": str(self.workdir / "users.txt"),
+            "logfile": str(self.workdir / "pgbouncer.log"),
+        }
+        lines = []
+        for line in self.committed.read_text().splitlines():
+            key = line.split("=", 1)[0].strip()
+            if key in per_host:
+                line = f"{key} = {per_host[key]}"
+            elif key in ("platform", "platform_replica"):
+                line = f"{key} = host={host} port={port} dbname={dbname}"
+            lines.append(line)
+        return "\n".join(lines) + "\n"
+
+
+@pytest.mark.timeout(60)
+def test_the_committed_pgbouncer_file_pools_the_app_role_in_transaction_mode(django_db_setup):
+    import tempfile
+
+    import psycopg
+    from django.conf import settings
+
+    if not Path(devstack.PgBouncer.BINARY).exists():
+        pytest.skip("pgbouncer is not installed (make installs it with apt)")
+    db = settings.DATABASES["owner"]
+    workdir = Path(tempfile.mkdtemp(prefix="pgbouncer-"))  # reachable by the postgres user
+    bouncer = CommittedPgBouncer(
+        ROOT / "deploy/pgbouncer/pgbouncer.ini",
+        workdir,
+        devstack.free_port(),
+        (db["HOST"] or "127.0.0.1", int(db["PORT"]), db["NAME"]),
+        app_user=settings.DATABASE_APP_USER,
+        app_password=settings.DATABASE_APP_PASSWORD,
+    )
+    bouncer.start()
+    try:
+        login = {
+            "host": "127.0.0.1",
+            "port": bouncer.port,
+            "user": settings.DATABASE_APP_USER,
+            "password": settings.DATABASE_APP_PASSWORD,
+            "prepare_threshold": None,
+        }
+        with psycopg.connect(dbname="platform", **login) as connection:
+            row = connection.execute(
+                "SELECT current_user, set_config('app.org_id', 'x', true)"
+            ).fetchone()
+            assert row == (settings.DATABASE_APP_USER, "x")
+        with psycopg.connect(dbname="pgbouncer", autocommit=True, **login) as admin:
+            config = {row[0]: row[1] for row in admin.execute("SHOW CONFIG").fetchall()}
+        assert config["pool_mode"] == "transaction"
+        # The owner role is not in the auth file: it cannot come through PgBouncer.
+        with pytest.raises(psycopg.OperationalError):
+            owner = {**login, "user": db["USER"], "password": db["PASSWORD"]}
+            psycopg.connect(dbname="platform", **owner).close()
+    finally:
+        bouncer.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 # --- docker-compose -----------------------------------------------------------------------
 
 
