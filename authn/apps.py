@@ -21,7 +21,7 @@ def _warm_in_background() -> None:
 
     logger = structlog.get_logger("authn.warm")
     try:
-        session_check.sessions_warm()
+        session_check.sessions_warm_on_start()
     except RedisUnavailable as exc:
         logger.warning("session_cache_warm_skipped", error=str(exc))
     except Exception:  # startup must not die of a warm-up failure; it is logged
@@ -42,6 +42,7 @@ class AuthnConfig(AppConfig):
         from authn import schema  # noqa: F401  (registers the OpenAPI extension)
 
         # A server process fills the session cache at start, so a Redis restart followed by
-        # an app restart does not send every request to PostgreSQL.
+        # an app restart does not send every request to PostgreSQL (one process of the
+        # deployment per few minutes: session_check.sessions_warm_on_start).
         if settings.AUTHN_WARM_SESSIONS_ON_STARTUP and _is_server_process():
             threading.Timer(1.0, _warm_in_background).start()

@@ -38,6 +38,9 @@ logger = structlog.get_logger(__name__)
 
 KEY_PREFIX = "authn:session:"
 WARM_BATCH = 200
+# Server processes warm the cache at start once per this many seconds across the deployment.
+WARM_CLAIM_KEY = "authn:warm-claim"
+WARM_CLAIM_SECONDS = 300
 
 
 @dataclass
@@ -173,6 +176,11 @@ def warm(sessions: Iterable[tuple[object, int, float]], *, batch: int = WARM_BAT
 
         added += sum(1 for ok in redis_call(write) if ok)
     return added
+
+
+def claim_warm() -> bool:
+    """True for the one process that may warm now (``SET NX`` with ``WARM_CLAIM_SECONDS``)."""
+    return bool(redis_call(_client().set, WARM_CLAIM_KEY, 1, nx=True, ex=WARM_CLAIM_SECONDS))
 
 
 def ping() -> None:

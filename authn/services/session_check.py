@@ -151,6 +151,19 @@ def session_is_live(*, session_id, user_id: int | str, project_id=None) -> bool:
     return True
 
 
+def sessions_warm_on_start() -> int | None:
+    """What a server process does at start: reconcile its trust in the cache (every process),
+    then warm the cache unless another process of the deployment did so in the last
+    ``session_cache.WARM_CLAIM_SECONDS`` (N instances of W workers restarting read the same
+    sessions once, not N x W times). A Redis that restarts empty loses the claim with the
+    sessions, so the next process to start warms again. Returns the rows warmed, or None."""
+    reconcile_cache()
+    if not session_cache.claim_warm():
+        logger.info("session_cache_warm_skipped", reason="warmed by another process")
+        return None
+    return sessions_warm()
+
+
 def sessions_warm(*, limit: int | None = None, within: timedelta = timedelta(hours=24)) -> int:
     """Load the most recently active live sessions into Redis (pipelined, ``SET NX``)."""
     limit = limit or settings.AUTHN_WARM_SESSIONS_LIMIT

@@ -134,7 +134,11 @@ STATIC_ROOT = VAR_DIR / "static"
 WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
 
 # --- PostgreSQL -------------------------------------------------------------------------------
-_owner_db = env.db_url("DATABASE_URL", default="postgres://platform@127.0.0.1:5432/platform")
+# An empty DATABASE_URL (an EnvironmentFile's placeholder) counts as unset: production then
+# refuses it by name instead of failing to parse "".
+_owner_db = env.db_url_config(
+    env.str("DATABASE_URL", default="") or "postgres://platform@127.0.0.1:5432/platform"
+)
 DATABASE_APP_USER = env.str("DATABASE_APP_USER", default="platform_app")
 DATABASE_APP_PASSWORD = env.str("DATABASE_APP_PASSWORD", default="")
 DATABASE_POOL_MIN_SIZE = env.int("DATABASE_POOL_MIN_SIZE", default=2)

@@ -279,3 +279,26 @@ def test_a_signal_rule_needs_a_minimum_sample_to_fire(committed, settings):
         assert alerts.evaluate()["resolved"] == 1
     finally:
         alerts.register_signal("cache_hit_rate", redis_alerts.server_hit_rate, windowed=True)
+
+
+def test_the_evaluation_task_takes_its_lock_and_evaluates_without_it_while_redis_is_down(
+    own_redis, monkeypatch
+):
+    """One round at a time via a Redis lock (tests/test_shared_state.py runs two at once);
+    with Redis down there is no lock to take, and the round still runs: that is when the
+    "Redis down" rule has to fire."""
+    from cache.client import get_redis
+    from observability import tasks
+
+    rounds = []
+
+    def round_(**kwargs):
+        rounds.append(get_redis().exists(tasks.EVALUATION_LOCK_KEY) if not rounds else "ran")
+        return {"fired": 0}
+
+    monkeypatch.setattr(tasks.alerts, "evaluate", round_)
+    assert tasks.evaluate_alerts() == {"fired": 0}
+    assert rounds == [1] and not get_redis().exists(tasks.EVALUATION_LOCK_KEY)  # released
+    own_redis.stop()
+    assert tasks.evaluate_alerts() == {"fired": 0}
+    assert rounds == [1, "ran"]
