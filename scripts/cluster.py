@@ -29,6 +29,7 @@ The tests use the same code (``Cluster``) on free ports.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import secrets
@@ -393,6 +394,16 @@ class Cluster:
             except Exception as exc:  # stop the rest regardless
                 log(f"stopping {service!r}: {exc}")
         self.supervised.clear()
+
+    def destroy(self) -> None:
+        """``down``, then delete every file of the cluster (a test's or a benchmark's)."""
+        self.down()
+        for server in (self.primary, self.replica):
+            if server is not None and not server.datadir.is_relative_to(self.base):
+                shutil.rmtree(server.datadir, ignore_errors=True)  # root: kept in /var/lib
+                with contextlib.suppress(OSError):
+                    server.datadir.parent.rmdir()  # once both are gone
+        shutil.rmtree(self.base, ignore_errors=True)
 
 
 def _redis_primary(redis: RedisHA) -> int:

@@ -3,7 +3,6 @@ PgBouncer, a PostgreSQL primary and standby, Redis Sentinel, Celery), and a deve
 to it over HTTP. The tests reach the platform only through ``cluster.url`` or, where a test
 needs "on another instance", through one instance's own ports."""
 
-import shutil
 import tempfile
 import uuid
 from contextlib import contextmanager
@@ -26,11 +25,7 @@ def running_cluster(instances: int = 4, **extra_env: str):
         cluster.up()
         yield cluster
     finally:
-        cluster.down()
-        for server in (cluster.primary, cluster.replica):
-            if server is not None and not server.datadir.is_relative_to(base):
-                shutil.rmtree(server.datadir, ignore_errors=True)  # root: kept in /var/lib
-        shutil.rmtree(base, ignore_errors=True)
+        cluster.destroy()
 
 
 def bearer(token: str) -> dict:

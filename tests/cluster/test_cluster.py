@@ -4,8 +4,10 @@ count, a change, a presence) every other one knows at once, because it lives in 
 or Redis, never in one process."""
 
 import asyncio
+import time
 
 import httpx
+import psycopg
 import pytest
 from asgiref.sync import async_to_sync
 
@@ -179,3 +181,43 @@ def test_presence_is_seen_across_instances(cluster):
     # The socket on app1 hears of the join on app3 (after its own).
     joins = [(p["username"], p["meta"]) for diff in diffs_on_1 for p in diff["joins"]]
     assert joins[-1] == (guest["email"], {"at": "sofa"})
+
+
+def _replica_answers(cluster) -> bool:
+    """The standby, through PgBouncer's "platform_replica", as the app role."""
+    with psycopg.connect(
+        host="127.0.0.1",
+        port=cluster.pgbouncer.port,
+        dbname=cluster.env["DATABASE_REPLICA_NAME"],
+        user=cluster.env["DATABASE_APP_USER"],
+        password=cluster.env["DATABASE_APP_PASSWORD"],
+        prepare_threshold=None,
+        connect_timeout=10,
+    ) as connection:
+        return connection.execute("SELECT pg_is_in_recovery()").fetchone()[0]
+
+
+def test_the_primary_stops_and_starts_again_with_the_standby_answering_meanwhile(cluster):
+    # Last in this module: it takes the primary away for a moment.
+    account = register(cluster.url, "durable")
+    collection = create_collection(cluster.url, account["access"], "kept")
+    auth = bearer(account["access"])
+    created = httpx.post(
+        f"{cluster.url}{collection}/records/", json={"data": {"n": 1}}, headers=auth, timeout=30
+    )
+    assert created.status_code == 201, created.text
+    assert _replica_answers(cluster) is True
+
+    cluster.stop_primary()
+    try:
+        assert _replica_answers(cluster) is True
+    finally:
+        cluster.start_primary()
+    deadline = time.monotonic() + 60
+    while True:  # PgBouncer and the instances' pools reconnect on their own
+        again = httpx.get(f"{cluster.url}{collection}/records/", headers=auth, timeout=30)
+        if again.status_code == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert again.status_code == 200, again.text
+    assert [row["id"] for row in again.json()["results"]] == [created.json()["id"]]
