@@ -451,6 +451,7 @@ def cmd_up(base: Path, instances: int, port: int) -> int:
     try:
         cluster.up()
         print_status(cluster.status())
+        state.touch(mode=0o600)  # the demo's passwords and keys are in it
         state.write_text(json.dumps({"pid": os.getpid(), **cluster.status()}, indent=2))
         log("Ctrl-C (or `cluster.py down`) stops everything")
         while cluster.nginx.poll() is None:
