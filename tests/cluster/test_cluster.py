@@ -15,7 +15,7 @@ from observability.middleware import INSTANCE_HEADER
 from tests.cluster.conftest import bearer, create_collection, login, register
 from tests.realtime.test_two_processes import collect, open_socket, request
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]  # the first test starts the cluster
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]  # the first test starts the cluster
 
 
 def test_requests_round_robin_over_every_instance(cluster):

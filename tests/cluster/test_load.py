@@ -5,7 +5,7 @@ instance SIGKILLed a third of the way in.
 nginx passes a GET that could not be answered by the dead instance to the next one
 (``proxy_next_upstream error timeout``): none may fail. A POST that may have reached the dead
 instance is not retried (it could run twice): those failures are counted and printed, not
-forbidden. Every create that was acknowledged (2xx) must exist afterwards."""
+forbidden. Every create that was acknowledged (2xx) must exist afterwards, and none twice."""
 
 import itertools
 import threading
@@ -82,18 +82,19 @@ def _creator(url: str, token: str, records: str, stop: threading.Event, tally: T
                     tally.create_failures.append(f"POST: {response.status_code}")
 
 
-def _listed_ids(url: str, token: str, records: str) -> set[str]:
-    ids, cursor = set(), None
+def _listed(url: str, token: str, records: str) -> dict[str, int | None]:
+    """Every record of the collection: id -> its ``n`` (None for the seeded ones)."""
+    found, cursor = {}, None
     with httpx.Client(base_url=url, timeout=30, headers=bearer(token)) as client:
         while True:
             params = {"limit": "200", "fields": "n", **({"cursor": cursor} if cursor else {})}
             page = client.get(records, params=params)
             assert page.status_code == 200, page.text
             body = page.json()
-            ids |= {row["id"] for row in body["results"]}
+            found |= {row["id"]: row["data"].get("n") for row in body["results"]}
             cursor = body["next_cursor"]
             if not cursor:
-                return ids
+                return found
 
 
 def test_sigkill_of_an_instance_under_load_fails_no_idempotent_request():
@@ -144,8 +145,12 @@ def test_sigkill_of_an_instance_under_load_fails_no_idempotent_request():
         assert sum(tally.after_kill.values()) > tally.after_kill["app2"]
         assert tally.read_failures == []
         assert tally.created, "no create was acknowledged"
-        missing = set(tally.created) - _listed_ids(cluster.url, token, records)
+        stored = _listed(cluster.url, token, records)
+        missing = set(tally.created) - stored.keys()
         assert missing == set(), f"{len(missing)} acknowledged creates are gone"
+        # ... and none ran twice (each POST wrote its own n): nginx retried no create.
+        numbers = [n for n in stored.values() if n is not None]
+        assert len(numbers) == len(set(numbers))
 
         # The instance comes back on its own ports and answers again.
         victim.start().wait_ready()
