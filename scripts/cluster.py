@@ -398,12 +398,20 @@ class Cluster:
     def destroy(self) -> None:
         """``down``, then delete every file of the cluster (a test's or a benchmark's)."""
         self.down()
-        for server in (self.primary, self.replica):
-            if server is not None and not server.datadir.is_relative_to(self.base):
-                shutil.rmtree(server.datadir, ignore_errors=True)  # root: kept in /var/lib
-                with contextlib.suppress(OSError):
-                    server.datadir.parent.rmdir()  # once both are gone
-        shutil.rmtree(self.base, ignore_errors=True)
+        remove(self.base)
+
+
+def remove(base: Path) -> None:
+    """Delete a stopped cluster's files under ``base``, its PostgreSQL clusters wherever they
+    are kept (as root, in /var/lib: ``devstack.postgres_datadir`` links them into ``base``)."""
+    for name in ("pg-primary", "pg-replica"):
+        link = base / name
+        if link.is_symlink():
+            real = link.resolve()
+            shutil.rmtree(real, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                real.parent.rmdir()  # once both are gone
+    shutil.rmtree(base, ignore_errors=True)
 
 
 def _redis_primary(redis: RedisHA) -> int:
@@ -468,13 +476,18 @@ def cmd_up(base: Path, instances: int, port: int) -> int:
 
 
 def _alive(pid) -> bool:
+    """Whether ``pid`` runs (an exited process its parent has not reaped yet does not)."""
     if not pid:
         return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    return True
+    try:  # Linux: "<pid> (<name>) <state> ...", state Z for a zombie
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def _running(base: Path) -> dict | None:
