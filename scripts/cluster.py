@@ -224,14 +224,14 @@ class Cluster:
             devstack.postgres_datadir(self.base, "pg-primary"), devstack.free_port(), durable=True
         )
         log(f"PostgreSQL primary on 127.0.0.1:{self.primary.port} (fsync on)")
+        self._started.append(self.primary)  # stopped even if it fails half-way
         self.primary.start(self.credentials)
-        self._started.append(self.primary)
         self.replica = devstack.PostgresStandby(
             self.primary, devstack.postgres_datadir(self.base, "pg-replica"), devstack.free_port()
         )
         log(f"PostgreSQL standby on 127.0.0.1:{self.replica.port} (streaming from the primary)")
-        self.replica.start()
         self._started.append(self.replica)
+        self.replica.start()
         name = self.credentials["database"]
         self.pgbouncer = devstack.PgBouncer(
             self.base / "pgbouncer",
@@ -245,8 +245,8 @@ class Cluster:
             pool_size=20,
         )
         log(f"PgBouncer on 127.0.0.1:{self.pgbouncer.port} (transaction pooling)")
-        self.pgbouncer.start()
         self._started.append(self.pgbouncer)
+        self.pgbouncer.start()
 
     def _start_redis(self) -> None:
         directory = self.base / "redis"
