@@ -13,8 +13,9 @@ a list of 20 records and a get of one record by id (the peer benchmark's wrk scr
 ``bench/peer/lua``). Any response that is not 2xx, and any socket error, fails the run. The
 Markdown table (with the command and the machine) goes to stdout and ``var/bench-cluster.md``.
 
-On the 2-core development machine the figures stay flat from N = 1 to 4: the instances share
-the same two cores. On a larger machine the same command shows what adding instances buys.
+Each instance is one gunicorn process: on the 2-core development machine N = 2 puts the
+second core to work and N = 4 stays flat. On a larger machine the same command shows what
+adding instances buys.
 """
 
 import argparse
