@@ -7,10 +7,15 @@ BIN := $(VENV)/bin
 ARGS ?=
 
 .PHONY: run test ci lint system-deps install bench-sessions bench-observability bench-data \
-	bench-peer bench-peer-tools bench-functions
+	bench-peer bench-peer-tools bench-functions cluster bench-cluster
 
 run: install
 	$(BIN)/python scripts/devstack.py run
+
+# N app instances behind nginx, PgBouncer, a PostgreSQL primary + standby, Redis Sentinel,
+# Celery (README, Scale-out): `make cluster ARGS="up --instances 4"`, `ARGS=status`, `ARGS=down`.
+cluster: install
+	$(BIN)/python scripts/cluster.py $(or $(ARGS),up)
 
 test: install
 	$(BIN)/python scripts/devstack.py test -- $(ARGS)
@@ -30,6 +35,12 @@ bench-data: install
 # Functions: cold start, warm p50/p99 and invocations/s of hello-world (README, Functions).
 bench-functions: install
 	$(BIN)/python scripts/devstack.py bench bench/functions.py $(ARGS)
+
+# Throughput at 1, 2 and 4 app instances behind nginx (README, Scale-out); wrk from apt.
+bench-cluster: install
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
+	$(BIN)/python bench/cluster.py $(ARGS)
 
 # Throughput next to Parse Server: same PostgreSQL, Redis, data and wrk load (README, Benchmarks).
 bench-peer: install bench-peer-tools bench/peer/node_modules/.package-lock.json

@@ -16,6 +16,7 @@ import hashlib
 import ipaddress
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -23,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -106,6 +108,7 @@ class Postgres:
         )
 
     def start(self, credentials: dict) -> None:
+        give_to_postgres(self.sockdir, 0o755)  # stop() removes it: start again after a stop
         fresh = not (self.datadir / "PG_VERSION").exists()
         if fresh:
             give_to_postgres(self.datadir)
@@ -197,6 +200,9 @@ class PostgresStandby(Postgres):
                 check=True,
                 stdout=subprocess.DEVNULL,
             )  # fmt: skip
+        else:
+            self._follow_primary()
+        give_to_postgres(self.sockdir, 0o755)
         options = f"-p {self.port} -k {self.sockdir} -c listen_addresses=127.0.0.1"
         options += " -c max_connections=300 -c hot_standby=on -c hot_standby_feedback=on"
         subprocess.run(
@@ -210,6 +216,16 @@ class PostgresStandby(Postgres):
             stdout=subprocess.DEVNULL,
             start_new_session=True,
         )  # fmt: skip
+
+    def _follow_primary(self) -> None:
+        """A kept standby started again: the primary's socket directory and port are this
+        run's, so the ``primary_conninfo`` that ``pg_basebackup -R`` wrote is brought up to date."""
+        auto = self.datadir / "postgresql.auto.conf"
+        text = auto.read_text()
+        # (a value with "/" in it is quoted, its quotes doubled inside the setting's own)
+        text = re.sub(r"\bhost=(''[^']*''|[^\s']+)", f"host={self.primary.sockdir}", text)
+        text = re.sub(r"\bport=\d+", f"port={self.primary.port}", text)
+        auto.write_text(text)  # an existing file: its owner (postgres) stays
 
     def promote(self) -> None:
         """Make the standby a primary (fail-over by hand: ``pg_ctl promote``)."""
@@ -354,6 +370,22 @@ def service_env(credentials: dict, pg_port: int | None, redis_port: int | None) 
     return env
 
 
+def postgres_datadir(base: Path, name: str) -> Path:
+    """Where a kept PostgreSQL cluster ``base/name`` lives. As root, postgres cannot reach a
+    checkout under a private home: the cluster is kept in /var/lib and linked into ``base``,
+    where the rest of the local state lives."""
+    if not IS_ROOT:
+        return base / name
+    digest = hashlib.sha256(str(base.resolve()).encode()).hexdigest()[:12]
+    real = Path("/var/lib/platform-dev") / digest / name
+    real.parent.mkdir(parents=True, exist_ok=True)
+    link = base / name
+    if not link.is_symlink():
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(real)
+    return real
+
+
 class Stack:
     """The servers this run started, stopped again in reverse order."""
 
@@ -370,19 +402,7 @@ def start_services(base: Path, credentials: dict, *, durable: bool, stack: Stack
     pg_port = redis_port = None
     if not os.environ.get("DATABASE_URL"):
         pg_port = int(os.environ.get("PLATFORM_PG_PORT") or free_port())
-        if IS_ROOT and durable:
-            # postgres cannot reach a checkout under a private home: keep the cluster in
-            # /var/lib and link it into ./var, where the rest of the local state lives.
-            digest = hashlib.sha256(str(base.resolve()).encode()).hexdigest()[:12]
-            real = Path("/var/lib/platform-dev") / digest / "pg"
-            real.parent.mkdir(parents=True, exist_ok=True)
-            link = base / "pg"
-            if not link.is_symlink():
-                link.parent.mkdir(parents=True, exist_ok=True)
-                link.symlink_to(real)
-            datadir = real
-        else:
-            datadir = base / "pg"
+        datadir = postgres_datadir(base, "pg") if durable else base / "pg"
         postgres = Postgres(datadir, pg_port, durable=durable)
         log(f"PostgreSQL on 127.0.0.1:{pg_port} ({datadir})")
         postgres.start(credentials)
@@ -501,20 +521,38 @@ def nginx_binary() -> str:
     return found
 
 
-def nginx_site(*, host: str, port: int, http_port: int, ws_port: int) -> str:
-    """The committed site file (deploy/nginx/platform.conf) with this run's addresses."""
+def _servers(ports: int | Sequence[int]) -> str:
+    ports = [ports] if isinstance(ports, int) else list(ports)
+    if not ports:
+        raise ValueError("an upstream needs at least one server")
+    return "\n    ".join(f"server 127.0.0.1:{port};" for port in ports)
+
+
+def nginx_site(
+    *, host: str, port: int, http_port: int | Sequence[int], ws_port: int | Sequence[int]
+) -> str:
+    """The committed site file (deploy/nginx/platform.conf) with this run's addresses: one
+    port per upstream, or a list of them (app instances behind one front,
+    ``scripts/cluster.py``), each a ``server`` line of the upstream."""
     site = NGINX_SITE.read_text()
     for needle in (_SITE_LISTEN, _SITE_HTTP, _SITE_WS):
         if site.count(needle) != 1:
             raise ValueError(f"{NGINX_SITE} must hold {needle.strip()!r} exactly once")
     return (
         site.replace(_SITE_LISTEN, f"    listen {host}:{port};\n")
-        .replace(_SITE_HTTP, f"server 127.0.0.1:{http_port};")
-        .replace(_SITE_WS, f"server 127.0.0.1:{ws_port};")
+        .replace(_SITE_HTTP, _servers(http_port))
+        .replace(_SITE_WS, _servers(ws_port))
     )
 
 
-def nginx_command(directory: Path, *, host: str, port: int, http_port: int, ws_port: int):
+def nginx_command(
+    directory: Path,
+    *,
+    host: str,
+    port: int,
+    http_port: int | Sequence[int],
+    ws_port: int | Sequence[int],
+):
     """nginx in the foreground with everything (config, pid, logs, temp files) under
     ``directory``, serving ``nginx_site`` on ``host:port``."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -578,8 +616,17 @@ def serve(
     return processes
 
 
-def manage(env: dict, *args: str) -> None:
-    subprocess.run([PYTHON, str(ROOT / "manage.py"), *args], env=env, check=True, cwd=ROOT)
+def manage(env: dict, *args: str, capture: bool = False) -> str:
+    """``manage.py ARGS``; with ``capture``, its output is returned (and still printed)."""
+    command = [PYTHON, str(ROOT / "manage.py"), *args]
+    if not capture:
+        subprocess.run(command, env=env, check=True, cwd=ROOT)
+        return ""
+    result = subprocess.run(
+        command, env=env, check=True, cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    print(result.stdout, end="", flush=True)
+    return result.stdout
 
 
 @contextlib.contextmanager

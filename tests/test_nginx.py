@@ -130,3 +130,17 @@ def test_an_api_call_and_a_websocket_through_the_public_port(committed, tmp_path
         for process in reversed(processes):
             devstack.stop_group(process)
     assert all(process.poll() is not None for process in processes)
+
+
+def test_instances_behind_one_front_are_the_upstreams_servers():
+    site = devstack.nginx_site(host="127.0.0.1", port=8123, http_port=[9001, 9003],
+                               ws_port=[9002, 9004])  # fmt: skip
+    upstreams = dict(re.findall(r"upstream (\w+) \{([^}]*)\}", site))
+    servers = {
+        name: re.findall(r"server 127\.0\.0\.1:(\d+);", body) for name, body in upstreams.items()
+    }
+    assert servers == {"platform_http": ["9001", "9003"], "platform_ws": ["9002", "9004"]}
+    # A request one instance could not answer goes to the next, but never a non-idempotent
+    # one that may have run there (nginx's default, kept).
+    assert re.search(r"^\s*proxy_next_upstream error timeout;", site, re.MULTILINE)
+    assert "non_idempotent" not in site
