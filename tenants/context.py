@@ -11,6 +11,8 @@ from uuid import UUID
 
 from django.db import connections, transaction
 
+from tenants import replicas
+
 
 class NoTransaction(RuntimeError):
     """The context was set outside a transaction, where it would vanish at once."""
@@ -114,7 +116,7 @@ def tenant_context(context: TenantContext, *, using: str = "default") -> Iterato
     """
     connection = connections[using]
     enclosing = current_tenant_context(using=using) if connection.in_atomic_block else None
-    with transaction.atomic(using=using):
+    with transaction.atomic(using=using), replicas.reading_from(using):
         set_tenant_context(context, using=using)
         yield
         # At the end of an outermost block the settings end with the transaction.

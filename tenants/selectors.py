@@ -33,15 +33,18 @@ def membership_for(*, user, org_ref: str) -> Membership | None:
     )
 
 
-def membership_cached(*, user, org_ref: str, context: TenantContext) -> Membership | None:
+def membership_cached(
+    *, user, org_ref: str, context: TenantContext, using: str = "default"
+) -> Membership | None:
     """``membership_for`` from this process's copy when the epoch allows (a role change, a
     removal or an org's rename sets a new one). On a miss it sets ``context``, a context of
-    ``user``, in the current transaction and reads; the caller sets its own context after."""
+    ``user``, in the current transaction (on ``using``: the request's database) and reads;
+    the caller sets its own context after."""
     if not user.is_authenticated or len(org_ref) > 63:
         return None
 
     def load():
-        set_tenant_context(context)
+        set_tenant_context(context, using=using)
         membership = membership_for(user=user, org_ref=org_ref)
         return entities.snapshot(membership, related=("org",)) if membership else None
 
