@@ -151,3 +151,12 @@ def test_an_unreachable_database_is_a_503_in_the_family_shape_not_an_error_group
     page = client.get("/studio-down/")
     assert page.status_code == 503 and "Retry-After" in page
     assert not ErrorGroup.objects.using("owner").exists()
+
+
+@pytest.mark.django_db
+def test_without_a_replica_health_says_nothing_of_one_and_the_studio_says_not_configured(client):
+    ready = client.get("/health/ready").json()
+    assert "replica" not in ready and "degraded" not in ready
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    page = client.get("/studio/health/").content.decode()
+    assert 'data-field="replica.state"' in page and "not_configured" in page
