@@ -41,6 +41,16 @@ TODOS = "/client/v1/collections/todos/records/"
 
 pytestmark = pytest.mark.timeout(110)
 
+EVALUATE_ALERTS = f"""
+from observability import alerts
+from observability.models import AlertRule
+from tenants.context import TenantContext, tenant_context
+with tenant_context(TenantContext(platform_admin=True)):
+    alerts.ensure_builtin_rules()
+    AlertRule.objects.filter(kind="replication_lag").update(threshold={MAX_LAG})
+alerts.evaluate()
+"""
+
 
 def wait_for(condition, *, timeout: float = 60.0, what: str = "condition"):
     deadline = time.monotonic() + timeout
@@ -240,6 +250,16 @@ def test_reads_from_the_replica_writes_and_own_reads_on_the_primary(stack):
         assert ready["status"] == "ok" and ready["degraded"] == ["replica"]
         assert title in titles(http.get(TODOS, headers=stack["secret"]))
         assert title in titles(http.get(stack["records"], headers=stack["developer"]))
+        # The replication_lag rule reads the same measurement (its threshold lowered to it).
+        subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", EVALUATE_ALERTS],
+            env=stack["server"].env, cwd=ROOT, check=True, capture_output=True,
+        )  # fmt: skip
+        alert = cluster.sql(
+            cluster.primary,
+            "SELECT state, summary FROM observability_alert WHERE dedup_key = 'replication_lag'",
+        )
+        assert alert and alert[0][0] == "firing" and "replica lag" in alert[0][1], alert
     finally:
         cluster.resume_replay()
     wait_for(cluster.caught_up, what="the standby to catch up")
