@@ -43,23 +43,29 @@ class TenantContextMiddleware:
             response = self.get_response(request)
         except BaseException as exc:
             exc_info = (type(exc), exc, exc.__traceback__)
-            if request.tenant_atomic is not None:
-                request.tenant_atomic.__exit__(*exc_info)
-            if request.primary_on_demand is not None:
-                request.primary_on_demand.finish(failed=True, exc_info=exc_info)
+            try:
+                if request.tenant_atomic is not None:
+                    request.tenant_atomic.__exit__(*exc_info)
+            finally:
+                if request.primary_on_demand is not None:
+                    request.primary_on_demand.finish(failed=True, exc_info=exc_info)
             raise
         if request.tenant_atomic is not None:
             alias = request.db_alias
             failed = response.status_code >= 500
-            if failed:
-                transaction.set_rollback(True, using=alias)
-            elif request.tenant_nested and not transaction.get_connection(alias).needs_rollback:
-                # Inside an enclosing transaction (tests, a caller's atomic block) the context
-                # would outlive the request; otherwise it ends with the commit just below.
-                clear_tenant_context(using=alias)
-            request.tenant_atomic.__exit__(None, None, None)
-            if request.primary_on_demand is not None:
-                request.primary_on_demand.finish(failed=failed)
+            try:
+                if failed:
+                    transaction.set_rollback(True, using=alias)
+                elif request.tenant_nested and not transaction.get_connection(alias).needs_rollback:
+                    # Inside an enclosing transaction (tests, a caller's atomic block) the
+                    # context would outlive the request; otherwise it ends with the commit
+                    # just below.
+                    clear_tenant_context(using=alias)
+                request.tenant_atomic.__exit__(None, None, None)
+            finally:
+                # Always: the primary's wrapper must not outlive the request on this thread.
+                if request.primary_on_demand is not None:
+                    request.primary_on_demand.finish(failed=failed)
         replicas.mark_write(request, response)
         return response
 

@@ -266,7 +266,9 @@ class PrimaryOnDemand:
     def finish(self, *, failed: bool, exc_info=(None, None, None)) -> None:
         """End the request's primary transaction (if one opened): commit, or roll back."""
         _read_alias.set(None)
-        self._installed.__exit__(None, None, None)
+        installed, self._installed = self._installed, None
+        if installed is not None:
+            installed.__exit__(None, None, None)
         atomic, self.atomic = self.atomic, None
         if atomic is None:
             return
