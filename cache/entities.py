@@ -19,7 +19,8 @@ Redis) holds the current epoch, a random token that never repeats.
   copies. A copy also expires after ``ENTITY_CACHE_TTL`` seconds.
 * Inside a request that reads from the replica (``tenants.replicas``) a miss reads the
   replica and the value is used but not kept: the replica may not have the change whose new
-  epoch was just read.
+  epoch was just read. The same holds for a GET/HEAD's miss that finds the primary
+  unreachable: it is read again from the replica (``replicas.load_for_read``).
 
 Copies are model snapshots (field values, not instances): each lookup gets fresh instances,
 so no request can change what another sees.
@@ -101,7 +102,8 @@ class RequestScope:
     def __call__(self, request):
         token = _request.set(_Memo())
         try:
-            return self.get_response(request)
+            with replicas.read_request(request.method):
+                return self.get_response(request)
         finally:
             _request.reset(token)
 
@@ -188,8 +190,8 @@ def cached(key: tuple, load: Callable[[], Any], *, keep: Callable[[Any], bool] =
         stats.count("hits")
         return value
     stats.count("misses")
-    value = load()
-    if replicas.read_alias() == replicas.REPLICA:
+    value, from_primary = replicas.load_for_read(load)
+    if not from_primary or replicas.read_alias() == replicas.REPLICA:
         # Read from the replica, which may lag the epoch just read: used, never kept.
         return value
     if keep is None or keep(value):

@@ -23,6 +23,11 @@ write to the primary. A write such a request makes anyway (a touch, an audit row
 transaction on the primary at its first statement, with the same tenant context
 (``PrimaryOnDemand``), committed or rolled back with the request: opening it eagerly would need
 the primary for every replica read.
+
+Before the route is known, authentication loads keys and users into ``cache.entities``; for a
+GET/HEAD such a load that finds the primary unreachable runs again on the replica
+(``load_for_read``), so a process with cold copies still answers reads while the primary is
+down.
 """
 
 import threading
@@ -43,12 +48,18 @@ logger = structlog.get_logger(__name__)
 
 PRIMARY = DEFAULT_DB_ALIAS
 REPLICA = "replica"
+FALLBACK = "replica-fallback"  # read_alias() says REPLICA; tenant_context opens there too
 READ_METHODS = ("GET", "HEAD")
 STICKY_KEY = "platform:replica:sticky:{}"
 MEASURE_EVERY = 1.0  # seconds between two lag measurements in one process
 DOWN_RETRY_EVERY = 10.0  # an unreachable replica is asked again after this (its probe waits)
 
 _read_alias: ContextVar[str | None] = ContextVar("replica_read_alias", default=None)
+# A GET/HEAD request (set by cache.entities.RequestScope): its entity loads may use the replica
+# while the primary is unreachable (``load_for_read``).
+_read_request: ContextVar[bool] = ContextVar("replica_read_request", default=False)
+PRIMARY_DOWN_SECONDS = 5.0  # after the primary was found unreachable, loads skip it this long
+_primary_down_until = 0.0
 
 
 def configured() -> bool:
@@ -56,9 +67,10 @@ def configured() -> bool:
 
 
 def read_alias() -> str:
-    """Where the ORM's reads go now: the replica inside a request routed there, else the
-    primary."""
-    return _read_alias.get() or PRIMARY
+    """Where the ORM's reads go now: the replica inside a request routed there (or an entity
+    load falling back to it), else the primary."""
+    alias = _read_alias.get() or PRIMARY
+    return REPLICA if alias == FALLBACK else alias
 
 
 @contextmanager
@@ -70,6 +82,12 @@ def reading_from(alias: str):
         yield
     finally:
         _read_alias.reset(token)
+
+
+def context_alias() -> str:
+    """Where ``tenants.context.tenant_context`` opens its block by default: the primary, or the
+    replica for an entity load falling back to it (``load_for_read``)."""
+    return REPLICA if _read_alias.get() == FALLBACK else PRIMARY
 
 
 def lag_tolerant(view):
@@ -217,6 +235,62 @@ def choose(request, view_func) -> str:
     if _sticky(caller_identity(request)):
         return PRIMARY
     return REPLICA if replica_status().usable else PRIMARY
+
+
+@contextmanager
+def read_request(method: str):
+    """The request's method decides whether its entity loads may fall back to the replica."""
+    token = _read_request.set(configured() and method in READ_METHODS)
+    try:
+        yield
+    finally:
+        _read_request.reset(token)
+
+
+def primary_known_down() -> bool:
+    return time.monotonic() < _primary_down_until
+
+
+def _note_primary_down() -> None:
+    global _primary_down_until
+    _primary_down_until = time.monotonic() + PRIMARY_DOWN_SECONDS
+
+
+@contextmanager
+def unless_primary_down():
+    """Run a best-effort primary write of a read request (bookkeeping): an unreachable primary
+    skips it, and is remembered for ``PRIMARY_DOWN_SECONDS``; outside GET/HEAD it raises."""
+    try:
+        yield
+    except DatabaseError as exc:
+        from platform_site.errors import database_unavailable
+
+        if not (_read_request.get() and database_unavailable(exc)):
+            raise
+        _note_primary_down()
+
+
+def load_for_read(load):
+    """``(load(), kept)``: a load of ``cache.entities`` (an API key, a user) for a GET/HEAD
+    that finds the primary unreachable runs again on the replica (``kept`` False: a value
+    from the replica is used, never kept). For a few seconds after, such loads go to the
+    replica straight away rather than each waiting for the primary's pool timeout."""
+    if not _read_request.get() or _read_alias.get() is not None:
+        return load(), True
+    if not primary_known_down():
+        try:
+            return load(), True
+        except DatabaseError as exc:
+            from platform_site.errors import database_unavailable
+
+            if not database_unavailable(exc):
+                raise
+            _note_primary_down()
+    token = _read_alias.set(FALLBACK)
+    try:
+        return load(), False
+    finally:
+        _read_alias.reset(token)
 
 
 class PrimaryOnDemand:

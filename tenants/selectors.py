@@ -9,6 +9,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from cache import entities
+from tenants import replicas
 from tenants.context import TenantContext, set_tenant_context, tenant_context
 from tenants.models import Invitation, Membership, Organization, Project, ProjectKey
 
@@ -123,9 +124,13 @@ def api_key_resolve(raw: str) -> ProjectKey | None:
     key = entities.restore(entities.cached(cache_key, load, keep=lambda snap: snap is not None))
     now = timezone.now()
     stale = now - KEY_TOUCH_INTERVAL
-    if key is not None and (key.last_used_at is None or key.last_used_at < stale):
-        with tenant_context(TenantContext(platform_admin=True)):
-            ProjectKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    touch = key is not None and (key.last_used_at is None or key.last_used_at < stale)
+    if touch and not replicas.primary_known_down():
+        # Bookkeeping: skipped while the primary is unreachable (the request may be a read
+        # the replica answers).
+        with replicas.unless_primary_down():
+            with tenant_context(TenantContext(platform_admin=True), using="default"):
+                ProjectKey.objects.filter(pk=key.pk).update(last_used_at=now)
         key.last_used_at = now
         entities.replace(cache_key, lambda snap: entities.snapshot(key, related=("project",)))
     return key

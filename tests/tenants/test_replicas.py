@@ -23,6 +23,7 @@ import httpx
 import psycopg
 import pytest
 
+from cache.entities import EPOCH_KEY
 from scripts.devstack import (
     Postgres,
     PostgresStandby,
@@ -158,7 +159,7 @@ def stack():
             log_path=base / "server.log",
         ).start()
         try:
-            yield _seeded(cluster, server, demo)
+            yield {**_seeded(cluster, server, demo), "redis": redis}
         finally:
             server.stop()
     finally:
@@ -354,9 +355,16 @@ def test_primary_stopped_writes_503_reads_from_the_replica_nothing_acknowledged_
         assert postgrest.status_code == 503 and "Retry-After" in postgrest.headers
         assert set(postgrest.json()) == {"code", "message", "details", "hint"}
 
-        # Reads that tolerate lag keep answering, from the replica.
+        # Reads that tolerate lag keep answering, from the replica ...
         assert http.get(TODOS, headers=reader).status_code == 200
         assert http.get(stack["records"], headers=stack["developer"]).status_code == 200
+        assert http.get("/rest/v1/todos", headers=reader).status_code == 200
+        # ... also with the server's copies of keys, users and memberships void (a new epoch,
+        # as a cold process has none): those loads fall back to the replica too.
+        stack["redis"].client().set(EPOCH_KEY, uuid.uuid4().hex)
+        assert http.get(TODOS, headers=reader).status_code == 200
+        assert http.get(stack["records"], headers=stack["developer"]).status_code == 200
+        stack["redis"].client().set(EPOCH_KEY, uuid.uuid4().hex)
         assert http.get("/rest/v1/todos", headers=reader).status_code == 200
         ready = http.get("/health/ready")
         assert ready.status_code == 503 and "postgres" in ready.json()["failing"]
