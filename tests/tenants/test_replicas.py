@@ -33,6 +33,7 @@ from scripts.devstack import (
     service_env,
 )
 from tenants.context import _SET_SQL, TenantContext, _setting_values
+from tests.observability.conftest import wait_until
 from tests.servers import AppServer, OwnRedis
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,17 +52,6 @@ with tenant_context(TenantContext(platform_admin=True)):
     AlertRule.objects.filter(kind="replication_lag").update(threshold={MAX_LAG})
 alerts.evaluate()
 """
-
-
-def wait_for(condition, *, timeout: float = 60.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 class Cluster:
@@ -93,16 +83,15 @@ class Cluster:
         return bool(done)
 
     def pause_replay(self) -> None:
-        # A commit replayed just now, so the lag measured once replay is paused starts at 0.
+        # A commit replayed just now: the lag measured once replay is paused counts from here.
         self.sql(self.primary, "CREATE TABLE IF NOT EXISTS replica_probe (at timestamptz)")
         self.sql(self.primary, "INSERT INTO replica_probe VALUES (now())")
-        wait_for(self.caught_up, what="the standby to catch up")
+        wait_until(self.caught_up, timeout=60)
         self.sql(self.standby, "SELECT pg_wal_replay_pause()")
-        wait_for(
+        wait_until(
             lambda: (
                 self.sql(self.standby, "SELECT pg_get_wal_replay_pause_state()")[0][0] == "paused"
             ),
-            what="replay paused",
         )
 
     def start_primary(self) -> None:
@@ -246,7 +235,7 @@ def test_reads_from_the_replica_writes_and_own_reads_on_the_primary(stack):
             body = http.get("/health/ready").json()
             return body["replica"]["state"] == "lagging" and body
 
-        ready = wait_for(lagging, timeout=MAX_LAG * 6, what="the replica to lag")
+        ready = wait_until(lagging, timeout=MAX_LAG * 6)
         assert ready["replica"]["lag_seconds"] > MAX_LAG
         assert ready["status"] == "ok" and ready["degraded"] == ["replica"]
         assert title in titles(http.get(TODOS, headers=stack["secret"]))
@@ -263,10 +252,9 @@ def test_reads_from_the_replica_writes_and_own_reads_on_the_primary(stack):
         assert alert and alert[0][0] == "firing" and "replica lag" in alert[0][1], alert
     finally:
         cluster.resume_replay()
-    wait_for(cluster.caught_up, what="the standby to catch up")
-    ready = wait_for(
+    wait_until(cluster.caught_up, timeout=60)
+    ready = wait_until(
         lambda: (b := http.get("/health/ready").json())["replica"]["state"] == "ok" and b,
-        what="the replica to be usable again",
     )
     assert ready["replica"]["lag_seconds"] < MAX_LAG and "degraded" not in ready
 
@@ -278,7 +266,7 @@ def test_row_level_security_holds_on_the_replica(stack):
         for n in range(count):
             response = http.post(TODOS, headers=user["headers"], json={"data": {"n": n}})
             assert response.status_code == 201, response.text
-    wait_for(cluster.caught_up, what="the standby to catch up")
+    wait_until(cluster.caught_up, timeout=60)
 
     def rows_seen(context: TenantContext | None) -> list:
         """Every record row the app role sees on the standby, no WHERE clause."""
@@ -340,9 +328,9 @@ def test_primary_stopped_writes_503_reads_from_the_replica_nothing_acknowledged_
     thread = threading.Thread(target=write_forever, daemon=True)
     thread.start()
     try:
-        wait_for(lambda: len(acknowledged) >= 5, what="writes before the stop")
+        wait_until(lambda: len(acknowledged) >= 5)
         cluster.primary.stop()
-        wait_for(lambda: statuses[-3:] == [503] * 3, timeout=60, what="writes to answer 503")
+        wait_until(lambda: statuses[-3:] == [503] * 3, timeout=60)
 
         # Writes: 503 with Retry-After in each family's shape.
         native = http.post(TODOS, headers=writer["headers"], json={"data": {"x": 1}})
@@ -372,7 +360,7 @@ def test_primary_stopped_writes_503_reads_from_the_replica_nothing_acknowledged_
 
         cluster.start_primary()
         count = len(acknowledged)
-        wait_for(lambda: len(acknowledged) > count + 3, timeout=90, what="writes to succeed")
+        wait_until(lambda: len(acknowledged) > count + 3, timeout=90)
     finally:
         stop.set()
         thread.join(timeout=60)
