@@ -17,6 +17,10 @@ Redis) holds the current epoch, a random token that never repeats.
   change whose new epoch could not be written among them) and at process start, the process
   sets a new epoch before it believes a copy again, which also stops every other instance's
   copies. A copy also expires after ``ENTITY_CACHE_TTL`` seconds.
+* Inside a request that reads from the replica (``tenants.replicas``) a miss reads the
+  replica and the value is used but not kept: the replica may not have the change whose new
+  epoch was just read. The same holds for a GET/HEAD's miss that finds the primary
+  unreachable: it is read again from the replica (``replicas.load_for_read``).
 
 Copies are model snapshots (field values, not instances): each lookup gets fresh instances,
 so no request can change what another sees.
@@ -40,6 +44,7 @@ from django.db.models.signals import post_delete, post_save
 
 from cache import sessions as session_cache
 from cache.breaker import RedisUnavailable, redis_call
+from tenants import replicas
 
 logger = structlog.get_logger(__name__)
 
@@ -97,7 +102,8 @@ class RequestScope:
     def __call__(self, request):
         token = _request.set(_Memo())
         try:
-            return self.get_response(request)
+            with replicas.read_request(request.method):
+                return self.get_response(request)
         finally:
             _request.reset(token)
 
@@ -184,7 +190,10 @@ def cached(key: tuple, load: Callable[[], Any], *, keep: Callable[[Any], bool] =
         stats.count("hits")
         return value
     stats.count("misses")
-    value = load()
+    value, from_primary = replicas.load_for_read(load)
+    if not from_primary or replicas.read_alias() == replicas.REPLICA:
+        # Read from the replica, which may lag the epoch just read: used, never kept.
+        return value
     if keep is None or keep(value):
         with _lock:
             _copies[key] = (epoch, value, now + settings.ENTITY_CACHE_TTL)

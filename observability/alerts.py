@@ -166,6 +166,28 @@ def _from_signal(name: str, *, above: bool, unit: str):
 
 
 def _replication_lag(rule, now) -> list[Observation]:
+    """The read replica's lag as the replica measures it (``tenants.replicas``), or without
+    a replica configured, the primary's view of its standbys (``pg_stat_replication``)."""
+    from tenants import replicas
+
+    if replicas.configured():
+        status = replicas.replica_status(fresh=True)
+        if status.lag_seconds is None:
+            return [
+                Observation(
+                    "replication_lag", True, f"PostgreSQL replica {status.state}: {status.detail}"
+                )
+            ]
+        lag = status.lag_seconds
+        return [
+            Observation(
+                "replication_lag",
+                lag > rule.threshold,
+                f"PostgreSQL replica lag {lag:.1f}s (threshold {rule.threshold:g}s; reads leave "
+                f"it above {status.max_lag_seconds:g}s)",
+                lag,
+            )
+        ]
     with connections["default"].cursor() as cursor:
         cursor.execute(
             "SELECT coalesce(max(extract(epoch FROM replay_lag)), 0) FROM pg_stat_replication"

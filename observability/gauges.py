@@ -1,4 +1,4 @@
-"""The platform's own scrape-time gauges: breaker, pools, queue depth."""
+"""The platform's own scrape-time gauges: breaker, pools, queue depth, replica lag."""
 
 from observability import health
 from observability.metrics import register_gauge
@@ -49,6 +49,14 @@ def _keyspace_hit_ratio():
     return None if hits + misses == 0 else hits / (hits + misses)
 
 
+def _replica_lag():
+    from tenants import replicas
+
+    if not replicas.configured():
+        return None
+    return replicas.replica_status().lag_seconds
+
+
 def register_builtin() -> None:
     register_gauge(
         "platform_redis_breaker_state", "Redis breaker: 0 closed, 1 half-open, 2 open.", _breaker
@@ -71,3 +79,8 @@ def register_builtin() -> None:
         _keyspace_hit_ratio,
     )
     register_gauge("platform_queue_depth", "Celery messages waiting.", _queues, ("queue",))
+    register_gauge(
+        "platform_db_replica_lag_seconds",
+        "Read replica's replay lag as it measures it (the replication_lag alert rule's value).",
+        _replica_lag,
+    )

@@ -30,8 +30,18 @@ def capture_exception(
 def on_request_exception(sender, request=None, **kwargs):
     import sys
 
+    from platform_site.errors import database_unavailable
+
     exc = sys.exc_info()[1]
     if exc is None:
+        return
+    if database_unavailable(exc):
+        # A 503 (platform_site.errors.handler500), logged there once a minute: no error group
+        # per request, and django-structlog (whose receiver runs after this one) takes it as
+        # already logged instead of writing a traceback per request.
+        if request is not None:
+            request._raised_exception = exc
+            request.database_unavailable = exc  # DEBUG's 500 page too becomes the 503 (edge)
         return
     org = getattr(request, "org", None)
     capture_exception(

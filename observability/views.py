@@ -3,6 +3,8 @@
 ``/health/live`` is public. ``/health/ready`` is public too, so load balancers can use it, but
 an anonymous caller only learns the overall status and which dependencies pass or fail;
 latencies, error texts, pool and breaker details go to operators (``observability.access``).
+With a read replica configured, ``/health/ready`` has a ``replica`` section (lag, state) for
+everyone; a lagging or unreachable replica makes the platform degraded, never unready.
 ``/health/redis``, ``/health/errors``, ``/health/alerts`` and ``/metrics`` are for operators.
 """
 
@@ -16,6 +18,7 @@ from observability.access import is_operator
 from observability.health import details, readiness_checks, redis_detail
 from platform_site.errors import error_response
 from tenants.middleware import tenant_exempt
+from tenants.replicas import replica_status
 
 
 def _forbidden(request):
@@ -37,6 +40,14 @@ def ready(request):
         "status": "ok" if ok else "unavailable",
         "failing": [c.name for c in checks if not c.ok],
     }
+    # Degraded, not failing: above its max lag the replica's reads go to the primary.
+    replica = replica_status()
+    if replica.state != "not_configured":
+        body["replica"] = replica.as_dict()
+        if not is_operator(request):
+            body["replica"]["detail"] = ""  # error texts are for operators
+        if not replica.usable:
+            body["degraded"] = ["replica"]
     if is_operator(request):
         body["checks"] = {c.name: c.as_dict() for c in checks}
         body["details"] = details()

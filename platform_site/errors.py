@@ -4,12 +4,19 @@ Every error body is::
 
     {"error": {"status": 404, "code": "not_found", "message": "...",
                "details": {...} | null, "request_id": "..."}}
+
+A request that finds PostgreSQL unreachable (``database_unavailable``) answers 503 with
+Retry-After in that shape (or its Supabase family's), logged once a minute, never a 500.
 """
 
+import sys
+import time
 from contextlib import contextmanager
 from http import HTTPStatus
 
+import psycopg
 import structlog
+from django import db
 from django.conf import settings
 from django.core.exceptions import (
     RequestDataTooBig,
@@ -18,7 +25,7 @@ from django.core.exceptions import (
 )
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.serializers import as_serializer_error
@@ -159,9 +166,58 @@ def handler404(request, exception=None):
 
 
 def handler500(request):
+    if database_unavailable(sys.exc_info()[1]):
+        return database_unavailable_response(request)
     if is_api_request(request):
         return error_for_status(request, 500)
     return defaults.server_error(request)
+
+
+# --- PostgreSQL unreachable: 503, not 500 ---------------------------------------------------------
+# The server is shutting down, crashed, or not yet accepting connections (57P0x); class 08 is a
+# connection failure; no SQLSTATE at all is a connection that never got that far (refused,
+# the pool's timeout waiting for one).
+UNAVAILABLE_SQLSTATES = ("57P01", "57P02", "57P03")
+UNAVAILABLE_LOG_EVERY = 60.0  # seconds: one warning per process per outage minute, not per request
+_unavailable_logged_at: float | None = None
+
+
+def database_unavailable(exc: BaseException | None) -> bool:
+    """Whether ``exc`` (or what caused it) says PostgreSQL cannot be reached, as opposed to a
+    statement that failed (a timeout, a constraint): psycopg's or Django's ``OperationalError``
+    of a refused or lost connection or an admin shutdown, or the pool's timeout."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, psycopg.InterfaceError | db.InterfaceError):
+            return True  # the connection is closed
+        if isinstance(exc, psycopg.OperationalError):
+            state = exc.sqlstate
+            return state is None or state.startswith("08") or state in UNAVAILABLE_SQLSTATES
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def database_unavailable_response(request, exc: BaseException | None = None):
+    """503 with Retry-After in the request's error shape (the Studio gets a plain page), logged
+    once a minute per process, and marked as logged so Django does not log it per request."""
+    global _unavailable_logged_at
+    now = time.monotonic()
+    if _unavailable_logged_at is None or now - _unavailable_logged_at >= UNAVAILABLE_LOG_EVERY:
+        _unavailable_logged_at = now
+        exc = exc or sys.exc_info()[1]
+        logger.warning(
+            "database_unavailable", path=request.path, error=f"{type(exc).__name__}: {exc}"[:300]
+        )
+    headers = {"Retry-After": str(settings.DATABASE_UNAVAILABLE_RETRY_AFTER)}
+    message = "The database is unavailable; retry shortly."
+    if is_api_request(request):
+        response = error_response(request, 503, "database_unavailable", message, headers=headers)
+    else:
+        response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
+        response["Retry-After"] = headers["Retry-After"]
+    response._has_been_logged = True  # django.utils.log.log_response: logged once, above
+    return response
 
 
 UNIQUE_VIOLATION = "23505"
@@ -225,6 +281,7 @@ DOCUMENTED_ERRORS = {
     status.HTTP_404_NOT_FOUND: "Not found (also: another org's object)",
     status.HTTP_429_TOO_MANY_REQUESTS: "Rate limited",
     status.HTTP_500_INTERNAL_SERVER_ERROR: "Server error",
+    status.HTTP_503_SERVICE_UNAVAILABLE: "Database unavailable (with Retry-After)",
 }
 
 

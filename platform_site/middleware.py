@@ -5,7 +5,8 @@ Before anything reads the request: a path or query string holding a NUL characte
 unpaired surrogate, or more than ``API_MAX_QUERY_PARAMS`` query parameters, is a 400 (JSON
 bodies get the same rules in ``platform_site.parsers``). After the view: an API route's error
 that is not already JSON (Django's 404 and 405, its DEBUG pages, a bare 416) is replaced by the
-one error shape, in every settings module; and API responses carry ``Cache-Control:
+one error shape, in every settings module (an unreachable database's is the 503 of
+``errors.database_unavailable_response``, DEBUG or not); and API responses carry ``Cache-Control:
 no-store`` unless the view chose its own caching, so no browser or proxy keeps a caller's data.
 """
 
@@ -65,6 +66,10 @@ class EdgeMiddleware:
     def __call__(self, request):
         problem = _request_problem(request)
         response = _bad_request(request, problem) if problem else self.get_response(request)
+        unavailable = getattr(request, "database_unavailable", None)
+        if unavailable is not None and response.status_code == 500:
+            # DEBUG answers an unhandled error with its own page, not handler500: the same 503.
+            response = errors.database_unavailable_response(request, unavailable)
         if not errors.is_api_request(request):
             return response
         # A function's own answer (functions' invoke route) is the tenant's, passed through.

@@ -61,6 +61,13 @@ def health_frame() -> dict:
     return {check.name: check.as_dict() for check in readiness_checks()}
 
 
+def replica_frame() -> dict:
+    """The read replica's lag and state (``not_configured`` without one)."""
+    from tenants.replicas import replica_status
+
+    return replica_status().as_dict()
+
+
 def latency_frame() -> dict:
     """The platform's API p99 over the last 5 minutes, every app process together."""
     return latency.summary(window_minutes=5)
@@ -83,6 +90,7 @@ def live_frame() -> dict:
     frame = {
         "redis": redis_frame(),
         "health": health_frame(),
+        "replica": replica_frame(),
         "latency": latency_frame(),
         "alerts": alerts_frame(),
     }

@@ -17,6 +17,7 @@ from functions import selectors, services
 from functions.constants import ExitReason, Trigger
 from studio.projects import ProjectPage, _page, _render
 from tenants.constants import MANAGE_FUNCTIONS, VIEW_DATA
+from tenants.replicas import lag_tolerant
 
 LOGGED = 50
 SHOWN_BODY = 16 * 1024
@@ -49,6 +50,7 @@ def _deploy(request, page: ProjectPage, name: str, source: str) -> str | None:
     return None
 
 
+@lag_tolerant
 def index(request, org, project):
     page = _page(request, org, project, read=VIEW_DATA, write=MANAGE_FUNCTIONS)
     name, source, refused = "", STARTER, None
@@ -71,6 +73,7 @@ def index(request, org, project):
     )
 
 
+@lag_tolerant
 def detail(request, org, project, function):
     page = _page(request, org, project, read=VIEW_DATA, write=MANAGE_FUNCTIONS)
     found = selectors.function_get(project=page.project, name=function)

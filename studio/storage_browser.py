@@ -23,6 +23,7 @@ from storage import delivery, selectors, services
 from studio.projects import ProjectPage, _page, _render
 from tenants.constants import MANAGE_BUCKETS, VIEW_DATA, WRITE_DATA
 from tenants.permissions import has_org_perm
+from tenants.replicas import lag_tolerant
 
 LISTED = 1000
 SIGNED_LIFETIMES = ((3600, "1 hour"), (86400, "1 day"), (7 * 86400, "7 days"))
@@ -53,6 +54,7 @@ def _prefix(text: str) -> str:
     return f"{text}/" if text else ""
 
 
+@lag_tolerant
 def index(request, org, project):
     page = _page(request, org, project, read=VIEW_DATA, write=MANAGE_BUCKETS)
     if request.method == "POST":
@@ -96,6 +98,7 @@ def folder_listing(objects, prefix: str) -> tuple[list[dict], list]:
     ], files
 
 
+@lag_tolerant
 def bucket(request, org, project, bucket):
     page = _page(request, org, project, read=VIEW_DATA, write=WRITE_DATA)
     found = _bucket(page, bucket)

@@ -28,6 +28,7 @@ from datastore.exceptions import VersionMismatch
 from datastore.models import Record
 from studio.projects import ProjectPage, _page, _render
 from tenants.constants import MANAGE_SCHEMA, VIEW_DATA, WRITE_DATA
+from tenants.replicas import lag_tolerant
 
 PAGE = 25
 MAX_COLUMNS = 12
@@ -250,6 +251,7 @@ def _back(request, fallback: str) -> str:
 
 
 # --- pages -----------------------------------------------------------------------------------
+@lag_tolerant
 def index(request, org, project):
     page = _page(request, org, project, read=VIEW_DATA, write=MANAGE_SCHEMA)
     if request.method == "POST":
@@ -280,6 +282,7 @@ def index(request, org, project):
     )
 
 
+@lag_tolerant
 def grid(request, org, project, collection):
     page = _page(request, org, project, read=VIEW_DATA, write=WRITE_DATA)
     target = _collection(page, collection, request.GET.get("store"))
@@ -382,6 +385,7 @@ def cell(request, org, project, collection, row):
     )
 
 
+@lag_tolerant
 def record(request, org, project, collection, row):
     """A whole row as JSON: read, and (with WRITE_DATA) replaced from the JSON editor."""
     page = _page(request, org, project, read=VIEW_DATA, write=WRITE_DATA)

@@ -71,6 +71,7 @@ def health(request):
         "studio/health.html",
         "Health",
         health=dashboard.health_frame(),
+        replica=dashboard.replica_frame(),
         redis=dashboard.redis_frame(),
         latency=dashboard.latency_frame(),
     )

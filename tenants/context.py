@@ -11,6 +11,8 @@ from uuid import UUID
 
 from django.db import connections, transaction
 
+from tenants import replicas
+
 
 class NoTransaction(RuntimeError):
     """The context was set outside a transaction, where it would vanish at once."""
@@ -104,7 +106,7 @@ def current_tenant_context(*, using: str = "default") -> TenantContext:
 
 
 @contextmanager
-def tenant_context(context: TenantContext, *, using: str = "default") -> Iterator[None]:
+def tenant_context(context: TenantContext, *, using: str | None = None) -> Iterator[None]:
     """Run a block in one transaction with ``context`` set (tasks, commands, Studio, services
     that act as someone else than the request).
 
@@ -112,9 +114,10 @@ def tenant_context(context: TenantContext, *, using: str = "default") -> Iterato
     when it ends: a request that calls such a service goes on in its own org. If the block
     raises, rolling back undoes its settings along with its writes.
     """
+    using = using or replicas.context_alias()  # the primary, but in a replica fallback
     connection = connections[using]
     enclosing = current_tenant_context(using=using) if connection.in_atomic_block else None
-    with transaction.atomic(using=using):
+    with transaction.atomic(using=using), replicas.reading_from(using):
         set_tenant_context(context, using=using)
         yield
         # At the end of an outermost block the settings end with the transaction.

@@ -9,6 +9,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from cache import entities
+from tenants import replicas
 from tenants.context import TenantContext, set_tenant_context, tenant_context
 from tenants.models import Invitation, Membership, Organization, Project, ProjectKey
 
@@ -33,15 +34,18 @@ def membership_for(*, user, org_ref: str) -> Membership | None:
     )
 
 
-def membership_cached(*, user, org_ref: str, context: TenantContext) -> Membership | None:
+def membership_cached(
+    *, user, org_ref: str, context: TenantContext, using: str = "default"
+) -> Membership | None:
     """``membership_for`` from this process's copy when the epoch allows (a role change, a
     removal or an org's rename sets a new one). On a miss it sets ``context``, a context of
-    ``user``, in the current transaction and reads; the caller sets its own context after."""
+    ``user``, in the current transaction (on ``using``: the request's database) and reads;
+    the caller sets its own context after."""
     if not user.is_authenticated or len(org_ref) > 63:
         return None
 
     def load():
-        set_tenant_context(context)
+        set_tenant_context(context, using=using)
         membership = membership_for(user=user, org_ref=org_ref)
         return entities.snapshot(membership, related=("org",)) if membership else None
 
@@ -120,9 +124,13 @@ def api_key_resolve(raw: str) -> ProjectKey | None:
     key = entities.restore(entities.cached(cache_key, load, keep=lambda snap: snap is not None))
     now = timezone.now()
     stale = now - KEY_TOUCH_INTERVAL
-    if key is not None and (key.last_used_at is None or key.last_used_at < stale):
-        with tenant_context(TenantContext(platform_admin=True)):
-            ProjectKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    touch = key is not None and (key.last_used_at is None or key.last_used_at < stale)
+    if touch and not replicas.primary_known_down():
+        # Bookkeeping: skipped while the primary is unreachable (the request may be a read
+        # the replica answers).
+        with replicas.unless_primary_down():
+            with tenant_context(TenantContext(platform_admin=True), using="default"):
+                ProjectKey.objects.filter(pk=key.pk).update(last_used_at=now)
         key.last_used_at = now
         entities.replace(cache_key, lambda snap: entities.snapshot(key, related=("project",)))
     return key

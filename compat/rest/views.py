@@ -25,6 +25,7 @@ from compat.rest.grammar import GrammarError, Schema
 from datastore import selectors, services
 from datastore.constants import MAX_BULK
 from endusers.api.base import ClientView
+from tenants.replicas import lag_tolerant
 
 EXCLUDED = extend_schema(exclude=True)
 OBJECT = "application/vnd.pgrst.object+json"
@@ -135,6 +136,7 @@ def _row_fields(item, *, client, table: str, columns, allow_id: bool) -> tuple[U
 
 
 # --- the table -----------------------------------------------------------------------------------
+@lag_tolerant
 @extend_schema_view(get=EXCLUDED, head=EXCLUDED, post=EXCLUDED, patch=EXCLUDED, delete=EXCLUDED)
 class TableView(PostgrestView):
     """``/rest/v1/<collection>``: GET/HEAD read, POST inserts or upserts, PATCH and DELETE

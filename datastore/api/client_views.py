@@ -37,6 +37,7 @@ from datastore.models import Record
 from endusers.api.base import ClientView
 from platform_site.errors import row_security_denied
 from tenants.api.base import found, valid
+from tenants.replicas import lag_tolerant
 
 REFUSED = "The project's access rules do not allow this."
 
@@ -63,6 +64,7 @@ class ClientDataView(ClientView):
         )
 
 
+@lag_tolerant
 class ClientRecordListView(ClientDataView):
     @extend_schema(
         operation_id="client_records_list",
@@ -98,6 +100,7 @@ class ClientRecordListView(ClientDataView):
         )
 
 
+@lag_tolerant
 class ClientRecordDetailView(ClientDataView):
     @extend_schema(
         operation_id="client_records_get",
@@ -182,6 +185,7 @@ class ClientDocumentView(ClientDataView):
         return documents.TenantDocuments(collection=self.collection(), client=self.client)
 
 
+@lag_tolerant
 class ClientDocumentListView(ClientDocumentView):
     @extend_schema(
         operation_id="client_documents_list",
@@ -213,6 +217,7 @@ class ClientDocumentListView(ClientDocumentView):
         )
 
 
+@lag_tolerant
 class ClientDocumentDetailView(ClientDocumentView):
     @extend_schema(operation_id="client_documents_get", responses=OpenApiTypes.OBJECT)
     def get(self, request, collection, document):

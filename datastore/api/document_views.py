@@ -22,6 +22,7 @@ from datastore.api.views import (
 from datastore.constants import Store
 from tenants import constants
 from tenants.api.base import found, valid
+from tenants.replicas import lag_tolerant
 
 
 class DocumentStoreUnavailable(APIException):
@@ -52,6 +53,7 @@ class DocumentView(ProjectScopedView):
         )
 
 
+@lag_tolerant
 class DocumentListView(DocumentView):
     @extend_schema(
         operation_id="documents_list",
@@ -88,6 +90,7 @@ def _updated_at(doc: dict) -> datetime | None:
     return datetime.fromisoformat(stamp) if stamp else None
 
 
+@lag_tolerant
 class DocumentDetailView(DocumentView):
     @extend_schema(
         responses={

@@ -17,6 +17,7 @@ from datastore.models import Record
 from platform_site.conditional import conditional_response, if_match_tags
 from tenants import constants
 from tenants.api.base import ProjectView, found, valid
+from tenants.replicas import lag_tolerant
 
 READ_WRITE = {
     "get": constants.VIEW_DATA,
@@ -90,6 +91,7 @@ class ProjectScopedView(ProjectView):
         )
 
 
+@lag_tolerant
 class CollectionListView(ProjectScopedView):
     required_perms = {"get": constants.VIEW_DATA, "post": constants.MANAGE_SCHEMA}
 
@@ -107,6 +109,7 @@ class CollectionListView(ProjectScopedView):
         return Response(s.CollectionSerializer(collection).data, status=status.HTTP_201_CREATED)
 
 
+@lag_tolerant
 class CollectionDetailView(ProjectScopedView):
     required_perms = {
         "get": constants.VIEW_DATA,
@@ -156,6 +159,7 @@ def parse_query(params) -> filters.ListQuery:
         raise ValidationError({"query": [str(exc)]}) from None
 
 
+@lag_tolerant
 class RecordListView(ProjectScopedView):
     @extend_schema(
         operation_id="records_list", parameters=LIST_PARAMETERS, responses=s.RecordPageSerializer
@@ -199,6 +203,7 @@ class RecordListView(ProjectScopedView):
         )
 
 
+@lag_tolerant
 class RecordDetailView(ProjectScopedView):
     def _respond(self, record: Record) -> Response:
         headers = validators(version=record.version, updated_at=record.updated_at)

@@ -187,7 +187,28 @@ DATABASES = {
         "TEST": {"NAME": _owner_db["NAME"]},
     },
 }
-DATABASE_ROUTERS = ["tenants.routers.OwnerMigratesRouter"]
+# A hot standby for reads that tolerate its lag (tenants.replicas): the same app role, so the
+# same row-level security (it is a physical copy: policies, grants and all), and the same pool
+# and PgBouncer options. Unset: no "replica" alias, everything reads the primary.
+DATABASE_REPLICA_HOST = env.str("DATABASE_REPLICA_HOST", default="")
+DATABASE_REPLICA_PORT = env.str("DATABASE_REPLICA_PORT", default=DATABASES["default"]["PORT"])
+DATABASE_REPLICA_NAME = env.str("DATABASE_REPLICA_NAME", default=_owner_db["NAME"])
+# After a caller's write, its reads stay on the primary this long (a Redis key per caller).
+DATABASE_REPLICA_STICKY_SECONDS = env.float("DATABASE_REPLICA_STICKY_SECONDS", default=5.0)
+# Above this lag (measured on the replica, once a second per process) reads go to the primary.
+DATABASE_REPLICA_MAX_LAG_SECONDS = env.float("DATABASE_REPLICA_MAX_LAG_SECONDS", default=10.0)
+if DATABASE_REPLICA_HOST:
+    DATABASES["replica"] = {
+        **DATABASES["default"],
+        "HOST": DATABASE_REPLICA_HOST,
+        "PORT": DATABASE_REPLICA_PORT,
+        "NAME": DATABASE_REPLICA_NAME,
+        "OPTIONS": {**_app_db_options, "pool": dict(_app_db_options["pool"])},
+        "TEST": {"MIRROR": "default"},
+    }
+# A request whose primary is unreachable answers 503 with this Retry-After (seconds).
+DATABASE_UNAVAILABLE_RETRY_AFTER = env.int("DATABASE_UNAVAILABLE_RETRY_AFTER", default=5)
+DATABASE_ROUTERS = ["tenants.routers.OwnerMigratesRouter", "tenants.routers.ReplicaRouter"]
 
 # --- Redis ------------------------------------------------------------------------------------
 # One description of how to reach Redis (URL / TLS / AUTH / Sentinel, see cache/config.py);
