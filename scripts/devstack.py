@@ -272,6 +272,9 @@ class PgBouncer:
             f"stats_users = {self.app_user}\n"
             # psycopg sends these at connect; transaction pooling cannot keep them per client.
             "ignore_startup_parameters = extra_float_digits,options\n"
+            # A server that cannot be reached (the primary down) fails a waiting query after
+            # this long, which the app answers with a 503, instead of holding it 120 s.
+            "query_wait_timeout = 10\n"
             f"logfile = {self.workdir / 'pgbouncer.log'}\n"
         )
 
