@@ -511,7 +511,10 @@ def test_a_bulk_insert_reaches_realtime_with_its_end_user(
     """Client sockets decide an owner rule with the event's end user (realtime.client)."""
     sent = []
     monkeypatch.setattr(
-        realtime_events, "redis_call", lambda call, group, batch: sent.extend(batch)
+        realtime_events.layer, "group_send_many", lambda group, batch: sent.extend(batch)
+    )
+    monkeypatch.setattr(
+        realtime_events.layer, "group_send", lambda group, event: sent.append(event)
     )
     with django_capture_on_commit_callbacks(execute=True):
         app["alice"].post("/rest/v1/todos", [{"n": 1}, {"n": 2}])
