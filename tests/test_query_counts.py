@@ -30,7 +30,7 @@ from datastore import services as data_services
 from tenants import services
 from tenants.constants import Role
 from tenants.context import TenantContext, set_tenant_context
-from tests.factories import UserFactory
+from tests.factories import UserFactory, owner_only_client_app
 
 ME = "/api/v1/auth/me/"
 # savepoint, user context, account state, memberships with their orgs, reset, release
@@ -122,33 +122,15 @@ BUDGET_CLIENT_CREATE = BUDGET_CLIENT + 3
 def client_app(db, org, user):
     from rest_framework.test import APIClient
 
-    from access import services as access_services
-    from endusers.models import EndUser
-    from endusers.services.sessions import end_user_session_start
-
     set_tenant_context(TenantContext(org_id=org.id, user_id=user.pk, role=Role.OWNER))
     owner = org.memberships.select_related("org", "user").get(user=user)
     project = services.project_create(membership=owner, name="app")
-    _, key = services.api_key_create(membership=owner, project=project, kind="publishable")
-    todos = data_services.collection_create(membership=owner, project=project, name="todos")
-    for op in ("select", "insert", "update", "delete"):
-        access_services.rule_set(
-            membership=owner,
-            project=project,
-            resource_type="collection",
-            resource_id=todos.id,
-            operation=op,
-            client_role="authenticated",
-            kind="owner",
-        )
-    set_tenant_context(
-        TenantContext(org_id=org.id, project_id=project.id, client_role="service_role")
+    world = owner_only_client_app(
+        owner, project, operations=("select", "insert", "update", "delete")
     )
-    end_user = EndUser.objects.create(org_id=org.id, project=project, email="e@example.com")
     set_tenant_context(TenantContext())
-    token = end_user_session_start(project=project, end_user=end_user).access_token
     client = APIClient()
-    client.credentials(HTTP_APIKEY=key, HTTP_AUTHORIZATION=f"Bearer {token}")
+    client.credentials(HTTP_APIKEY=world.raw_key, HTTP_AUTHORIZATION=f"Bearer {world.token}")
     url = "/client/v1/collections/todos/records/"
     ids = [client.post(url, {"data": {"n": i}}, format="json").json()["id"] for i in range(30)]
     return client, url, ids

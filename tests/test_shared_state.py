@@ -43,7 +43,7 @@ from authn.services import session_check
 from cache import sessions as session_cache
 from cache.client import get_redis
 from observability import latency, tasks
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import PASSWORD, UserFactory, owner_only_client_app
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -326,10 +326,6 @@ class ClientApp:
 def _client_app() -> ClientApp:
     """A project with a publishable key, a ``todos`` collection with owner rules and an end
     user, all committed."""
-    from access import services as access_services
-    from datastore import services as data_services
-    from endusers.models import EndUser
-    from endusers.services.sessions import end_user_session_start
     from tenants import services as tenant_services
     from tenants.constants import Role
     from tenants.context import TenantContext, tenant_context
@@ -339,25 +335,10 @@ def _client_app() -> ClientApp:
     with tenant_context(TenantContext(org_id=org.id, user_id=user.pk, role=Role.OWNER)):
         owner = org.memberships.select_related("org", "user").get(user=user)
         project = tenant_services.project_create(membership=owner, name="app")
-        key, raw = tenant_services.api_key_create(
-            membership=owner, project=project, kind="publishable"
-        )
-        todos = data_services.collection_create(membership=owner, project=project, name="todos")
-        for op in ("select", "insert"):
-            access_services.rule_set(
-                membership=owner,
-                project=project,
-                resource_type="collection",
-                resource_id=todos.id,
-                operation=op,
-                client_role="authenticated",
-                kind="owner",
-            )
-    service = TenantContext(org_id=org.id, project_id=project.id, client_role="service_role")
-    with tenant_context(service):
-        end_user = EndUser.objects.create(org_id=org.id, project=project, email="e@example.com")
-    token = end_user_session_start(project=project, end_user=end_user).access_token
-    return ClientApp(str(org.id), str(todos.id), str(key.pk), raw, token)
+    world = owner_only_client_app(owner, project)
+    return ClientApp(
+        str(org.id), str(world.collection.id), str(world.key.pk), world.raw_key, world.token
+    )
 
 
 @pytest.mark.timeout(120)

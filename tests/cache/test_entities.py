@@ -24,7 +24,7 @@ from functions import selectors as functions_selectors
 from tenants import services
 from tenants.constants import Role
 from tenants.context import TenantContext, set_tenant_context
-from tests.factories import UserFactory
+from tests.factories import UserFactory, owner_only_client_app
 
 pytestmark = pytest.mark.django_db
 CLIENT_URL = "/client/v1/collections/todos/records/"
@@ -162,34 +162,13 @@ def test_a_schema_change_applies_to_the_next_write(org, user, member, shop):
 def app(org, user, shop):
     """A publishable key and an end user of the shop's project, ``todos`` owner-only; every
     copy a client request needs is read."""
-    from endusers.models import EndUser
-    from endusers.services.sessions import end_user_session_start
-
     owner, project, _ = shop
-    as_owner(org, user)
-    key_row, key = services.api_key_create(membership=owner, project=project, kind="publishable")
-    todos = data_services.collection_create(membership=owner, project=project, name="todos")
-    for op in ("select", "insert"):
-        access_services.rule_set(
-            membership=owner,
-            project=project,
-            resource_type="collection",
-            resource_id=todos.id,
-            operation=op,
-            client_role="authenticated",
-            kind="owner",
-        )
-    set_tenant_context(
-        TenantContext(org_id=org.id, project_id=project.id, client_role="service_role")
-    )
-    end_user = EndUser.objects.create(org_id=org.id, project=project, email="e@example.com")
-    set_tenant_context(TenantContext())
-    token = end_user_session_start(project=project, end_user=end_user).access_token
+    world = owner_only_client_app(owner, project)
     client = APIClient()
-    client.credentials(HTTP_APIKEY=key, HTTP_AUTHORIZATION=f"Bearer {token}")
+    client.credentials(HTTP_APIKEY=world.raw_key, HTTP_AUTHORIZATION=f"Bearer {world.token}")
     assert client.post(CLIENT_URL, {"data": {"n": 1}}, format="json").status_code == 201
     assert client.get(CLIENT_URL).status_code == 200
-    return client, key_row, todos, project
+    return client, world.key, world.collection, project
 
 
 def test_a_revoked_key_is_refused_on_the_next_request(org, user, app):
