@@ -7,7 +7,8 @@ nginx passes a GET that could not be answered by the dead instance to the next o
 instance had already begun (nginx had passed its headers on, so no proxy can resend it): those
 are counted, printed, and at most the victim's share of the clients. A POST that may have
 reached the dead instance is not retried (it could run twice): those failures are counted
-and printed, not forbidden. Every create that was acknowledged (2xx) must exist afterwards, and none twice.
+and printed, not forbidden. Every create that was acknowledged (2xx) must exist afterwards,
+and none twice.
 
 Websocket subscribers of the collection, two of them on the instance that dies, keep the cursor
 of the last change they received; when their socket drops they connect again through nginx
